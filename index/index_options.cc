@@ -1,0 +1,107 @@
+#include "index/index_options.h"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace cascade::index {
+
+std::string_view LengthNormName(LengthNorm norm) {
+  switch (norm) {
+    case LengthNorm::kLucene: return "lucene";
+    case LengthNorm::kExact: return "exact";
+  }
+  return "lucene";
+}
+
+Result<LengthNorm> ParseLengthNorm(std::string_view name) {
+  if (name == "lucene") return LengthNorm::kLucene;
+  if (name == "exact") return LengthNorm::kExact;
+  return Status::InvalidArgument("length_norm must be lucene or exact, got",
+                                 name);
+}
+
+Status ValidateIndexOptions(const IndexOptions& options) {
+  std::string bad;
+  if (!(options.k1 >= 0) || !std::isfinite(options.k1)) bad += " k1 (must be >= 0)";
+  if (!(options.b >= 0 && options.b <= 1)) bad += " b (must be in [0, 1])";
+  if (!bad.empty()) return Status::InvalidArgument("bad index options:" + bad);
+  return ValidateAnalyzerOptions(options.analyzer);
+}
+
+std::string SerializeIndexOptions(const IndexOptions& options) {
+  std::string out;
+  auto line = [&out](std::string_view key, const std::string& value) {
+    out.append(key).append("=").append(value).append("\n");
+  };
+  line("analyzer.stemmer", options.analyzer.stemmer);
+  line("analyzer.stopwords", options.analyzer.stopwords ? "true" : "false");
+  line("analyzer.max_token_bytes",
+       std::to_string(options.analyzer.max_token_bytes));
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.17g", options.k1);
+  line("bm25.k1", buf);
+  std::snprintf(buf, sizeof(buf), "%.17g", options.b);
+  line("bm25.b", buf);
+  line("bm25.length_norm", std::string(LengthNormName(options.length_norm)));
+  return out;
+}
+
+namespace {
+
+Result<double> ParseDouble(std::string_view key, std::string_view value) {
+  std::string s(value);
+  char* end = nullptr;
+  double d = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size()) {
+    return Status::Corruption("index option " + std::string(key) +
+                              " is not a number", value);
+  }
+  return d;
+}
+
+}  // namespace
+
+Result<IndexOptions> ParseIndexOptions(std::string_view text) {
+  IndexOptions options;
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (line.empty()) continue;
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      return Status::Corruption("index options line has no '='", line);
+    }
+    std::string_view key = line.substr(0, eq);
+    std::string_view value = line.substr(eq + 1);
+    if (key == "analyzer.stemmer") {
+      options.analyzer.stemmer = std::string(value);
+    } else if (key == "analyzer.stopwords") {
+      options.analyzer.stopwords = (value == "true");
+    } else if (key == "analyzer.max_token_bytes") {
+      size_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size()) {
+        return Status::Corruption("index option analyzer.max_token_bytes", value);
+      }
+      options.analyzer.max_token_bytes = n;
+    } else if (key == "bm25.k1") {
+      CASCADE_ASSIGN_OR_RETURN(options.k1, ParseDouble(key, value));
+    } else if (key == "bm25.b") {
+      CASCADE_ASSIGN_OR_RETURN(options.b, ParseDouble(key, value));
+    } else if (key == "bm25.length_norm") {
+      auto norm = ParseLengthNorm(value);
+      if (!norm.ok()) return Status::Corruption(norm.status().message());
+      options.length_norm = *norm;
+    } else {
+      return Status::NotSupported(
+          "index has an option this version of cascade does not know "
+          "(written by a newer version?)",
+          key);
+    }
+  }
+  return options;
+}
+
+}  // namespace cascade::index

@@ -1,0 +1,50 @@
+// IndexOptions: what an index is built with, fixed when it is created and
+// persisted in its metadata (keys.h, kMetaOptions), so that queries are
+// analysed exactly as the documents were.
+#ifndef CASCADE_INDEX_INDEX_OPTIONS_H_
+#define CASCADE_INDEX_INDEX_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "cascade/status.h"
+#include "index/analyzer.h"
+
+namespace cascade::index {
+
+// How BM25 turns a document length into its length norm.
+// Persisted by name; never rename.
+enum class LengthNorm {
+  // Lucene's lossy one-byte norm (SmallFloat.intToByte4): exact up to 24
+  // terms, then 3 significant bits. Ranks like Lucene/Anserini do.
+  kLucene,
+  // The exact length.
+  kExact,
+};
+
+struct IndexOptions {
+  // Analysis of the "contents" field (title + text) and of queries.
+  AnalyzerOptions analyzer;
+  // Default BM25 parameters of searches on this index (Anserini's defaults).
+  // Queries may override them.
+  double k1 = 0.9;
+  double b = 0.4;
+  LengthNorm length_norm = LengthNorm::kLucene;
+};
+
+// InvalidArgument naming each bad option (k1 < 0, b outside [0, 1], a bad
+// analyzer option).
+Status ValidateIndexOptions(const IndexOptions& options);
+
+// "key=value\n" lines; unknown keys are refused on parse, so an index written
+// by a newer Cascade with options this one lacks is not silently misread.
+std::string SerializeIndexOptions(const IndexOptions& options);
+Result<IndexOptions> ParseIndexOptions(std::string_view text);
+
+std::string_view LengthNormName(LengthNorm norm);
+Result<LengthNorm> ParseLengthNorm(std::string_view name);
+
+}  // namespace cascade::index
+
+#endif  // CASCADE_INDEX_INDEX_OPTIONS_H_

@@ -1,0 +1,117 @@
+#include "index/index_reader.h"
+
+#include "index/keys.h"
+
+namespace cascade::index {
+
+IndexReader::IndexReader(std::shared_ptr<Store> store)
+    : store_(std::move(store)) {}
+
+IndexReader::~IndexReader() {
+  if (snapshot_) store_->db()->ReleaseSnapshot(snapshot_);
+}
+
+Result<std::unique_ptr<IndexReader>> IndexReader::Open(
+    std::shared_ptr<Store> store) {
+  std::unique_ptr<IndexReader> reader(new IndexReader(std::move(store)));
+  reader->snapshot_ = reader->store_->db()->GetSnapshot();
+  reader->read_options_.snapshot = reader->snapshot_;
+  CASCADE_RETURN_IF_ERROR(reader->Load());
+  return reader;
+}
+
+Status IndexReader::Load() {
+  rocksdb::DB* db = store_->db();
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(read_options_, store_->cf(Cf::kSegments)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rocksdb::Slice key = it->key();
+      rocksdb::Slice value = it->value();
+      if (key.size() != 4 || value.size() < 8) {
+        return Status::Corruption("bad segment record");
+      }
+      SegmentInfo seg;
+      seg.id = DecodeFixed32BE(key.data());
+      seg.base = DecodeFixed32(value.data());
+      seg.count = DecodeFixed32(value.data() + 4);
+      if (value.size() != 8 + size_t{4} * seg.count) {
+        return Status::Corruption("segment " + std::to_string(seg.id) +
+                                  " has a bad length table");
+      }
+      seg.lengths.resize(seg.count);
+      for (uint32_t i = 0; i < seg.count; ++i) {
+        seg.lengths[i] = DecodeFixed32(value.data() + 8 + 4 * size_t{i});
+      }
+      doc_id_limit_ = std::max(doc_id_limit_, seg.base + seg.count);
+      segments_.push_back(std::move(seg));
+    }
+    CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "read segments"));
+  }
+  deleted_.assign(doc_id_limit_, false);
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(read_options_, store_->cf(Cf::kDeletes)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() != 4) return Status::Corruption("bad delete record");
+      const uint32_t doc = DecodeFixed32BE(it->key().data());
+      if (doc < doc_id_limit_) deleted_[doc] = true;
+    }
+    CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "read deletes"));
+  }
+  stats_ = CollectionStats();
+  stats_.segments = static_cast<uint32_t>(segments_.size());
+  for (const SegmentInfo& seg : segments_) {
+    for (uint32_t i = 0; i < seg.count; ++i) {
+      if (deleted_[seg.base + i]) {
+        ++stats_.deleted_docs;
+        continue;
+      }
+      ++stats_.live_docs;
+      if (seg.lengths[i] > 0) {
+        ++stats_.docs_with_terms;
+        stats_.sum_lengths += seg.lengths[i];
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<bool> IndexReader::ReadPostings(uint32_t segment, std::string_view term,
+                                       std::string* bytes) const {
+  rocksdb::Status s =
+      store_->db()->Get(read_options_, store_->cf(Cf::kPostings),
+                        PostingKey(segment, term), bytes);
+  if (s.IsNotFound()) return false;
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read postings"));
+  return true;
+}
+
+Result<Document> IndexReader::ReadDocument(uint32_t doc) const {
+  std::string value;
+  rocksdb::Status s = store_->db()->Get(read_options_, store_->cf(Cf::kDocs),
+                                        DocKey(doc), &value);
+  if (s.IsNotFound()) {
+    return Status::NotFound("no document with internal id", std::to_string(doc));
+  }
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read document"));
+  std::string_view in = value;
+  std::string_view id, title, text;
+  if (!GetLengthPrefixed(&in, &id) || !GetLengthPrefixed(&in, &title) ||
+      !GetLengthPrefixed(&in, &text)) {
+    return Status::Corruption("stored document is truncated", std::to_string(doc));
+  }
+  return Document{std::string(id), std::string(title), std::string(text)};
+}
+
+Result<std::optional<uint32_t>> IndexReader::Lookup(std::string_view id) const {
+  std::string value;
+  rocksdb::Status s =
+      store_->db()->Get(read_options_, store_->cf(Cf::kIds), id, &value);
+  if (s.IsNotFound()) return std::optional<uint32_t>();
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "look up id"));
+  if (value.size() != 4) return Status::Corruption("bad id entry", id);
+  return std::optional<uint32_t>(DecodeFixed32(value.data()));
+}
+
+}  // namespace cascade::index

@@ -1,0 +1,85 @@
+// IndexReader: a point-in-time view of an index for searching.
+//
+// Open() takes a RocksDB snapshot and loads what every search needs in
+// memory: the segment list with document lengths (Lucene keeps norms in
+// memory too), the deleted documents, and the collection statistics. Later
+// writes are not seen; open a new reader to see them.
+//
+// Thread-safety: const methods may be called from many threads at once.
+#ifndef CASCADE_INDEX_INDEX_READER_H_
+#define CASCADE_INDEX_INDEX_READER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "cascade/status.h"
+#include "index/document.h"
+#include "index/store.h"
+
+namespace cascade::index {
+
+struct SegmentInfo {
+  uint32_t id = 0;
+  uint32_t base = 0;   // first global doc id
+  uint32_t count = 0;  // documents, deleted ones included
+  std::vector<uint32_t> lengths;  // per local doc: indexed terms
+};
+
+struct CollectionStats {
+  uint64_t live_docs = 0;        // documents not deleted
+  uint64_t deleted_docs = 0;
+  // BM25's N and avgdl inputs, as Lucene's CollectionStatistics: live
+  // documents with at least one indexed term, and their summed lengths.
+  uint64_t docs_with_terms = 0;
+  uint64_t sum_lengths = 0;
+  uint32_t segments = 0;
+};
+
+class IndexReader {
+ public:
+  static Result<std::unique_ptr<IndexReader>> Open(std::shared_ptr<Store> store);
+  ~IndexReader();
+  IndexReader(const IndexReader&) = delete;
+  IndexReader& operator=(const IndexReader&) = delete;
+
+  const std::vector<SegmentInfo>& segments() const { return segments_; }
+  const CollectionStats& stats() const { return stats_; }
+  const IndexOptions& options() const { return store_->options(); }
+  bool IsDeleted(uint32_t doc) const {
+    return doc < deleted_.size() && deleted_[doc];
+  }
+  // One past the largest doc id in this view.
+  uint32_t doc_id_limit() const { return doc_id_limit_; }
+
+  // The encoded posting list of `term` in `segment` into *bytes; false when
+  // the term does not occur there.
+  Result<bool> ReadPostings(uint32_t segment, std::string_view term,
+                            std::string* bytes) const;
+  // Stored fields of a document (deleted or not). NotFound for an unknown
+  // doc id, Corruption for a bad record.
+  Result<Document> ReadDocument(uint32_t doc) const;
+  // The live document with this external id, if any.
+  Result<std::optional<uint32_t>> Lookup(std::string_view id) const;
+
+ private:
+  explicit IndexReader(std::shared_ptr<Store> store);
+  Status Load();
+
+  std::shared_ptr<Store> store_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  rocksdb::ReadOptions read_options_;
+  std::vector<SegmentInfo> segments_;
+  std::vector<bool> deleted_;
+  uint32_t doc_id_limit_ = 0;
+  CollectionStats stats_;
+};
+
+}  // namespace cascade::index
+
+#endif  // CASCADE_INDEX_INDEX_READER_H_

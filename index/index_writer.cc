@@ -1,0 +1,231 @@
+#include "index/index_writer.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <rocksdb/write_batch.h>
+
+#include "index/keys.h"
+#include "index/posting_codec.h"
+
+namespace cascade::index {
+
+namespace {
+
+// Rough per-entry overheads of the in-memory buffer, for the flush trigger.
+constexpr size_t kPerDocOverhead = 96;
+constexpr size_t kPerTermOverhead = 112;
+constexpr size_t kPerPosting = 8;
+
+}  // namespace
+
+IndexWriter::IndexWriter(std::shared_ptr<Store> store,
+                         const WriterOptions& options)
+    : store_(std::move(store)), options_(options) {}
+
+IndexWriter::~IndexWriter() { store_->ReleaseWriter(); }
+
+Result<std::unique_ptr<IndexWriter>> IndexWriter::Open(
+    std::shared_ptr<Store> store, const WriterOptions& options) {
+  if (store->read_only()) {
+    return Status::InvalidArgument("index is open read-only", store->path());
+  }
+  if (options.ram_buffer_bytes < (size_t{1} << 20)) {
+    return Status::InvalidArgument("ram_buffer_bytes must be at least 1 MiB");
+  }
+  if (!store->TryAcquireWriter()) {
+    return Status::Unavailable("another writer is open on", store->path());
+  }
+  std::unique_ptr<IndexWriter> writer(new IndexWriter(store, options));
+  unsigned threads = options.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  writer->options_.threads = threads;
+  for (unsigned i = 0; i < threads; ++i) {
+    CASCADE_ASSIGN_OR_RETURN(auto analyzer,
+                             Analyzer::Create(store->options().analyzer));
+    writer->analyzers_.push_back(std::move(analyzer));
+  }
+  CASCADE_RETURN_IF_ERROR(writer->LoadCounters());
+  return writer;
+}
+
+Status IndexWriter::LoadCounters() {
+  auto* db = store_->db();
+  std::string value;
+  for (auto [key, out] : {std::pair{kMetaNextDocId, &next_doc_},
+                          std::pair{kMetaNextSegmentId, &next_segment_}}) {
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), std::string(key), &value);
+    CASCADE_RETURN_IF_ERROR(FromRocks(s, "read " + std::string(key)));
+    if (value.size() != 4) return Status::Corruption("bad counter", key);
+    *out = DecodeFixed32(value.data());
+  }
+  return Status::OK();
+}
+
+Status IndexWriter::Check(const Document& doc) const {
+  if (doc.id.empty()) return Status::InvalidArgument("document has an empty id");
+  if (doc.title.empty() && doc.text.empty()) {
+    return Status::InvalidArgument("empty document: no title or text, id", doc.id);
+  }
+  const size_t bytes = doc.id.size() + doc.title.size() + doc.text.size();
+  if (bytes > options_.max_document_bytes) {
+    return Status::InvalidArgument(
+        "document " + doc.id + " has " + std::to_string(bytes) +
+        " bytes, over the limit of " + std::to_string(options_.max_document_bytes));
+  }
+  return Status::OK();
+}
+
+Status IndexWriter::Add(const Document& doc) {
+  CASCADE_RETURN_IF_ERROR(Check(doc));
+  scratch_terms_.clear();
+  analyzers_[0]->Analyze(doc.title, &scratch_terms_);
+  analyzers_[0]->Analyze(doc.text, &scratch_terms_);
+  return AddAnalyzed(doc, scratch_terms_);
+}
+
+Status IndexWriter::AddBatch(std::span<const Document> docs) {
+  const size_t threads = std::min<size_t>(analyzers_.size(), docs.size());
+  if (threads <= 1) {
+    for (const Document& doc : docs) CASCADE_RETURN_IF_ERROR(Add(doc));
+    return Status::OK();
+  }
+  std::vector<std::vector<std::string>> terms(docs.size());
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (size_t t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      Analyzer& analyzer = *analyzers_[t];
+      // Contiguous ranges keep each thread on its own cache lines.
+      const size_t begin = docs.size() * t / threads;
+      const size_t end = docs.size() * (t + 1) / threads;
+      for (size_t i = begin; i < end; ++i) {
+        analyzer.Analyze(docs[i].title, &terms[i]);
+        analyzer.Analyze(docs[i].text, &terms[i]);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (size_t i = 0; i < docs.size(); ++i) {
+    CASCADE_RETURN_IF_ERROR(Check(docs[i]));
+    CASCADE_RETURN_IF_ERROR(AddAnalyzed(docs[i], terms[i]));
+  }
+  return Status::OK();
+}
+
+Status IndexWriter::AddAnalyzed(const Document& doc,
+                                std::span<const std::string> terms) {
+  if (next_doc_ == UINT32_MAX) {
+    return Status::ResourceExhausted("index is full (2^32 - 1 documents)");
+  }
+  const uint32_t base = next_doc_ - static_cast<uint32_t>(buffer_.docs.size());
+  const auto local = static_cast<uint32_t>(buffer_.docs.size());
+
+  // Replace an earlier document with the same id, buffered or committed.
+  auto [it, inserted] = buffer_.ids.try_emplace(doc.id, local);
+  if (!inserted) {
+    buffer_.deletes.push_back(base + it->second);
+    it->second = local;
+    ++stats_.replaced;
+  } else {
+    std::string value;
+    rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(),
+                                          store_->cf(Cf::kIds), doc.id, &value);
+    if (s.ok()) {
+      if (value.size() != 4) return Status::Corruption("bad id entry", doc.id);
+      buffer_.deletes.push_back(DecodeFixed32(value.data()));
+      ++stats_.replaced;
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "look up id " + doc.id);
+    }
+  }
+
+  scratch_tf_.clear();
+  for (const std::string& term : terms) ++scratch_tf_[term];
+  for (const auto& [term, tf] : scratch_tf_) {
+    auto found = buffer_.postings.find(std::string(term));
+    if (found == buffer_.postings.end()) {
+      found = buffer_.postings.emplace(std::string(term), TermPostings{}).first;
+      buffer_.bytes += kPerTermOverhead + term.size();
+    }
+    found->second.docs.push_back(local);
+    found->second.tfs.push_back(tf);
+  }
+  buffer_.bytes += kPerDocOverhead + doc.id.size() + doc.title.size() +
+                   doc.text.size() + kPerPosting * scratch_tf_.size();
+  stats_.terms += scratch_tf_.size();
+  buffer_.docs.push_back({doc, static_cast<uint32_t>(terms.size())});
+  ++next_doc_;
+  ++stats_.added;
+  if (buffer_.bytes >= options_.ram_buffer_bytes) return Flush();
+  return Status::OK();
+}
+
+Status IndexWriter::Flush() {
+  if (buffer_.docs.empty()) return Status::OK();
+  const uint32_t count = static_cast<uint32_t>(buffer_.docs.size());
+  const uint32_t base = next_doc_ - count;
+  const uint32_t segment = next_segment_;
+  rocksdb::WriteBatch batch;
+
+  std::vector<const std::string*> terms;
+  terms.reserve(buffer_.postings.size());
+  for (const auto& entry : buffer_.postings) terms.push_back(&entry.first);
+  std::sort(terms.begin(), terms.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  std::string value;
+  for (const std::string* term : terms) {
+    const TermPostings& p = buffer_.postings.find(*term)->second;
+    value.clear();
+    EncodePostings(p.docs, p.tfs, &value);
+    batch.Put(store_->cf(Cf::kPostings), PostingKey(segment, *term), value);
+  }
+
+  value.clear();
+  PutFixed32(&value, base);
+  PutFixed32(&value, count);
+  for (const BufferedDoc& d : buffer_.docs) PutFixed32(&value, d.length);
+  batch.Put(store_->cf(Cf::kSegments), SegmentKey(segment), value);
+
+  for (uint32_t i = 0; i < count; ++i) {
+    const Document& doc = buffer_.docs[i].doc;
+    value.clear();
+    PutVarint32(&value, static_cast<uint32_t>(doc.id.size()));
+    value.append(doc.id);
+    PutVarint32(&value, static_cast<uint32_t>(doc.title.size()));
+    value.append(doc.title);
+    PutVarint32(&value, static_cast<uint32_t>(doc.text.size()));
+    value.append(doc.text);
+    batch.Put(store_->cf(Cf::kDocs), DocKey(base + i), value);
+  }
+  for (const auto& [id, local] : buffer_.ids) {
+    value.clear();
+    PutFixed32(&value, base + local);
+    batch.Put(store_->cf(Cf::kIds), id, value);
+  }
+  for (uint32_t doc : buffer_.deletes) {
+    batch.Put(store_->cf(Cf::kDeletes), DocKey(doc), "");
+  }
+  value.clear();
+  PutFixed32(&value, next_doc_);
+  batch.Put(std::string(kMetaNextDocId), value);
+  value.clear();
+  PutFixed32(&value, segment + 1);
+  batch.Put(std::string(kMetaNextSegmentId), value);
+
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  CASCADE_RETURN_IF_ERROR(
+      FromRocks(store_->db()->Write(wo, &batch), "write segment"));
+  next_segment_ = segment + 1;
+  ++stats_.segments;
+  buffer_ = Buffer();
+  return Status::OK();
+}
+
+Status IndexWriter::Commit() {
+  CASCADE_RETURN_IF_ERROR(Flush());
+  return FromRocks(store_->db()->FlushWAL(/*sync=*/true), "sync index");
+}
+
+}  // namespace cascade::index

@@ -1,0 +1,115 @@
+// IndexWriter: adds documents to an index, Lucene-style.
+//
+// Added documents are analysed and buffered in memory (an in-memory inverted
+// index); Flush() writes the buffer as one immutable segment in a single
+// atomic RocksDB WriteBatch (keys.h), so a failure or a crash leaves the
+// index as it was before the flush. A document whose external id is already
+// in the index (or earlier in the buffer) replaces it: the older one is
+// marked deleted in the same batch.
+//
+// BM25 statistics follow Lucene: document frequencies count replaced
+// documents until segments are merged (a later issue); document counts and
+// length sums leave them out.
+//
+// Thread-safety: one IndexWriter per Store (Open refuses a second), used
+// from one thread at a time. AddBatch() analyses on its own threads.
+#ifndef CASCADE_INDEX_INDEX_WRITER_H_
+#define CASCADE_INDEX_INDEX_WRITER_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cascade/status.h"
+#include "index/analyzer.h"
+#include "index/document.h"
+#include "index/store.h"
+
+namespace cascade::index {
+
+struct WriterOptions {
+  // Flush a segment when the buffer's estimated memory passes this (bytes).
+  size_t ram_buffer_bytes = size_t{256} << 20;
+  // Threads that analyse documents in AddBatch(); 0 = hardware threads.
+  unsigned threads = 1;
+  // Documents larger than this (id + title + text bytes) are refused with
+  // InvalidArgument.
+  size_t max_document_bytes = size_t{1} << 20;
+};
+
+struct WriterStats {
+  uint64_t added = 0;     // documents accepted since Open
+  uint64_t replaced = 0;  // of which replaced an existing id
+  uint64_t segments = 0;  // segments flushed since Open
+  uint64_t terms = 0;     // postings (term, doc) pairs written
+};
+
+class IndexWriter {
+ public:
+  // Errors: InvalidArgument when the store is read-only, Unavailable when
+  // another writer is open on it.
+  static Result<std::unique_ptr<IndexWriter>> Open(std::shared_ptr<Store> store,
+                                                   const WriterOptions& options);
+  ~IndexWriter();  // drops unflushed documents; call Commit() first
+  IndexWriter(const IndexWriter&) = delete;
+  IndexWriter& operator=(const IndexWriter&) = delete;
+
+  // Adds one document. InvalidArgument for an empty id, a document with
+  // neither title nor text, or one over max_document_bytes; the index is
+  // unchanged then. May flush a segment (and return its I/O error).
+  Status Add(const Document& doc);
+
+  // Adds documents in order, analysing them on `threads` threads. The
+  // result is the same as Add() on each in turn (deterministic). Stops at
+  // the first invalid document, having added the ones before it.
+  Status AddBatch(std::span<const Document> docs);
+
+  // Writes buffered documents as a segment (no-op when none).
+  Status Flush();
+  // Flush() and make everything durable (fsync of the WAL).
+  Status Commit();
+
+  const WriterStats& stats() const { return stats_; }
+  size_t buffered_documents() const { return buffer_.docs.size(); }
+  size_t buffered_bytes() const { return buffer_.bytes; }
+
+ private:
+  struct TermPostings {
+    std::vector<uint32_t> docs;  // segment-local
+    std::vector<uint32_t> tfs;
+  };
+  struct BufferedDoc {
+    Document doc;
+    uint32_t length = 0;
+  };
+  struct Buffer {
+    std::unordered_map<std::string, TermPostings> postings;
+    std::vector<BufferedDoc> docs;
+    std::unordered_map<std::string, uint32_t> ids;  // external id -> local
+    std::vector<uint32_t> deletes;                  // global doc ids
+    size_t bytes = 0;
+  };
+
+  IndexWriter(std::shared_ptr<Store> store, const WriterOptions& options);
+  Status Check(const Document& doc) const;
+  // Adds a checked document whose analysed terms are given.
+  Status AddAnalyzed(const Document& doc, std::span<const std::string> terms);
+  Status LoadCounters();
+
+  std::shared_ptr<Store> store_;
+  WriterOptions options_;
+  std::vector<std::unique_ptr<Analyzer>> analyzers_;  // one per thread
+  std::vector<std::string> scratch_terms_;
+  std::unordered_map<std::string_view, uint32_t> scratch_tf_;
+  Buffer buffer_;
+  uint32_t next_doc_ = 0;      // global id of the next document
+  uint32_t next_segment_ = 0;
+  WriterStats stats_;
+};
+
+}  // namespace cascade::index
+
+#endif  // CASCADE_INDEX_INDEX_WRITER_H_

@@ -1,0 +1,148 @@
+// The on-disk layout of a Cascade index: one RocksDB database, its column
+// families, and the keys and values in each. Everything persistent is
+// described here and nowhere else.
+//
+// NEVER RENAME A COLUMN FAMILY OR RENUMBER/REUSE A KEY PREFIX OR FIELD: old
+// indexes must keep opening. A change of meaning bumps kFormatVersion, and
+// Open() refuses versions it does not know (newer ones) with a clear error.
+//
+// Integers inside keys are big-endian so that RocksDB's bytewise order is
+// numeric order (a segment's postings are one contiguous key range).
+// Integers inside values are little-endian fixed width or LEB128 varints, as
+// each value says.
+//
+// Column families:
+//   "default"   metadata. Keys are the kMeta* strings below; values:
+//               kMetaFormatVersion  decimal text, e.g. "1"
+//               kMetaOptions        IndexOptions as "key=value\n" lines
+//                                   (index_options.h)
+//               kMetaNextDocId      fixed32: the next internal doc id
+//               kMetaNextSegmentId  fixed32: the next segment id
+//               kMetaCreatedBy      text: "cascade <version>"
+//   "segments"  key: fixed32-BE segment id.
+//               value: fixed32 base doc id, fixed32 doc count, then doc count
+//               x fixed32 document lengths (indexed terms of the
+//               "contents" field, i.e. title + text after analysis).
+//               A segment holds doc ids [base, base + count).
+//   "postings"  key: fixed32-BE segment id, then the term's UTF-8 bytes.
+//               value: a posting list of segment-local doc ids
+//               (posting_codec.h).
+//   "docs"      key: fixed32-BE internal doc id.
+//               value: stored fields: varint32 length + bytes, for the
+//               external id, title and text, in that order.
+//   "ids"       key: external id bytes. value: fixed32 internal doc id of the
+//               live document with that id.
+//   "deletes"   key: fixed32-BE internal doc id of a deleted (or replaced)
+//               document. value: empty.
+//
+// A segment and everything it adds (postings, lengths, stored fields, ids,
+// deletes of the documents it replaces, the advanced counters) is written in
+// one atomic WriteBatch, so a reader sees a segment whole or not at all.
+#ifndef CASCADE_INDEX_KEYS_H_
+#define CASCADE_INDEX_KEYS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cascade::index {
+
+// Version 1: the layout above.
+inline constexpr uint32_t kFormatVersion = 1;
+
+inline constexpr std::string_view kCfDefault = "default";
+inline constexpr std::string_view kCfSegments = "segments";
+inline constexpr std::string_view kCfPostings = "postings";
+inline constexpr std::string_view kCfDocs = "docs";
+inline constexpr std::string_view kCfIds = "ids";
+inline constexpr std::string_view kCfDeletes = "deletes";
+
+inline constexpr std::string_view kMetaFormatVersion = "format_version";
+inline constexpr std::string_view kMetaOptions = "options";
+inline constexpr std::string_view kMetaNextDocId = "next_doc_id";
+inline constexpr std::string_view kMetaNextSegmentId = "next_segment_id";
+inline constexpr std::string_view kMetaCreatedBy = "created_by";
+
+inline void PutFixed32BE(std::string* out, uint32_t v) {
+  char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                 static_cast<char>(v >> 8), static_cast<char>(v)};
+  out->append(buf, 4);
+}
+inline uint32_t DecodeFixed32BE(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) |
+         (uint32_t{u[2]} << 8) | uint32_t{u[3]};
+}
+inline void PutFixed32(std::string* out, uint32_t v) {
+  char buf[4] = {static_cast<char>(v), static_cast<char>(v >> 8),
+                 static_cast<char>(v >> 16), static_cast<char>(v >> 24)};
+  out->append(buf, 4);
+}
+inline uint32_t DecodeFixed32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return uint32_t{u[0]} | (uint32_t{u[1]} << 8) | (uint32_t{u[2]} << 16) |
+         (uint32_t{u[3]} << 24);
+}
+inline void PutVarint32(std::string* out, uint32_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+inline void PutVarint64(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+// Reads a varint from *in, advancing it. False on truncation or overflow.
+inline bool GetVarint64(std::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
+    auto byte = static_cast<unsigned char>(in->front());
+    in->remove_prefix(1);
+    result |= uint64_t{byte & 0x7fu} << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+inline bool GetVarint32(std::string_view* in, uint32_t* v) {
+  uint64_t wide;
+  if (!GetVarint64(in, &wide) || wide > UINT32_MAX) return false;
+  *v = static_cast<uint32_t>(wide);
+  return true;
+}
+inline bool GetLengthPrefixed(std::string_view* in, std::string_view* out) {
+  uint32_t len;
+  if (!GetVarint32(in, &len) || in->size() < len) return false;
+  *out = in->substr(0, len);
+  in->remove_prefix(len);
+  return true;
+}
+
+inline std::string SegmentKey(uint32_t segment) {
+  std::string key;
+  PutFixed32BE(&key, segment);
+  return key;
+}
+inline std::string PostingKey(uint32_t segment, std::string_view term) {
+  std::string key;
+  key.reserve(4 + term.size());
+  PutFixed32BE(&key, segment);
+  key.append(term);
+  return key;
+}
+inline std::string DocKey(uint32_t doc) {
+  std::string key;
+  PutFixed32BE(&key, doc);
+  return key;
+}
+
+}  // namespace cascade::index
+
+#endif  // CASCADE_INDEX_KEYS_H_

@@ -1,0 +1,197 @@
+#include "index/store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+
+#include "index/keys.h"
+
+namespace cascade::index {
+
+namespace fs = std::filesystem;
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::OK();
+  if (s.IsNotFound()) return Status::NotFound(what, s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(what, s.ToString());
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(what, s.ToString());
+  if (s.IsNotSupported()) return Status::NotSupported(what, s.ToString());
+  return Status::IOError(what, s.ToString());
+}
+
+namespace {
+
+rocksdb::CompressionType Pick(rocksdb::CompressionType want) {
+  for (auto c : rocksdb::GetSupportedCompressions()) {
+    if (c == want) return want;
+  }
+  for (auto c : rocksdb::GetSupportedCompressions()) {
+    if (c == rocksdb::kLZ4Compression || c == rocksdb::kSnappyCompression) {
+      return c;
+    }
+  }
+  return rocksdb::kNoCompression;
+}
+
+rocksdb::ColumnFamilyOptions CfOptions(std::string_view name,
+                                       const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.block_size = 16 * 1024;
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  // Postings are bit-packed already; LZ4 is cheap to decode. Stored text
+  // compresses well, so it gets ZSTD where this RocksDB has it.
+  o.compression = Pick(name == kCfDocs ? rocksdb::kZSTD : rocksdb::kLZ4Compression);
+  o.write_buffer_size = 64 << 20;
+  return o;
+}
+
+bool LooksLikeRocksDb(const fs::path& dir) {
+  std::error_code ec;
+  return fs::exists(dir / "CURRENT", ec);
+}
+
+bool IsEmptyDir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
+}
+
+}  // namespace
+
+Store::~Store() {
+  if (db_) {
+    for (auto* h : handles_) {
+      if (h) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    for (auto* h : extra_handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
+                                           const StoreOptions& options) {
+  const fs::path dir(path);
+  std::error_code ec;
+  const bool exists = fs::exists(dir, ec);
+  bool creating = false;
+  if (exists && !fs::is_directory(dir, ec)) {
+    return Status::InvalidArgument("not a Cascade index (a file, not a folder)", path);
+  }
+  if (!exists || IsEmptyDir(dir)) {
+    if (!options.create_if_missing || options.read_only) {
+      return Status::NotFound("no index at", path);
+    }
+    CASCADE_RETURN_IF_ERROR(ValidateIndexOptions(options.create_options));
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IOError("cannot create index folder " + path, ec.message());
+    creating = true;
+  } else if (!LooksLikeRocksDb(dir)) {
+    return Status::InvalidArgument(
+        "not a Cascade index (the folder is not empty and holds no index)", path);
+  }
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = creating;
+  db_options.create_missing_column_families = creating;
+  db_options.max_background_jobs = 2;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 2;
+  db_options.max_open_files = 512;
+
+  std::vector<std::string> existing;
+  if (!creating) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
+    if (!s.ok()) return FromRocks(s, "not a Cascade index: cannot read " + path);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (std::string_view name : {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds, kCfDeletes}) {
+    descriptors.emplace_back(std::string(name), CfOptions(name, cache));
+  }
+  if (!creating) {
+    for (const auto& name : descriptors) {
+      if (std::find(existing.begin(), existing.end(), name.name) == existing.end()) {
+        return Status::InvalidArgument(
+            "not a Cascade index (column family '" + name.name + "' is missing)", path);
+      }
+    }
+    for (const auto& name : existing) {
+      bool known = false;
+      for (const auto& d : descriptors) known |= (d.name == name);
+      if (!known) descriptors.emplace_back(name, CfOptions(name, cache));
+    }
+  }
+
+  std::shared_ptr<Store> store(new Store());
+  store->path_ = path;
+  store->read_only_ = options.read_only;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles, &raw)
+          : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return Status::IOError("index is open for writing by another process", path);
+    }
+    return FromRocks(s, "cannot open index " + path);
+  }
+  store->db_.reset(raw);
+  store->handles_.assign(handles.begin(), handles.begin() + 6);
+  store->extra_handles_.assign(handles.begin() + 6, handles.end());
+
+  rocksdb::DB* db = store->db_.get();
+  if (creating) {
+    rocksdb::WriteBatch batch;
+    batch.Put(std::string(kMetaFormatVersion), std::to_string(kFormatVersion));
+    batch.Put(std::string(kMetaOptions), SerializeIndexOptions(options.create_options));
+    batch.Put(std::string(kMetaCreatedBy), "cascade 0.1.0");
+    std::string zero;
+    PutFixed32(&zero, 0);
+    batch.Put(std::string(kMetaNextDocId), zero);
+    batch.Put(std::string(kMetaNextSegmentId), zero);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    CASCADE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "create index " + path));
+    store->options_ = options.create_options;
+    return store;
+  }
+
+  std::string value;
+  s = db->Get(rocksdb::ReadOptions(), std::string(kMetaFormatVersion), &value);
+  if (s.IsNotFound()) {
+    return Status::InvalidArgument(
+        "not a Cascade index (a RocksDB database without a format version)", path);
+  }
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read format version"));
+  uint32_t version = 0;
+  try {
+    version = static_cast<uint32_t>(std::stoul(value));
+  } catch (const std::exception&) {
+    return Status::Corruption("index format version is not a number", value);
+  }
+  if (version > kFormatVersion) {
+    return Status::NotSupported(
+        "index " + path + " has format version " + std::to_string(version) +
+        ", newer than this cascade supports (" + std::to_string(kFormatVersion) +
+        "); upgrade cascade");
+  }
+  s = db->Get(rocksdb::ReadOptions(), std::string(kMetaOptions), &value);
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read index options"));
+  CASCADE_ASSIGN_OR_RETURN(store->options_, ParseIndexOptions(value));
+  return store;
+}
+
+}  // namespace cascade::index

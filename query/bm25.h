@@ -1,0 +1,62 @@
+// BM25 as Lucene (and so Anserini) computes it:
+//   score(q, d) = sum over query terms t of
+//       qtf(t) * idf(t) * tf / (tf + k1 * (1 - b + b * dl / avgdl))
+//   idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+// in single precision, where N counts documents with at least one term,
+// avgdl = sum of lengths / N, and dl is either exact or Lucene's one-byte
+// norm (SmallFloat.intToByte4), decoded. qtf is the term's count in the
+// query (Anserini's bag-of-words query weights repeated terms so).
+// Lucene 8+ dropped the constant (k1 + 1) factor; so do we, so that scores
+// line up with Anserini's.
+#ifndef CASCADE_QUERY_BM25_H_
+#define CASCADE_QUERY_BM25_H_
+
+#include <array>
+#include <cstdint>
+
+#include "index/index_options.h"
+#include "index/index_reader.h"
+
+namespace cascade::query {
+
+// Lucene's SmallFloat.intToByte4: lengths 0..23 exactly, then a float with a
+// 3-bit mantissa (monotonic, lossy). Written from the description of the
+// format: 24 exact values, then (exponent, 3 mantissa bits) pairs.
+uint8_t LengthToNormByte(uint32_t length);
+// The inverse (the smallest length that encodes to `norm`).
+uint32_t NormByteToLength(uint8_t norm);
+
+struct Bm25Params {
+  double k1 = 0.9;
+  double b = 0.4;
+};
+
+float Bm25Idf(uint64_t doc_freq, uint64_t doc_count);
+
+// Per-query scorer: precomputes the length factor for each norm byte.
+class Bm25Scorer {
+ public:
+  Bm25Scorer(const Bm25Params& params, const index::CollectionStats& stats,
+             index::LengthNorm norm);
+  // k1 * (1 - b + b * dl / avgdl) for a document of `length` terms.
+  float LengthFactor(uint32_t length) const {
+    if (norm_ == index::LengthNorm::kLucene) {
+      return cache_[LengthToNormByte(length)];
+    }
+    return static_cast<float>(k1_ * (1 - b_ + b_ * length / avgdl_));
+  }
+  static float Score(float weight, uint32_t tf, float length_factor) {
+    const auto f = static_cast<float>(tf);
+    return weight * (f / (f + length_factor));
+  }
+
+ private:
+  double k1_, b_;
+  float avgdl_;
+  index::LengthNorm norm_;
+  std::array<float, 256> cache_{};
+};
+
+}  // namespace cascade::query
+
+#endif  // CASCADE_QUERY_BM25_H_

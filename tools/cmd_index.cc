@@ -1,0 +1,198 @@
+// `cascade index`: builds or extends an index from corpus files.
+//
+// Bad records (malformed JSON, missing id, invalid UTF-8, over 1 MiB, ...)
+// are reported as file:line and skipped; the run goes on and the summary
+// counts them (skip-with-count). I/O errors stop the run; segments written
+// before the error stay intact, the buffered documents of the failed run
+// are not committed.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "index/corpus_reader.h"
+#include "index/index_writer.h"
+#include "index/store.h"
+#include "tools/cli_common.h"
+#include "tools/commands.h"
+
+namespace cascade::tools {
+
+namespace {
+
+struct IndexFlags {
+  std::string index;
+  std::vector<std::string> inputs;
+  unsigned threads = 1;
+  std::string stemmer = "porter";
+  bool no_stopwords = false;
+  double k1 = 0.9;
+  double b = 0.4;
+  std::string length_norm = "lucene";
+  size_t ram_buffer_mb = 256;
+  size_t batch = 2048;
+  size_t max_errors_shown = 20;
+  bool quiet = false;
+};
+
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled), start_(NowSeconds()) {}
+  void Update(uint64_t docs, uint64_t done, uint64_t total) {
+    if (!enabled_) return;
+    const double now = NowSeconds();
+    if (now - last_ < 0.5) return;
+    last_ = now;
+    const double elapsed = now - start_;
+    const double rate = elapsed > 0 ? docs / elapsed : 0;
+    if (total > 0 && done > 0) {
+      const double frac = static_cast<double>(done) / total;
+      const double eta = frac > 0 ? elapsed * (1 - frac) / frac : 0;
+      std::fprintf(stderr, "\r  %llu docs  %.0f docs/s  %3.0f%%  ETA %.0fs   ",
+                   static_cast<unsigned long long>(docs), rate, 100 * frac, eta);
+    } else {
+      std::fprintf(stderr, "\r  %llu docs  %.0f docs/s   ",
+                   static_cast<unsigned long long>(docs), rate);
+    }
+    shown_ = true;
+  }
+  void Done() {
+    if (shown_) std::fprintf(stderr, "\r%60s\r", "");
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  double start_;
+  double last_ = 0;
+};
+
+int RunIndex(const IndexFlags& flags) {
+  const double start = NowSeconds();
+  index::StoreOptions store_options;
+  store_options.create_if_missing = true;
+  store_options.create_options.analyzer.stemmer = flags.stemmer;
+  store_options.create_options.analyzer.stopwords = !flags.no_stopwords;
+  store_options.create_options.k1 = flags.k1;
+  store_options.create_options.b = flags.b;
+  auto norm = index::ParseLengthNorm(flags.length_norm);
+  if (!norm.ok()) return ReportError("index", norm.status());
+  store_options.create_options.length_norm = *norm;
+
+  // Check the inputs before creating anything.
+  index::CorpusOptions corpus_options;
+  auto reader = index::CorpusReader::Open(flags.inputs, corpus_options);
+  if (!reader.ok()) return ReportError("index", reader.status());
+
+  auto store = index::Store::Open(flags.index, store_options);
+  if (!store.ok()) return ReportError("index", store.status());
+  index::WriterOptions writer_options;
+  writer_options.threads = flags.threads;
+  writer_options.ram_buffer_bytes = flags.ram_buffer_mb << 20;
+  writer_options.max_document_bytes = corpus_options.max_document_bytes;
+  auto writer = index::IndexWriter::Open(*store, writer_options);
+  if (!writer.ok()) return ReportError("index", writer.status());
+
+  Progress progress(!flags.quiet && isatty(STDERR_FILENO));
+  std::vector<index::Document> batch;
+  batch.reserve(flags.batch);
+  index::CorpusRecord record;
+  size_t problems_shown = 0;
+  auto show_problems = [&] {
+    const auto& problems = (*reader)->problems();
+    for (; problems_shown < problems.size(); ++problems_shown) {
+      if (problems_shown < flags.max_errors_shown) {
+        const auto& p = problems[problems_shown];
+        progress.Done();
+        std::fprintf(stderr, "cascade index: %s:%llu: %s (skipped)\n",
+                     p.source.c_str(), static_cast<unsigned long long>(p.line),
+                     p.message.c_str());
+      }
+    }
+  };
+  uint64_t read = 0;
+  while (true) {
+    auto more = (*reader)->Next(&record);
+    if (!more.ok()) {
+      show_problems();
+      return ReportError("index", more.status());
+    }
+    if (*more) {
+      batch.push_back(std::move(record.doc));
+      ++read;
+    }
+    if (batch.size() == flags.batch || (!*more && !batch.empty())) {
+      Status s = (*writer)->AddBatch(batch);
+      if (!s.ok()) return ReportError("index", s);
+      batch.clear();
+      progress.Update(read, (*reader)->bytes_done(), (*reader)->bytes_total());
+    }
+    show_problems();
+    if (!*more) break;
+  }
+  Status s = (*writer)->Commit();
+  if (!s.ok()) return ReportError("index", s);
+  progress.Done();
+  const auto& problems = (*reader)->problems();
+  if (problems.size() > flags.max_errors_shown) {
+    std::fprintf(stderr, "cascade index: ... and %zu more problems\n",
+                 problems.size() - flags.max_errors_shown);
+  }
+  const double secs = NowSeconds() - start;
+  const auto& stats = (*writer)->stats();
+  writer->reset();
+  store->reset();
+  std::printf(
+      "indexed %llu documents (%llu replaced an existing id, %llu skipped) "
+      "into %s in %.2f s: %.0f docs/s, %llu segments, %.1f MiB on disk, "
+      "peak memory %.0f MiB\n",
+      static_cast<unsigned long long>(stats.added),
+      static_cast<unsigned long long>(stats.replaced),
+      static_cast<unsigned long long>((*reader)->skipped()), flags.index.c_str(),
+      secs, secs > 0 ? stats.added / secs : 0.0,
+      static_cast<unsigned long long>(stats.segments),
+      DiskUsageBytes(flags.index) / 1048576.0, PeakRssMib());
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterIndexCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<IndexFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "index",
+      "Create or extend an index from BEIR folders, .jsonl[.gz] files, folders "
+      "of text files, or - (JSONL on stdin)");
+  WithEnv(cmd->add_option("--index", flags->index, "Index folder (created if missing)")
+              ->required());
+  WithEnv(cmd->add_option("--threads", flags->threads,
+                          "Analysis threads (0 = all cores)")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--stemmer", flags->stemmer,
+                          "New index: libstemmer algorithm (porter, english, "
+                          "french, russian, ...) or none")
+              ->capture_default_str());
+  WithEnv(cmd->add_flag("--no-stopwords", flags->no_stopwords,
+                        "New index: keep Lucene's 33 English stopwords"));
+  WithEnv(cmd->add_option("--k1", flags->k1, "New index: default BM25 k1")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--b", flags->b, "New index: default BM25 b")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--length-norm", flags->length_norm,
+                          "New index: lucene (one-byte norms, as Anserini) or exact")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--ram-buffer-mb", flags->ram_buffer_mb,
+                          "Flush a segment when buffered documents use this much memory")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--batch", flags->batch, "Documents analysed per batch")
+              ->capture_default_str()
+              ->check(CLI::Range(1, 1 << 20)));
+  WithEnv(cmd->add_option("--max-errors-shown", flags->max_errors_shown,
+                          "Problems printed in full (all are counted)")
+              ->capture_default_str());
+  WithEnv(cmd->add_flag("--quiet", flags->quiet, "No progress line"));
+  cmd->add_option("inputs", flags->inputs, "Corpus inputs")->required();
+  cmd->callback([flags, exit_code] { *exit_code = RunIndex(*flags); });
+}
+
+}  // namespace cascade::tools

@@ -1,0 +1,104 @@
+// `cascade run`: the latency harness. Runs every query of a file one after
+// another on one thread and reports throughput and latency percentiles.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "cascade/engine.h"
+#include "tools/cli_common.h"
+#include "tools/commands.h"
+#include "tools/eval_metrics.h"
+
+namespace cascade::tools {
+
+namespace {
+
+struct RunFlags {
+  std::string index;
+  std::string queries;
+  size_t k = 10;
+  std::string output;
+  std::optional<double> k1, b;
+  bool json = false;
+};
+
+// Nearest-rank percentile of sorted values.
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * sorted.size()));
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+int RunRun(const RunFlags& flags) {
+  auto queries = ReadQueries(flags.queries);
+  if (!queries.ok()) return ReportError("run", queries.status());
+  OpenOptions options;
+  options.read_only = true;
+  auto index = Index::Open(flags.index, options);
+  if (!index.ok()) return ReportError("run", index.status());
+  SearchOptions search;
+  search.k = flags.k;
+  search.k1 = flags.k1;
+  search.b = flags.b;
+  Run run;
+  std::vector<double> latencies;
+  latencies.reserve(queries->size());
+  const double start = NowSeconds();
+  for (const Query& q : *queries) {
+    const double t0 = NowSeconds();
+    auto result = (*index)->Search(q.text, search);
+    latencies.push_back((NowSeconds() - t0) * 1000.0);
+    if (!result.ok()) {
+      return ReportError("run", Status::InvalidArgument(
+                                    "query " + q.id + ": " + result.status().ToString()));
+    }
+    if (!flags.output.empty()) {
+      auto& ranked = run.ranked[q.id];
+      for (const Hit& hit : result->hits) ranked.push_back({hit.id, hit.score});
+    }
+  }
+  const double total = NowSeconds() - start;
+  if (!flags.output.empty()) {
+    Status s = WriteRun(flags.output, run, "cascade");
+    if (!s.ok()) return ReportError("run", s);
+  }
+  std::vector<double> sorted = latencies;
+  std::sort(sorted.begin(), sorted.end());
+  double mean = 0;
+  for (double l : latencies) mean += l;
+  mean = latencies.empty() ? 0 : mean / latencies.size();
+  const double qps = total > 0 ? latencies.size() / total : 0;
+  if (flags.json) {
+    std::printf("{\"queries\":%zu,\"qps\":%.1f,\"mean_ms\":%.4f,\"p50_ms\":%.4f,"
+                "\"p99_ms\":%.4f}\n",
+                latencies.size(), qps, mean, Percentile(sorted, 50),
+                Percentile(sorted, 99));
+  } else {
+    std::printf("queries  %zu\nqps      %.1f\nmean_ms  %.4f\np50_ms   %.4f\n"
+                "p99_ms   %.4f\n",
+                latencies.size(), qps, mean, Percentile(sorted, 50),
+                Percentile(sorted, 99));
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterRunCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run every query of a file on one thread; report qps and latency");
+  WithEnv(cmd->add_option("--index", flags->index, "Index folder")->required());
+  WithEnv(cmd->add_option("--queries", flags->queries,
+                          "queries.jsonl ({\"_id\",\"text\"}) or TSV (id<TAB>text)")
+              ->required());
+  WithEnv(cmd->add_option("--k", flags->k, "Hits per query")->capture_default_str());
+  WithEnv(cmd->add_option("--output", flags->output, "Write a TREC run file"));
+  WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's)"));
+  WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's)"));
+  WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
+  cmd->callback([flags, exit_code] { *exit_code = RunRun(*flags); });
+}
+
+}  // namespace cascade::tools

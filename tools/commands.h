@@ -1,0 +1,17 @@
+// The `cascade` subcommands. Each Register* adds one subcommand to the app;
+// its callback stores the command's exit code in *exit_code.
+#ifndef CASCADE_TOOLS_COMMANDS_H_
+#define CASCADE_TOOLS_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+namespace cascade::tools {
+
+void RegisterIndexCommand(CLI::App& app, int* exit_code);
+void RegisterSearchCommand(CLI::App& app, int* exit_code);
+void RegisterEvalCommand(CLI::App& app, int* exit_code);
+void RegisterRunCommand(CLI::App& app, int* exit_code);
+
+}  // namespace cascade::tools
+
+#endif  // CASCADE_TOOLS_COMMANDS_H_

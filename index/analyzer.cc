@@ -43,10 +43,10 @@ constexpr std::string_view kPorter = "porter";
 // Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET, sorted so that
 // IsStopWord can binary-search it.
 constexpr std::string_view kStopWords[] = {
-    "a",    "an",   "and",   "are",  "as",    "at",   "be",    "but",   "by",
-    "for",  "if",   "in",    "into", "is",    "it",   "no",    "not",   "of",
-    "on",   "or",   "such",  "that", "the",   "their", "then", "there", "these",
-    "they", "this", "to",    "was",  "will",  "with"};
+    "a",    "an",   "and",  "are",  "as",   "at",    "be",   "but",   "by",
+    "for",  "if",   "in",   "into", "is",   "it",    "no",   "not",   "of",
+    "on",   "or",   "such", "that", "the",  "their", "then", "there", "these",
+    "they", "this", "to",   "was",  "will", "with"};
 constexpr size_t kMaxStopWordBytes = 5;
 static_assert(std::is_sorted(std::begin(kStopWords), std::end(kStopWords)));
 static_assert(std::size(kStopWords) == 33);
@@ -111,9 +111,8 @@ constexpr PorterRule kPorterStep3[] = {
     {"icate", "ic"}, {"ative", ""}, {"alize", "al"}, {"iciti", "ic"},
     {"ical", "ic"},  {"ful", ""},   {"ness", ""}};
 constexpr std::string_view kPorterStep4[] = {
-    "al",  "ance", "ence", "er",  "ic",  "able", "ible",
-    "ant", "ement", "ment", "ent", "ion", "ou",   "ism",
-    "ate", "iti",  "ous",  "ive", "ize"};
+    "al",  "ance", "ence", "er",  "ic",  "able", "ible", "ant", "ement", "ment",
+    "ent", "ion",  "ou",   "ism", "ate", "iti",  "ous",  "ive", "ize"};
 
 template <typename CharT>
 class PorterWord {
@@ -139,7 +138,11 @@ class PorterWord {
  private:
   bool IsConsonant(int i) const {
     switch (b_[i]) {
-      case 'a': case 'e': case 'i': case 'o': case 'u':
+      case 'a':
+      case 'e':
+      case 'i':
+      case 'o':
+      case 'u':
         return false;
       case 'y':
         return i == 0 || !IsConsonant(i - 1);
@@ -174,8 +177,7 @@ class PorterWord {
   // Consonant-vowel-consonant ending at i, the last not w, x or y: the shape
   // of a short word that lost a final e (hop(e), but not snow).
   bool Cvc(int i) const {
-    if (i < 2 || !IsConsonant(i) || IsConsonant(i - 1) ||
-        !IsConsonant(i - 2)) {
+    if (i < 2 || !IsConsonant(i) || IsConsonant(i - 1) || !IsConsonant(i - 2)) {
       return false;
     }
     return b_[i] != 'w' && b_[i] != 'x' && b_[i] != 'y';
@@ -270,15 +272,14 @@ class PorterWord {
   }
 
   CharT* b_;
-  int k_;       // index of the last char of the word
-  int j_ = 0;   // index of the last char of the stem (before a suffix)
+  int k_;      // index of the last char of the word
+  int j_ = 0;  // index of the last char of the stem (before a suffix)
 };
 
 bool IsStopWord(std::string_view term) {
   // Most terms are longer than every stop word; skip the search for them.
   if (term.size() > kMaxStopWordBytes) return false;
-  return std::binary_search(std::begin(kStopWords), std::end(kStopWords),
-                            term);
+  return std::binary_search(std::begin(kStopWords), std::end(kStopWords), term);
 }
 
 bool IsAscii(std::string_view s) {
@@ -360,8 +361,8 @@ struct Analyzer::Impl {
   AnalyzerOptions options;
   std::unique_ptr<icu::BreakIterator> words;
   const icu::Normalizer2* fold = nullptr;  // owned by ICU, never freed
-  bool porter = false;                // options.stemmer == "porter"
-  sb_stemmer* snowball = nullptr;     // any other stemmer but "none"
+  bool porter = false;                     // options.stemmer == "porter"
+  sb_stemmer* snowball = nullptr;          // any other stemmer but "none"
   // Reused for every token so that folding and stemming allocate only when
   // a token is longer than any seen before.
   std::string folded;
@@ -370,8 +371,7 @@ struct Analyzer::Impl {
   // Stems of recent terms. Term frequencies are Zipfian, so a small cache
   // answers most lookups, and a hash probe costs a fraction of a stemmer
   // run (stemming was half the analysis time before the cache).
-  std::unordered_map<std::string, std::string, TermHash, std::equal_to<>>
-      stems;
+  std::unordered_map<std::string, std::string, TermHash, std::equal_to<>> stems;
 };
 
 bool Analyzer::Impl::ComputeStem(const std::string& term, std::string* stem) {
@@ -382,6 +382,8 @@ bool Analyzer::Impl::ComputeStem(const std::string& term, std::string* stem) {
     if (out == nullptr) return false;
     stem->assign(reinterpret_cast<const char*>(out),
                  static_cast<size_t>(sb_stemmer_length(snowball)));
+    // An empty term could never be searched for; keep the word instead.
+    if (stem->empty()) *stem = term;
     return true;
   }
   if (IsAscii(term)) {
@@ -455,16 +457,16 @@ void Analyzer::Impl::EmitToken(std::string_view raw,
     folded.resize(raw.size());
     for (size_t i = 0; i < raw.size(); ++i) {
       char c = raw[i];
-      folded[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A'))
-                                         : c;
+      folded[i] =
+          (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
     }
   } else {
     folded.clear();
     icu::StringByteSink<std::string> sink(&folded);
     UErrorCode status = U_ZERO_ERROR;
     fold->normalizeUTF8(
-        0, icu::StringPiece(raw.data(), static_cast<int32_t>(raw.size())),
-        sink, nullptr, status);
+        0, icu::StringPiece(raw.data(), static_cast<int32_t>(raw.size())), sink,
+        nullptr, status);
     // Failure means out of memory; dropping one token is the least harm.
     if (U_FAILURE(status)) return;
     // Folding removes default-ignorable chars (soft hyphen, ZWJ), so a token
@@ -516,8 +518,7 @@ Analyzer::Analyzer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Analyzer::~Analyzer() = default;
 
-void Analyzer::Analyze(std::string_view text,
-                       std::vector<std::string>* terms) {
+void Analyzer::Analyze(std::string_view text, std::vector<std::string>* terms) {
   while (text.size() > kMaxChunkBytes) {
     size_t length = ChunkLength(text);
     impl_->AnalyzePiece(text.substr(0, length), terms);

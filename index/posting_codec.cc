@@ -54,6 +54,11 @@ void UnpackBits(const unsigned char* in, uint32_t n, uint32_t width,
 
 namespace {
 
+// In 64 bits: doc_freq near 2^32 must not wrap.
+uint64_t BlocksFor(uint64_t doc_freq) {
+  return (doc_freq + kBlockSize - 1) / kBlockSize;
+}
+
 size_t PackedBytes(uint32_t n, uint32_t width) {
   return (static_cast<size_t>(n) * width + 7) / 8;
 }
@@ -112,7 +117,7 @@ Result<PostingHeader> DecodePostingHeader(std::string_view bytes) {
       !GetVarint32(&bytes, &h.block_count)) {
     return Status::Corruption("posting list header is truncated");
   }
-  if (h.block_count != (h.doc_freq + kBlockSize - 1) / kBlockSize) {
+  if (h.block_count != BlocksFor(h.doc_freq)) {
     return Status::Corruption("posting list block count does not match its "
                               "document frequency");
   }
@@ -121,23 +126,28 @@ Result<PostingHeader> DecodePostingHeader(std::string_view bytes) {
 
 Status DecodePostings(std::string_view bytes, std::vector<uint32_t>* docs,
                       std::vector<uint32_t>* tfs) {
+  CASCADE_ASSIGN_OR_RETURN(PostingHeader h, DecodePostingHeader(bytes));
   std::string_view in = bytes;
-  PostingHeader h;
-  if (!GetVarint32(&in, &h.doc_freq) || !GetVarint64(&in, &h.total_term_freq) ||
-      !GetVarint32(&in, &h.block_count) ||
-      h.block_count != (h.doc_freq + kBlockSize - 1) / kBlockSize) {
-    return Status::Corruption("posting list header is invalid");
+  uint64_t skip_header;
+  GetVarint64(&in, &skip_header);  // doc_freq, total_term_freq, block_count:
+  GetVarint64(&in, &skip_header);  // already validated above
+  GetVarint64(&in, &skip_header);
+  // Each skip entry takes at least two bytes: a cheap bound that keeps a
+  // corrupt doc_freq from making us allocate for postings that the bytes
+  // cannot hold.
+  if (in.size() < size_t{2} * h.block_count) {
+    return Status::Corruption("posting list is shorter than its skip table");
   }
-  std::vector<uint32_t> block_sizes(h.block_count);
+  std::vector<uint32_t> last_docs(h.block_count), block_sizes(h.block_count);
   for (uint32_t b = 0; b < h.block_count; ++b) {
-    uint32_t last;
-    if (!GetVarint32(&in, &last) || !GetVarint32(&in, &block_sizes[b])) {
+    if (!GetVarint32(&in, &last_docs[b]) || !GetVarint32(&in, &block_sizes[b])) {
       return Status::Corruption("posting list skip table is truncated");
     }
   }
   docs->resize(h.doc_freq);
   tfs->resize(h.doc_freq);
   int64_t prev = -1;
+  uint64_t total_tf = 0;
   for (uint32_t b = 0; b < h.block_count; ++b) {
     const uint32_t begin = b * kBlockSize;
     const uint32_t len = std::min(kBlockSize, h.doc_freq - begin);
@@ -158,15 +168,27 @@ Status DecodePostings(std::string_view bytes, std::vector<uint32_t>* docs,
                  dst);
       block.remove_prefix(PackedBytes(len, w));
     }
+    if (!block.empty()) {
+      return Status::Corruption("posting block is longer than its contents");
+    }
     for (uint32_t i = 0; i < len; ++i) {
       const int64_t doc = prev + 1 + (*docs)[begin + i];
       if (doc > UINT32_MAX) return Status::Corruption("posting doc overflow");
+      const uint64_t tf = uint64_t{(*tfs)[begin + i]} + 1;
+      if (tf > UINT32_MAX) return Status::Corruption("posting tf overflow");
       (*docs)[begin + i] = static_cast<uint32_t>(doc);
-      (*tfs)[begin + i] += 1;
+      (*tfs)[begin + i] = static_cast<uint32_t>(tf);
+      total_tf += tf;
       prev = doc;
+    }
+    if (prev != last_docs[b]) {
+      return Status::Corruption("posting skip entry does not match its block");
     }
   }
   if (!in.empty()) return Status::Corruption("posting list has trailing bytes");
+  if (total_tf != h.total_term_freq) {
+    return Status::Corruption("posting list total term frequency does not match");
+  }
   return Status::OK();
 }
 

@@ -144,7 +144,7 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
           : rocksdb::DB::Open(db_options, path, descriptors, &handles, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return Status::IOError("index is open for writing by another process", path);
+      return Status::IOError("index is open for writing elsewhere (another process, or another handle in this one)", path);
     }
     return FromRocks(s, "cannot open index " + path);
   }

@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <utility>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cascade::index {
@@ -111,6 +111,34 @@ TEST(AnalyzerTest, ReuseGivesSameTerms) {
   EXPECT_EQ(first, second);
 }
 
+TEST(AnalyzerTest, StemCacheOverflowKeepsStemsRight) {
+  // More distinct words than the stem cache holds (32768), so it is dropped
+  // and refilled; stems must equal those of analyzers that never fill it.
+  std::vector<std::string> words;
+  for (int i = 0; i < 50000; ++i) {
+    std::string word = "re";
+    for (int n = i; n > 0; n /= 20)
+      word.push_back(static_cast<char>('a' + n % 20));
+    word += (i % 3 == 0) ? "ational" : (i % 3 == 1) ? "izing" : "fulness";
+    words.push_back(word);
+  }
+  std::unique_ptr<Analyzer> long_lived = MakeAnalyzer(AnalyzerOptions());
+  Terms all;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& word : words) long_lived->Analyze(word, &all);
+  }
+  ASSERT_EQ(all.size(), 2 * words.size());
+  Terms expected;
+  for (size_t i = 0; i < words.size(); i += 10000) {
+    std::unique_ptr<Analyzer> fresh = MakeAnalyzer(AnalyzerOptions());
+    for (size_t k = i; k < i + 10000; ++k) fresh->Analyze(words[k], &expected);
+  }
+  for (size_t i = 0; i < words.size(); ++i) {
+    ASSERT_EQ(all[i], expected[i]) << words[i];
+    ASSERT_EQ(all[words.size() + i], expected[i]) << words[i];
+  }
+}
+
 TEST(AnalyzerTest, StopWordsCanBeKept) {
   AnalyzerOptions options;
   options.stopwords = false;
@@ -146,8 +174,7 @@ TEST(AnalyzerTest, StemmerChoice) {
   english.stemmer = "english";
   const char* text = "generalizations running ponies possibly are";
   // Porter: ization->ize, alize->al, then al is dropped (m > 1) -> "gener".
-  EXPECT_EQ(Analyze(porter, text),
-            (Terms{"gener", "run", "poni", "possibl"}));
+  EXPECT_EQ(Analyze(porter, text), (Terms{"gener", "run", "poni", "possibl"}));
   EXPECT_EQ(Analyze(english, text),
             (Terms{"general", "run", "poni", "possibl"}));
   EXPECT_EQ(Analyze(NoStemming(), text),
@@ -163,29 +190,70 @@ TEST(AnalyzerTest, PorterMatchesPortersPaperExamples) {
   options.stopwords = false;
   // Word/stem pairs from Porter (1980), "An algorithm for suffix stripping".
   const std::pair<const char*, const char*> kPairs[] = {
-      {"caresses", "caress"},   {"ponies", "poni"},      {"ties", "ti"},
-      {"cats", "cat"},          {"feed", "feed"},        {"agreed", "agre"},
-      {"plastered", "plaster"}, {"bled", "bled"},        {"motoring", "motor"},
-      {"sing", "sing"},         {"conflated", "conflat"}, {"troubled", "troubl"},
-      {"sized", "size"},        {"hopping", "hop"},      {"tanned", "tan"},
-      {"falling", "fall"},      {"hissing", "hiss"},     {"fizzed", "fizz"},
-      {"failing", "fail"},      {"filing", "file"},      {"happy", "happi"},
-      {"sky", "sky"},           {"relational", "relat"}, {"conditional", "condit"},
-      {"rational", "ration"},   {"valenci", "valenc"},   {"digitizer", "digit"},
-      {"conformabli", "conform"}, {"radicalli", "radic"}, {"vileli", "vile"},
-      {"vietnamization", "vietnam"}, {"predication", "predic"},
-      {"operator", "oper"},     {"feudalism", "feudal"}, {"decisiveness", "decis"},
-      {"hopefulness", "hope"},  {"callousness", "callous"},
-      {"sensibiliti", "sensibl"}, {"triplicate", "triplic"},
-      {"formative", "form"},    {"electrical", "electr"}, {"goodness", "good"},
-      {"revival", "reviv"},     {"allowance", "allow"},  {"inference", "infer"},
-      {"airliner", "airlin"},   {"gyroscopic", "gyroscop"},
-      {"adjustable", "adjust"}, {"defensible", "defens"}, {"irritant", "irrit"},
-      {"replacement", "replac"}, {"adjustment", "adjust"},
-      {"dependent", "depend"},  {"adoption", "adopt"},   {"homologous", "homolog"},
-      {"communism", "commun"},  {"activate", "activ"},   {"effective", "effect"},
-      {"bowdlerize", "bowdler"}, {"probate", "probat"},  {"rate", "rate"},
-      {"cease", "ceas"},        {"controll", "control"}, {"roll", "roll"},
+      {"caresses", "caress"},
+      {"ponies", "poni"},
+      {"ties", "ti"},
+      {"cats", "cat"},
+      {"feed", "feed"},
+      {"agreed", "agre"},
+      {"plastered", "plaster"},
+      {"bled", "bled"},
+      {"motoring", "motor"},
+      {"sing", "sing"},
+      {"conflated", "conflat"},
+      {"troubled", "troubl"},
+      {"sized", "size"},
+      {"hopping", "hop"},
+      {"tanned", "tan"},
+      {"falling", "fall"},
+      {"hissing", "hiss"},
+      {"fizzed", "fizz"},
+      {"failing", "fail"},
+      {"filing", "file"},
+      {"happy", "happi"},
+      {"sky", "sky"},
+      {"relational", "relat"},
+      {"conditional", "condit"},
+      {"rational", "ration"},
+      {"valenci", "valenc"},
+      {"digitizer", "digit"},
+      {"conformabli", "conform"},
+      {"radicalli", "radic"},
+      {"vileli", "vile"},
+      {"vietnamization", "vietnam"},
+      {"predication", "predic"},
+      {"operator", "oper"},
+      {"feudalism", "feudal"},
+      {"decisiveness", "decis"},
+      {"hopefulness", "hope"},
+      {"callousness", "callous"},
+      {"sensibiliti", "sensibl"},
+      {"triplicate", "triplic"},
+      {"formative", "form"},
+      {"electrical", "electr"},
+      {"goodness", "good"},
+      {"revival", "reviv"},
+      {"allowance", "allow"},
+      {"inference", "infer"},
+      {"airliner", "airlin"},
+      {"gyroscopic", "gyroscop"},
+      {"adjustable", "adjust"},
+      {"defensible", "defens"},
+      {"irritant", "irrit"},
+      {"replacement", "replac"},
+      {"adjustment", "adjust"},
+      {"dependent", "depend"},
+      {"adoption", "adopt"},
+      {"homologous", "homolog"},
+      {"communism", "commun"},
+      {"activate", "activ"},
+      {"effective", "effect"},
+      {"bowdlerize", "bowdler"},
+      {"probate", "probat"},
+      {"rate", "rate"},
+      {"cease", "ceas"},
+      {"controll", "control"},
+      {"roll", "roll"},
       // ization -> ize, alize -> al, then -al goes (m > 1).
       {"generalizations", "gener"}};
   std::unique_ptr<Analyzer> analyzer = MakeAnalyzer(options);
@@ -241,8 +309,7 @@ TEST(AnalyzerTest, CyrillicIsLowercasedAndStemmedByRussian) {
 
 TEST(AnalyzerTest, ArabicGreekAndAccentedLatin) {
   AnalyzerOptions options = NoStemming();
-  EXPECT_EQ(Analyze(options, "مرحبا بالعالم"),
-            (Terms{"مرحبا", "بالعالم"}));
+  EXPECT_EQ(Analyze(options, "مرحبا بالعالم"), (Terms{"مرحبا", "بالعالم"}));
   // Case folding maps final sigma to sigma; accents stay.
   EXPECT_EQ(Analyze(options, "Η Αθήνα ΟΔΥΣΣΕΥΣ"),
             (Terms{"η", "αθήνα", "οδυσσευσ"}));
@@ -297,10 +364,16 @@ TEST(AnalyzerTest, InvalidUtf8SeparatesWordsAndNeverLeaksIntoTerms) {
   AnalyzerOptions options = NoStemming();
   // Stray continuation byte, truncated 3-byte and 4-byte sequences, an
   // overlong encoding and a lone 0xFF.
-  EXPECT_EQ(Analyze(options, "abc\xFF" "def"), (Terms{"abc", "def"}));
+  EXPECT_EQ(Analyze(options,
+                    "abc\xFF"
+                    "def"),
+            (Terms{"abc", "def"}));
   EXPECT_EQ(Analyze(options, "x\x80y \xE4\xB8 z"), (Terms{"x", "y", "z"}));
   EXPECT_EQ(Analyze(options, "caf\xC3\xA9\xC3"), Terms{"café"});
-  EXPECT_EQ(Analyze(options, "\xF0\x9F\x98" "x \xC0\xAF" "y"),
+  EXPECT_EQ(Analyze(options,
+                    "\xF0\x9F\x98"
+                    "x \xC0\xAF"
+                    "y"),
             (Terms{"x", "y"}));
   EXPECT_EQ(Analyze(options, "\xC3"), Terms{});
 
@@ -329,8 +402,8 @@ TEST(AnalyzerTest, InvalidUtf8SeparatesWordsAndNeverLeaksIntoTerms) {
 }
 
 TEST(AnalyzerTest, OverlongTokensAreDropped) {
-  Terms terms = AnalyzeDefault(std::string(255, 'x') + " ok " +
-                               std::string(256, 'y'));
+  Terms terms =
+      AnalyzeDefault(std::string(255, 'x') + " ok " + std::string(256, 'y'));
   EXPECT_EQ(terms, (Terms{std::string(255, 'x'), "ok"}));
 
   AnalyzerOptions options = NoStemming();

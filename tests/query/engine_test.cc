@@ -1,1 +1,562 @@
+// Tests of the embedded library through its public header alone: a real
+// index in a fresh folder under testing::TempDir(), removed afterwards.
+#include "cascade/engine.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cascade {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Eight hand-written documents. Title and text are both indexed; the
+// analyser lowercases, drops Lucene's 33 English stop words and applies
+// Porter stemming, with BM25 k1 0.9, b 0.4.
+const std::vector<Document>& Corpus() {
+  static const std::vector<Document> docs = {
+      {"d1", "Danube", "The Danube flows east through Vienna and Budapest"},
+      {"d2", "Lakes", "lake water from a glacier"},
+      {"d3", "Desert", "sand dunes cover the desert floor"},
+      {"d4", "Ocean",
+       "the ocean reef is home to many fish species and the ocean covers "
+       "most of the planet surface today with deep cold salty water"},
+      {"d5", "Coral", "coral reef"},
+      {"d6", "Harbor", "boats anchor near the harbor wall"},
+      {"d7", "Harbor", "boats anchor near the harbor wall"},
+      {"d8", "Glacier", "glacier ice melts slowly"},
+  };
+  return docs;
+}
+
+// The four queries, each with the result the corpus is built to give.
+struct Expectation {
+  const char* query;
+  std::vector<std::string> ids;
+};
+const std::vector<Expectation>& Expectations() {
+  static const std::vector<Expectation> e = {
+      // Only d1 holds "danube" (title and text): one hit.
+      {"danube", {"d1"}},
+      // d4 and d5 hold "reef" once each; d5 is 3 terms long, d4 about 20,
+      // so length normalisation puts the short one first, against insertion
+      // order.
+      {"reef", {"d5", "d4"}},
+      // d6 and d7 are identical, so their scores tie; ties go by insertion
+      // order.
+      {"anchor", {"d6", "d7"}},
+      // d8 matches both terms ("glacier" twice: title and text), d2 only
+      // "glacier" once: matching more terms, more often, wins, against
+      // insertion order.
+      {"glacier ice", {"d8", "d2"}},
+  };
+  return e;
+}
+
+std::vector<std::string> Ids(const SearchResult& result) {
+  std::vector<std::string> ids;
+  for (const Hit& hit : result.hits) ids.push_back(hit.id);
+  return ids;
+}
+
+class EngineTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    root_ = fs::path(testing::TempDir()) /
+            ("engine_test_" + std::string(info->name()) + "_" +
+             std::to_string(getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    path_ = (root_ / "index").string();
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  static OpenOptions CreateOptions() {
+    OpenOptions options;
+    options.create_if_missing = true;
+    return options;
+  }
+
+  // Creates an index at `path` holding Corpus(), committed.
+  static std::unique_ptr<Index> Build(const std::string& path,
+                                      OpenOptions options = CreateOptions()) {
+    auto index = Index::Open(path, options);
+    EXPECT_TRUE(index.ok()) << index.status().ToString();
+    if (!index.ok()) return nullptr;
+    EXPECT_TRUE((*index)->AddBatch(Corpus()).ok());
+    EXPECT_TRUE((*index)->Commit().ok());
+    return std::move(*index);
+  }
+
+  static std::vector<std::string> SearchIds(const Index& index,
+                                            std::string_view query,
+                                            SearchOptions options = {}) {
+    auto result = index.Search(query, options);
+    EXPECT_TRUE(result.ok()) << query << ": " << result.status().ToString();
+    return result.ok() ? Ids(*result) : std::vector<std::string>{};
+  }
+
+  fs::path root_;
+  std::string path_;
+};
+
+TEST_F(EngineTest, HandWrittenQueriesRankAsExpected) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  for (const Expectation& e : Expectations()) {
+    auto result = index->Search(e.query, {});
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(Ids(*result), e.ids) << "query: " << e.query;
+    EXPECT_EQ(result->total_hits, e.ids.size()) << "query: " << e.query;
+    for (size_t i = 1; i < result->hits.size(); ++i) {
+      EXPECT_GE(result->hits[i - 1].score, result->hits[i].score);
+    }
+    for (const Hit& hit : result->hits) EXPECT_GT(hit.score, 0);
+    // Where the order is not insertion order, scores must differ.
+    if (e.ids.size() == 2 && e.ids[0] > e.ids[1]) {
+      EXPECT_GT(result->hits[0].score, result->hits[1].score) << e.query;
+    }
+    EXPECT_GE(result->took_ms, 0);
+  }
+  // Tied documents tie exactly.
+  auto tie = index->Search("anchor", {});
+  ASSERT_TRUE(tie.ok());
+  ASSERT_EQ(tie->hits.size(), 2u);
+  EXPECT_EQ(tie->hits[0].score, tie->hits[1].score);
+  // Stop words only, and an unknown word: no hits, no error.
+  EXPECT_TRUE(SearchIds(*index, "the and of").empty());
+  EXPECT_TRUE(SearchIds(*index, "zeppelin").empty());
+  // The query goes through the same analysis: case and stemming.
+  EXPECT_EQ(SearchIds(*index, "GLACIERS"),
+            (std::vector<std::string>{"d8", "d2"}));
+}
+
+TEST_F(EngineTest, AddOneByOneEqualsAddBatch) {
+  auto batch = Build(path_);
+  ASSERT_NE(batch, nullptr);
+  auto single = Index::Open((root_ / "single").string(), CreateOptions());
+  ASSERT_TRUE(single.ok()) << single.status().ToString();
+  for (const Document& doc : Corpus()) ASSERT_TRUE((*single)->Add(doc).ok());
+  ASSERT_TRUE((*single)->Commit().ok());
+  for (const Expectation& e : Expectations()) {
+    auto a = batch->Search(e.query, {});
+    auto b = (*single)->Search(e.query, {});
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(Ids(*a), Ids(*b));
+    for (size_t i = 0; i < a->hits.size(); ++i) {
+      EXPECT_EQ(a->hits[i].score, b->hits[i].score);
+    }
+  }
+}
+
+TEST_F(EngineTest, OffsetPagingEqualsSlicingABiggerK) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  // Matches d1, d2, d4, d5, d6, d7, d8: seven hits.
+  const char* query = "danube glacier ice reef anchor";
+  SearchOptions all;
+  all.k = 7;
+  auto full = index->Search(query, all);
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(full->hits.size(), 7u);
+  EXPECT_EQ(full->total_hits, 7u);
+
+  std::vector<Hit> paged;
+  for (size_t offset = 0; offset < 9; offset += 3) {
+    SearchOptions page;
+    page.k = 3;
+    page.offset = offset;
+    auto result = index->Search(query, page);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(result->total_hits, 7u);
+    EXPECT_EQ(result->hits.size(), offset == 6 ? 1u : 3u);
+    paged.insert(paged.end(), result->hits.begin(), result->hits.end());
+  }
+  ASSERT_EQ(paged.size(), full->hits.size());
+  for (size_t i = 0; i < paged.size(); ++i) {
+    EXPECT_EQ(paged[i].id, full->hits[i].id) << i;
+    EXPECT_EQ(paged[i].score, full->hits[i].score) << i;
+  }
+  // An offset past the last hit gives an empty page, not an error.
+  SearchOptions past;
+  past.offset = 20;
+  EXPECT_TRUE(SearchIds(*index, query, past).empty());
+}
+
+TEST_F(EngineTest, LoadTextFillsTextOnlyWhenAsked) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  auto plain = index->Search("danube", {});
+  ASSERT_TRUE(plain.ok());
+  ASSERT_EQ(plain->hits.size(), 1u);
+  EXPECT_EQ(plain->hits[0].title, "Danube");
+  EXPECT_EQ(plain->hits[0].text, "");
+
+  SearchOptions with_text;
+  with_text.load_text = true;
+  auto loaded = index->Search("danube", with_text);
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->hits.size(), 1u);
+  EXPECT_EQ(loaded->hits[0].title, "Danube");
+  EXPECT_EQ(loaded->hits[0].text, Corpus()[0].text);
+}
+
+TEST_F(EngineTest, GetById) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  for (const Document& doc : Corpus()) {
+    auto got = index->Get(doc.id);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_TRUE(got->has_value()) << doc.id;
+    EXPECT_EQ((*got)->id, doc.id);
+    EXPECT_EQ((*got)->title, doc.title);
+    EXPECT_EQ((*got)->text, doc.text);
+  }
+  auto unknown = index->Get("no-such-id");
+  ASSERT_TRUE(unknown.ok()) << unknown.status().ToString();
+  EXPECT_FALSE(unknown->has_value());
+}
+
+TEST_F(EngineTest, StatsAndReplacingAnId) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  IndexStats stats = index->Stats();
+  EXPECT_EQ(stats.documents, 8u);
+  EXPECT_EQ(stats.deleted_documents, 0u);
+  EXPECT_EQ(stats.segments, 1u);  // one commit of a small buffer
+  EXPECT_GT(stats.average_length, 0);
+  EXPECT_GT(stats.format_version, 0u);
+
+  // Replace d3: "dunes" was only in the old version, "oasis" is only in
+  // the new one.
+  ASSERT_TRUE(index->Add({"d3", "Desert", "an oasis in the sand"}).ok());
+  ASSERT_TRUE(index->Commit().ok());
+  stats = index->Stats();
+  EXPECT_EQ(stats.documents, 8u);
+  EXPECT_EQ(stats.deleted_documents, 1u);
+  EXPECT_EQ(stats.segments, 2u);
+  EXPECT_TRUE(SearchIds(*index, "dunes").empty());
+  EXPECT_EQ(SearchIds(*index, "oasis"), std::vector<std::string>{"d3"});
+  auto got = index->Get("d3");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->text, "an oasis in the sand");
+}
+
+TEST_F(EngineTest, ReplacingWithinOneBatchKeepsTheLater) {
+  auto index = Index::Open(path_, CreateOptions());
+  ASSERT_TRUE(index.ok());
+  const std::vector<Document> docs = {{"x", "", "first version walrus"},
+                                      {"y", "", "bystander walrus"},
+                                      {"x", "", "second version narwhal"}};
+  ASSERT_TRUE((*index)->AddBatch(docs).ok());
+  ASSERT_TRUE((*index)->Commit().ok());
+  EXPECT_EQ(SearchIds(**index, "walrus"), std::vector<std::string>{"y"});
+  EXPECT_EQ(SearchIds(**index, "narwhal"), std::vector<std::string>{"x"});
+  EXPECT_EQ((*index)->Stats().documents, 2u);
+}
+
+TEST_F(EngineTest, SearchesDoNotSeeUncommittedDocuments) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  ASSERT_TRUE(index->Add({"d9", "Airships", "a zeppelin floats"}).ok());
+  EXPECT_TRUE(SearchIds(*index, "zeppelin").empty());
+  EXPECT_EQ(index->Stats().documents, 8u);
+  auto got = index->Get("d9");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_EQ(SearchIds(*index, "zeppelin"), std::vector<std::string>{"d9"});
+  EXPECT_EQ(index->Stats().documents, 9u);
+}
+
+TEST_F(EngineTest, ReopenReadOnlySeesCommittedAndRefusesWrites) {
+  {
+    auto index = Build(path_);
+    ASSERT_NE(index, nullptr);
+    // Never committed: lost when the handle closes.
+    ASSERT_TRUE(index->Add({"d9", "Airships", "a zeppelin floats"}).ok());
+  }
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto index = Index::Open(path_, read_only);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ((*index)->Stats().documents, 8u);
+  for (const Expectation& e : Expectations()) {
+    EXPECT_EQ(SearchIds(**index, e.query), e.ids) << e.query;
+  }
+  EXPECT_TRUE(SearchIds(**index, "zeppelin").empty());
+  Status add = (*index)->Add({"d10", "", "text"});
+  EXPECT_FALSE(add.ok());
+  EXPECT_FALSE((*index)->AddBatch(Corpus()).ok());
+  EXPECT_FALSE((*index)->Commit().ok());
+  EXPECT_EQ((*index)->Stats().documents, 8u);
+}
+
+TEST_F(EngineTest, ReadOnlyOpensBesideAWriter) {
+  auto writer = Build(path_);
+  ASSERT_NE(writer, nullptr);
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto reader = Index::Open(path_, read_only);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->Stats().documents, 8u);
+  EXPECT_EQ(SearchIds(**reader, "danube"), std::vector<std::string>{"d1"});
+  // A second writer is refused while the first holds the index.
+  auto second = Index::Open(path_, OpenOptions{});
+  EXPECT_FALSE(second.ok());
+}
+
+TEST_F(EngineTest, ReopenForWritingExtendsTheIndex) {
+  { ASSERT_NE(Build(path_), nullptr); }
+  OpenOptions options;  // no create_if_missing: the index exists
+  auto index = Index::Open(path_, options);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ((*index)->Stats().documents, 8u);
+  ASSERT_TRUE((*index)->Add({"d9", "Airships", "a zeppelin floats"}).ok());
+  ASSERT_TRUE((*index)->Commit().ok());
+  EXPECT_EQ((*index)->Stats().documents, 9u);
+  EXPECT_EQ(SearchIds(**index, "danube"), std::vector<std::string>{"d1"});
+}
+
+TEST_F(EngineTest, OpenErrors) {
+  // Missing folder, no create_if_missing.
+  auto missing = Index::Open((root_ / "missing").string(), OpenOptions{});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+
+  // Bad options are named.
+  OpenOptions bad_ram = CreateOptions();
+  bad_ram.ram_buffer_mb = 0;
+  auto ram = Index::Open(path_, bad_ram);
+  ASSERT_FALSE(ram.ok());
+  EXPECT_TRUE(ram.status().IsInvalidArgument()) << ram.status().ToString();
+  EXPECT_NE(ram.status().message().find("ram_buffer_mb"), std::string::npos)
+      << ram.status().ToString();
+
+  OpenOptions bad_cache = CreateOptions();
+  bad_cache.block_cache_mb = 0;
+  auto cache = Index::Open(path_, bad_cache);
+  ASSERT_FALSE(cache.ok());
+  EXPECT_TRUE(cache.status().IsInvalidArgument());
+  EXPECT_NE(cache.status().message().find("block_cache_mb"), std::string::npos)
+      << cache.status().ToString();
+
+  OpenOptions conflict = CreateOptions();
+  conflict.read_only = true;
+  auto both = Index::Open(path_, conflict);
+  ASSERT_FALSE(both.ok());
+  EXPECT_TRUE(both.status().IsInvalidArgument());
+  EXPECT_NE(both.status().message().find("read_only"), std::string::npos)
+      << both.status().ToString();
+
+  // Bad options leave nothing behind.
+  EXPECT_FALSE(fs::exists(path_) && !fs::is_empty(path_));
+
+  // A folder that holds something else is not an index.
+  const fs::path other = root_ / "other";
+  fs::create_directories(other);
+  {
+    std::FILE* f = std::fopen((other / "notes.txt").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("not an index\n", f);
+    std::fclose(f);
+  }
+  auto not_index = Index::Open(other.string(), CreateOptions());
+  ASSERT_FALSE(not_index.ok());
+  EXPECT_TRUE(not_index.status().IsInvalidArgument())
+      << not_index.status().ToString();
+  EXPECT_NE(not_index.status().message().find("not a Cascade index"),
+            std::string::npos)
+      << not_index.status().ToString();
+}
+
+TEST_F(EngineTest, SearchArgumentLimits) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  SearchOptions zero;
+  zero.k = 0;
+  auto k0 = index->Search("reef", zero);
+  ASSERT_FALSE(k0.ok());
+  EXPECT_TRUE(k0.status().IsInvalidArgument()) << k0.status().ToString();
+
+  SearchOptions too_many;
+  too_many.k = 100001;
+  auto big = index->Search("reef", too_many);
+  ASSERT_FALSE(big.ok());
+  EXPECT_TRUE(big.status().IsInvalidArgument()) << big.status().ToString();
+
+  SearchOptions most;
+  most.k = 100000;
+  EXPECT_EQ(SearchIds(*index, "reef", most),
+            (std::vector<std::string>{"d5", "d4"}));
+
+  // Queries of up to 16 KiB are fine; one byte more is refused.
+  std::string query;
+  while (query.size() < 16 * 1024) query += "reef ";
+  query.resize(16 * 1024);
+  EXPECT_EQ(SearchIds(*index, query), (std::vector<std::string>{"d5", "d4"}));
+  query.push_back('x');
+  auto long_query = index->Search(query, {});
+  ASSERT_FALSE(long_query.ok());
+  EXPECT_TRUE(long_query.status().IsInvalidArgument())
+      << long_query.status().ToString();
+}
+
+TEST_F(EngineTest, AddRefusesBadDocuments) {
+  auto index = Index::Open(path_, CreateOptions());
+  ASSERT_TRUE(index.ok());
+  EXPECT_TRUE((*index)->Add({"", "title", "text"}).IsInvalidArgument());
+  EXPECT_TRUE((*index)->Add({"empty", "", ""}).IsInvalidArgument());
+  EXPECT_TRUE((*index)
+                  ->Add({"huge", "", std::string((1 << 20) + 1, 'a')})
+                  .IsInvalidArgument());
+  ASSERT_TRUE((*index)->Commit().ok());
+  EXPECT_EQ((*index)->Stats().documents, 0u);
+}
+
+TEST_F(EngineTest, SmallRamBufferFlushesSeveralSegments) {
+  OpenOptions options = CreateOptions();
+  options.ram_buffer_mb = 1;
+  auto index = Index::Open(path_, options);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  // About 2.5 MiB of text: at least two segments flush on their own.
+  const std::string filler(1600, 'x');
+  std::vector<Document> docs;
+  for (int i = 0; i < 1600; ++i) {
+    std::string id = "n";
+    id += std::to_string(i);
+    docs.push_back({id, "", "common " + id + " " + filler});
+  }
+  docs[0].text = "common unique marker " + filler;
+  ASSERT_TRUE((*index)->AddBatch(docs).ok());
+  // Flushed segments are not searchable before Commit.
+  EXPECT_TRUE(SearchIds(**index, "marker").empty());
+  EXPECT_EQ((*index)->Stats().documents, 0u);
+  ASSERT_TRUE((*index)->Commit().ok());
+  IndexStats stats = (*index)->Stats();
+  EXPECT_EQ(stats.documents, 1600u);
+  EXPECT_GE(stats.segments, 2u);
+  EXPECT_EQ(SearchIds(**index, "marker"), std::vector<std::string>{"n0"});
+  SearchOptions many;
+  many.k = 2000;
+  auto all = (*index)->Search("common", many);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->total_hits, 1600u);
+  ASSERT_EQ(all->hits.size(), 1600u);
+
+  // Replacing a document of the first segment.
+  ASSERT_TRUE((*index)->Add({"n0", "", "replacement"}).ok());
+  ASSERT_TRUE((*index)->Commit().ok());
+  stats = (*index)->Stats();
+  EXPECT_EQ(stats.documents, 1600u);
+  EXPECT_EQ(stats.deleted_documents, 1u);
+  EXPECT_TRUE(SearchIds(**index, "marker").empty());
+  EXPECT_EQ(SearchIds(**index, "replacement"), std::vector<std::string>{"n0"});
+}
+
+TEST_F(EngineTest, ConcurrentSearchesAgree) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  const std::vector<std::string> queries = {"danube",
+                                            "reef",
+                                            "anchor",
+                                            "glacier ice",
+                                            "danube glacier ice reef anchor",
+                                            "water fish ocean",
+                                            "zeppelin"};
+  std::vector<SearchResult> expected;
+  for (const std::string& q : queries) {
+    auto r = index->Search(q, {});
+    ASSERT_TRUE(r.ok());
+    expected.push_back(*r);
+  }
+  constexpr int kThreads = 4;
+  std::vector<int> mismatches(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 100; ++round) {
+        for (size_t i = 0; i < queries.size(); ++i) {
+          auto r = index->Search(queries[i], {});
+          if (!r.ok() || r->hits.size() != expected[i].hits.size() ||
+              r->total_hits != expected[i].total_hits) {
+            ++mismatches[t];
+            continue;
+          }
+          for (size_t h = 0; h < r->hits.size(); ++h) {
+            if (r->hits[h].id != expected[i].hits[h].id ||
+                r->hits[h].score != expected[i].hits[h].score ||
+                r->hits[h].title != expected[i].hits[h].title) {
+              ++mismatches[t];
+            }
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+}
+
+TEST_F(EngineTest, AddBatchOnTwoThreadsEqualsOneThread) {
+  // The corpus plus generated documents, so that each thread gets a share.
+  std::vector<Document> docs = Corpus();
+  const char* words[] = {"reef", "glacier", "anchor", "ocean", "lake",
+                         "sand", "boat",    "fish",   "ice",   "water"};
+  for (int i = 0; i < 200; ++i) {
+    std::string text;
+    for (int w = 0; w <= i % 7; ++w) {
+      text += words[(i * 7 + w * 3) % 10];
+      text += ' ';
+    }
+    std::string id = "g";
+    id += std::to_string(i);
+    docs.push_back({id, "", text});
+  }
+  docs.push_back({"d5", "Coral", "coral reef replaced"});  // replaces d5
+
+  std::vector<std::unique_ptr<Index>> indexes;
+  for (unsigned threads : {1u, 2u}) {
+    OpenOptions options = CreateOptions();
+    options.threads = threads;
+    std::string name = "threads";
+    name += std::to_string(threads);
+    auto index = Index::Open((root_ / name).string(), options);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    ASSERT_TRUE((*index)->AddBatch(docs).ok());
+    ASSERT_TRUE((*index)->Commit().ok());
+    indexes.push_back(std::move(*index));
+  }
+  const IndexStats one = indexes[0]->Stats(), two = indexes[1]->Stats();
+  EXPECT_EQ(one.documents, two.documents);
+  EXPECT_EQ(one.documents, 208u);
+  EXPECT_EQ(one.deleted_documents, two.deleted_documents);
+  EXPECT_EQ(one.segments, two.segments);
+  EXPECT_EQ(one.average_length, two.average_length);
+  SearchOptions options;
+  options.k = 300;
+  for (const char* q : {"reef", "glacier ice", "anchor boat", "water fish",
+                        "sand lake ocean", "danube"}) {
+    auto a = indexes[0]->Search(q, options);
+    auto b = indexes[1]->Search(q, options);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_GT(a->hits.size(), 0u) << q;
+    EXPECT_EQ(a->total_hits, b->total_hits) << q;
+    ASSERT_EQ(Ids(*a), Ids(*b)) << q;
+    for (size_t i = 0; i < a->hits.size(); ++i) {
+      EXPECT_EQ(a->hits[i].score, b->hits[i].score) << q << " rank " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cascade

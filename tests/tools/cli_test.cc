@@ -1,1 +1,623 @@
+// End-to-end tests of the `cascade` binary and the embedded example: each
+// test runs the real programs in a fresh folder under testing::TempDir()
+// (removed afterwards) and checks exit codes, stdout and stderr.
+//
+// Fixtures: tests/data/cli/ (README.md says what each query returns),
+// tests/data/trec_eval/ (trec_eval's own figures), and, for
+// CliEffectivenessTest, the CACM collection in ../shared/data.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tools/eval_metrics.h"
+
+namespace cascade::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kBinaryDir = CASCADE_BINARY_DIR;
+const std::string kTestData = CASCADE_TEST_DATA_DIR;
+const std::string kSharedDir = CASCADE_SHARED_DIR;
+const std::string kSmallCorpus = kTestData + "/cli/small.jsonl";
+const std::string kSmallQueries = kTestData + "/cli/queries.tsv";
+
+// Single-quotes `s` for /bin/sh.
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('\'');
+  return out;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void WriteFile(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+std::ostream& operator<<(std::ostream& os, const CommandResult& r) {
+  return os << "exit " << r.exit_code << "\n--- stdout:\n"
+            << r.out << "--- stderr:\n"
+            << r.err;
+}
+
+// A JSON number field of a flat object printed by the CLI, e.g.
+// JsonNumber(R"({"map":0.3123})", "map") == 0.3123.
+std::optional<double> JsonNumber(const std::string& json,
+                                 const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const size_t at = json.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const char* start = json.c_str() + at + needle.size();
+  char* end = nullptr;
+  const double value = std::strtod(start, &end);
+  if (end == start) return std::nullopt;
+  return value;
+}
+
+// The "id" values of `cascade search --json` hits, in order.
+std::vector<std::string> HitIds(const std::string& json) {
+  static const std::regex kId(R"re("id":"([^"]*)")re");
+  std::vector<std::string> ids;
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), kId);
+       it != std::sregex_iterator(); ++it) {
+    ids.push_back((*it)[1].str());
+  }
+  return ids;
+}
+
+// Lines of `text` that contain `needle`.
+size_t CountLines(const std::string& text, const std::string& needle) {
+  std::istringstream in(text);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line)) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+class CliTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    // Every flag has a CASCADE_* twin; one set in the caller's environment
+    // would change what the commands below do.
+    std::vector<std::string> inherited;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string entry = *e;
+      if (entry.rfind("CASCADE_", 0) == 0) {
+        inherited.push_back(entry.substr(0, entry.find('=')));
+      }
+    }
+    for (const std::string& name : inherited) unsetenv(name.c_str());
+
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    std::string name =
+        std::string(info->test_suite_name()) + "_" + info->name();
+    for (char& c : name) {
+      if (c == '/') c = '_';
+    }
+    root_ = fs::path(testing::TempDir()) /
+            ("cli_test_" + name + "_" + std::to_string(getpid()));
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string Path(const std::string& name) const {
+    return (root_ / name).string();
+  }
+
+  // Runs `command` through /bin/sh, stdout and stderr captured in files
+  // of the temp folder, stdin from `stdin_path` (or /dev/null).
+  CommandResult Shell(const std::string& command,
+                      const std::string& stdin_path = "/dev/null") {
+    const std::string out = Path("stdout.txt"), err = Path("stderr.txt");
+    const std::string line = command + " < " + Quote(stdin_path) + " > " +
+                             Quote(out) + " 2> " + Quote(err);
+    const int status = std::system(line.c_str());
+    CommandResult result;
+    if (status != -1 && WIFEXITED(status))
+      result.exit_code = WEXITSTATUS(status);
+    result.out = ReadFile(out);
+    result.err = ReadFile(err);
+    return result;
+  }
+
+  // Runs the cascade binary with `args` (already quoted where needed).
+  CommandResult Cascade(const std::string& args,
+                        const std::string& stdin_path = "/dev/null") {
+    return Shell(Quote(kBinaryDir + "/cascade") + " " + args, stdin_path);
+  }
+
+  // Indexes `inputs` into `index` and expects success.
+  void IndexCorpus(const std::string& index, const std::string& inputs) {
+    const CommandResult r =
+        Cascade("index --quiet --index " + Quote(index) + " " + inputs);
+    ASSERT_EQ(r.exit_code, 0) << r;
+  }
+
+  // `cascade search --json`: the hit ids, after checking the exit code.
+  std::vector<std::string> Search(const std::string& index,
+                                  const std::string& query,
+                                  const std::string& flags = "") {
+    const CommandResult r = Cascade("search --json --index " + Quote(index) +
+                                    " " + flags + " " + Quote(query));
+    EXPECT_EQ(r.exit_code, 0) << r;
+    return HitIds(r.out);
+  }
+
+  fs::path root_;
+};
+
+using Ids = std::vector<std::string>;
+
+TEST_F(CliTest, EmbeddedExampleRuns) {
+  const CommandResult r =
+      Shell(Quote(kBinaryDir + "/embed_example") + " " + Quote(Path("embed")));
+  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.out.find("reopened: 3 documents"), std::string::npos) << r;
+  // Without its argument it is a usage error.
+  EXPECT_EQ(Shell(Quote(kBinaryDir + "/embed_example")).exit_code, 2);
+}
+
+TEST_F(CliTest, VersionAndUsageErrors) {
+  const CommandResult version = Cascade("--version");
+  EXPECT_EQ(version.exit_code, 0) << version;
+  EXPECT_NE(version.out.find("cascade 0.1.0"), std::string::npos) << version;
+
+  // Missing required flag or argument: exit code 2, and the flag is named.
+  const CommandResult no_index = Cascade("search reef");
+  EXPECT_EQ(no_index.exit_code, 2) << no_index;
+  EXPECT_NE((no_index.out + no_index.err).find("--index"), std::string::npos)
+      << no_index;
+  const CommandResult no_inputs = Cascade("index --index " + Quote(Path("i")));
+  EXPECT_EQ(no_inputs.exit_code, 2) << no_inputs;
+  EXPECT_FALSE(fs::exists(Path("i")));
+  const CommandResult no_queries = Cascade("run --index " + Quote(Path("i")));
+  EXPECT_EQ(no_queries.exit_code, 2) << no_queries;
+  EXPECT_EQ(Cascade("").exit_code, 2);  // no subcommand
+  EXPECT_EQ(Cascade("frobnicate").exit_code, 2);
+  EXPECT_EQ(Cascade("search --index x --k notanumber reef").exit_code, 2);
+}
+
+TEST_F(CliTest, IndexThenSearch) {
+  const std::string index = Path("idx");
+  const CommandResult r =
+      Cascade("index --index " + Quote(index) + " " + Quote(kSmallCorpus));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.out.find("indexed 8 documents (0 replaced an existing id, 0 "
+                       "skipped)"),
+            std::string::npos)
+      << r;
+  EXPECT_EQ(r.err, "");
+
+  // The queries of tests/data/cli/README.md.
+  EXPECT_EQ(Search(index, "danube"), Ids{"d1"});
+  EXPECT_EQ(Search(index, "reef"), (Ids{"d5", "d4"}));
+  EXPECT_EQ(Search(index, "anchor"), (Ids{"d6", "d7"}));
+  EXPECT_EQ(Search(index, "glacier ice"), (Ids{"d8", "d2"}));
+  EXPECT_EQ(Search(index, "zeppelin"), Ids{});
+
+  // Several words on the command line form one query.
+  EXPECT_EQ(Search(index, "glacier", "ice"), (Ids{"d8", "d2"}));
+
+  // --k and --offset page through "danube glacier ice reef anchor", which
+  // matches seven documents.
+  const std::string q = "danube glacier ice reef anchor";
+  const Ids all = Search(index, q, "--k 7");
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(Search(index, q, "--k 2"), Ids(all.begin(), all.begin() + 2));
+  EXPECT_EQ(Search(index, q, "--k 3 --offset 2"),
+            Ids(all.begin() + 2, all.begin() + 5));
+  EXPECT_EQ(Search(index, q, "--k 3 --offset 6"), Ids{all[6]});
+  EXPECT_EQ(Search(index, q), all);  // default k 10
+
+  const CommandResult page = Cascade("search --json --k 1 --offset 1 --index " +
+                                     Quote(index) + " reef");
+  ASSERT_EQ(page.exit_code, 0) << page;
+  EXPECT_EQ(HitIds(page.out), Ids{"d4"});
+  EXPECT_EQ(JsonNumber(page.out, "rank"), 2);  // ranks count the skipped hits
+  EXPECT_EQ(JsonNumber(page.out, "total_hits"), 2);
+
+  // --text adds the stored text; without --json, one line per hit.
+  const CommandResult text =
+      Cascade("search --json --text --index " + Quote(index) + " danube");
+  ASSERT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(
+      text.out.find(
+          R"("text":"The Danube flows east through Vienna and Budapest")"),
+      std::string::npos)
+      << text;
+  const CommandResult plain =
+      Cascade("search --index " + Quote(index) + " reef");
+  ASSERT_EQ(plain.exit_code, 0) << plain;
+  EXPECT_NE(plain.out.find("2 hits"), std::string::npos) << plain;
+  EXPECT_EQ(CountLines(plain.out, "Coral"), 1u) << plain;
+
+  // k out of range is refused.
+  EXPECT_NE(Cascade("search --k 0 --index " + Quote(index) + " reef").exit_code,
+            0);
+  EXPECT_NE(
+      Cascade("search --k 100001 --index " + Quote(index) + " reef").exit_code,
+      0);
+}
+
+TEST_F(CliTest, BadRecordsAreReportedAndSkipped) {
+  const std::string corpus = Path("bad.jsonl");
+  std::string big = R"({"_id": "big", "text": ")";
+  while (big.size() < (1 << 20) + 100) big += "elderberry ";
+  big += "\"}";
+  // Line numbers matter: stderr must name each bad one.
+  const std::vector<std::string> lines = {
+      R"({"_id": "g1", "text": "first good document about apples"})",
+      R"({"_id": "bad1", "text": )",  // 2
+      R"({"_id": "g2", "text": "second good document about bananas"})",
+      R"({"title": "no id here", "text": "orphan cherries"})",       // 4
+      R"({"_id": "empty"})",                                         // 5
+      R"({"_id": "t1", "title": 42, "text": "wrong type durian"})",  // 6
+      big,                                                           // 7
+      "{\"_id\": \"u1\", \"text\": \"bad bytes \xff\xfe figs\"}",    // 8
+      R"({"_id": "dup", "text": "first version zebra"})",
+      R"({"_id": "g3", "text": "third good document about grapes"})",
+      R"({"_id": "dup", "text": "second version giraffe"})",
+  };
+  std::string bytes;
+  for (const std::string& line : lines) bytes += line + "\n";
+  WriteFile(corpus, bytes);
+
+  const std::string index = Path("idx");
+  const CommandResult r =
+      Cascade("index --index " + Quote(index) + " " + Quote(corpus));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  // g1, g2, g3 and both versions of dup were added; the second dup replaced
+  // the first; six lines were skipped.
+  EXPECT_NE(r.out.find("indexed 5 documents (1 replaced an existing id, 6 "
+                       "skipped)"),
+            std::string::npos)
+      << r;
+  const std::vector<std::pair<int, std::string>> problems = {
+      {2, "invalid JSON"},
+      {4, "missing id"},
+      {5, "empty document: no title or text"},
+      {6, "field \"title\": expected a string, got number"},
+      {7, "exceeds the 1048576-byte limit"},
+      {8, "invalid UTF-8"},
+  };
+  for (const auto& [line, message] : problems) {
+    const std::string where = corpus + ":" + std::to_string(line) + ": ";
+    const size_t at = r.err.find(where);
+    ASSERT_NE(at, std::string::npos) << "no message for line " << line << "\n"
+                                     << r;
+    const std::string rest = r.err.substr(at, r.err.find('\n', at) - at);
+    EXPECT_NE(rest.find(message), std::string::npos) << rest;
+    EXPECT_NE(rest.find("skipped"), std::string::npos) << rest;
+  }
+  EXPECT_EQ(CountLines(r.err, "(skipped)"), problems.size()) << r;
+  // Good lines are never reported.
+  for (int good : {1, 3, 9, 10, 11}) {
+    EXPECT_EQ(r.err.find(corpus + ":" + std::to_string(good) + ":"),
+              std::string::npos)
+        << good;
+  }
+
+  // The good documents around the bad ones are searchable.
+  EXPECT_EQ(Search(index, "apples"), Ids{"g1"});
+  EXPECT_EQ(Search(index, "bananas"), Ids{"g2"});
+  EXPECT_EQ(Search(index, "grapes"), Ids{"g3"});
+  // Nothing of a skipped line was indexed.
+  for (const char* word : {"cherries", "durian", "elderberry", "figs"}) {
+    EXPECT_EQ(Search(index, word), Ids{}) << word;
+  }
+  // The later "dup" replaced the earlier one.
+  EXPECT_EQ(Search(index, "zebra"), Ids{});
+  EXPECT_EQ(Search(index, "giraffe"), Ids{"dup"});
+  EXPECT_EQ(Search(index, "version"), Ids{"dup"});
+}
+
+TEST_F(CliTest, IndexIntoAFolderThatIsNotAnIndex) {
+  const fs::path folder = root_ / "not-an-index";
+  fs::create_directories(folder);
+  WriteFile(folder / "notes.bin", "\x01\x02 random bytes \x03");
+  const CommandResult r = Cascade("index --index " + Quote(folder.string()) +
+                                  " " + Quote(kSmallCorpus));
+  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_NE(r.err.find("not a Cascade index"), std::string::npos) << r;
+  // The folder is left as it was.
+  EXPECT_EQ(
+      std::distance(fs::directory_iterator(folder), fs::directory_iterator()),
+      1);
+  EXPECT_EQ(ReadFile(folder / "notes.bin"), "\x01\x02 random bytes \x03");
+
+  // A plain file where the index should be.
+  const CommandResult file = Cascade("index --index " + Quote(kSmallCorpus) +
+                                     " " + Quote(kSmallCorpus));
+  EXPECT_NE(file.exit_code, 0) << file;
+  EXPECT_NE(file.err.find("not a Cascade index"), std::string::npos) << file;
+}
+
+TEST_F(CliTest, MissingIndexOrInputFails) {
+  const CommandResult search =
+      Cascade("search --index " + Quote(Path("nowhere")) + " reef");
+  EXPECT_NE(search.exit_code, 0) << search;
+  EXPECT_NE(search.err.find("nowhere"), std::string::npos) << search;
+  EXPECT_FALSE(fs::exists(Path("nowhere")));  // searching creates nothing
+
+  const CommandResult run = Cascade("run --index " + Quote(Path("nowhere")) +
+                                    " --queries " + Quote(kSmallQueries));
+  EXPECT_NE(run.exit_code, 0) << run;
+
+  // A missing input fails before the index is created.
+  const CommandResult input = Cascade("index --index " + Quote(Path("idx")) +
+                                      " " + Quote(Path("missing.jsonl")));
+  EXPECT_NE(input.exit_code, 0) << input;
+  EXPECT_NE(input.err.find("missing.jsonl"), std::string::npos) << input;
+  EXPECT_FALSE(fs::exists(Path("idx")));
+}
+
+TEST_F(CliTest, IndexingAgainAddsDocuments) {
+  const std::string index = Path("idx");
+  IndexCorpus(index, Quote(kSmallCorpus));
+  EXPECT_EQ(Search(index, "zeppelin"), Ids{});
+
+  const std::string more = Path("more.jsonl");
+  WriteFile(
+      more,
+      R"({"_id": "d9", "title": "Airships", "text": "a zeppelin floats"})"
+      "\n"
+      R"({"_id": "d1", "title": "Danube", "text": "the blue danube waltz"})"
+      "\n");
+  const CommandResult r =
+      Cascade("index --index " + Quote(index) + " " + Quote(more));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.out.find("indexed 2 documents (1 replaced an existing id, 0 "
+                       "skipped)"),
+            std::string::npos)
+      << r;
+  // Old and new documents are both there; d1 was replaced.
+  EXPECT_EQ(Search(index, "zeppelin"), Ids{"d9"});
+  EXPECT_EQ(Search(index, "reef"), (Ids{"d5", "d4"}));
+  EXPECT_EQ(Search(index, "waltz"), Ids{"d1"});
+  EXPECT_EQ(Search(index, "vienna"), Ids{});
+  EXPECT_EQ(
+      Search(index, "danube glacier ice reef anchor zeppelin", "--k 20").size(),
+      8u);
+}
+
+TEST_F(CliTest, GzipAndStdinInputs) {
+  const std::string plain = ReadFile(kSmallCorpus);
+  ASSERT_FALSE(plain.empty());
+  const std::string gz = Path("small.jsonl.gz");
+  gzFile out = gzopen(gz.c_str(), "wb");
+  ASSERT_NE(out, nullptr);
+  ASSERT_EQ(gzwrite(out, plain.data(), static_cast<unsigned>(plain.size())),
+            static_cast<int>(plain.size()));
+  ASSERT_EQ(gzclose(out), Z_OK);
+
+  const std::string from_gz = Path("gz");
+  IndexCorpus(from_gz, Quote(gz));
+  EXPECT_EQ(Search(from_gz, "reef"), (Ids{"d5", "d4"}));
+  EXPECT_EQ(Search(from_gz, "glacier ice"), (Ids{"d8", "d2"}));
+
+  const std::string from_stdin = Path("stdin");
+  const CommandResult r =
+      Cascade("index --index " + Quote(from_stdin) + " -", kSmallCorpus);
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.out.find("indexed 8 documents"), std::string::npos) << r;
+  EXPECT_EQ(Search(from_stdin, "reef"), (Ids{"d5", "d4"}));
+  EXPECT_EQ(Search(from_stdin, "anchor"), (Ids{"d6", "d7"}));
+
+  // Problems on stdin are named <stdin>:line.
+  const std::string bad = Path("bad.jsonl");
+  WriteFile(bad, "{\"_id\": \"ok\", \"text\": \"fine\"}\n{\"_id\": \"x\"}\n");
+  const CommandResult b =
+      Cascade("index --index " + Quote(Path("stdin2")) + " -", bad);
+  ASSERT_EQ(b.exit_code, 0) << b;
+  EXPECT_NE(b.err.find("<stdin>:2: empty document"), std::string::npos) << b;
+  EXPECT_NE(
+      b.out.find("indexed 1 documents (0 replaced an existing id, 1 skipped)"),
+      std::string::npos)
+      << b;
+}
+
+TEST_F(CliTest, RunReportsLatencyAndWritesARun) {
+  const std::string index = Path("idx");
+  IndexCorpus(index, Quote(kSmallCorpus));
+  const std::string run_path = Path("run.txt");
+  const CommandResult r =
+      Cascade("run --json --index " + Quote(index) + " --queries " +
+              Quote(kSmallQueries) + " --output " + Quote(run_path));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  // Exactly one JSON object on one line.
+  EXPECT_EQ(r.out.front(), '{') << r;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << r;
+  for (const char* key : {"queries", "qps", "mean_ms", "p50_ms", "p99_ms"}) {
+    EXPECT_TRUE(JsonNumber(r.out, key).has_value()) << key << "\n" << r;
+  }
+  EXPECT_EQ(JsonNumber(r.out, "queries"), 4);
+  EXPECT_GT(JsonNumber(r.out, "qps").value_or(0), 0);
+  EXPECT_GE(JsonNumber(r.out, "mean_ms").value_or(-1), 0);
+  EXPECT_LE(JsonNumber(r.out, "p50_ms").value_or(1),
+            JsonNumber(r.out, "p99_ms").value_or(0));
+
+  auto run = ReadRun(run_path);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  // zeppelin (q3) has no hits, so no lines.
+  ASSERT_EQ(run->ranked.size(), 3u);
+  auto docs = [&](const std::string& qid) {
+    Ids ids;
+    for (const RunEntry& e : run->ranked[qid]) ids.push_back(e.doc);
+    return ids;
+  };
+  EXPECT_EQ(docs("q1"), (Ids{"d5", "d4"}));
+  EXPECT_EQ(docs("q2"), (Ids{"d8", "d2"}));
+  EXPECT_EQ(docs("q4"), Ids{"d1"});
+  EXPECT_GT(run->ranked["q1"][0].score, run->ranked["q1"][1].score);
+}
+
+// trec_eval's "all" figures from a *.trec_eval.c.txt file.
+std::map<std::string, double> TrecEvalAll(const std::string& path,
+                                          size_t* queries) {
+  std::ifstream in(path);
+  std::map<std::string, double> all;
+  std::string measure, qid;
+  double value;
+  *queries = 0;
+  while (in >> measure >> qid >> value) {
+    if (qid == "all") {
+      all[measure] = value;
+    } else if (measure == "map") {
+      ++*queries;
+    }
+  }
+  return all;
+}
+
+// The parameter names a fixture of tests/data/trec_eval/.
+class CliEvalTest : public CliTest,
+                    public testing::WithParamInterface<std::string> {};
+
+TEST_P(CliEvalTest, MatchesTrecEval) {
+  const std::string base = kTestData + "/trec_eval/" + GetParam();
+  const std::string run_path =
+      fs::exists(base + ".run.gz") ? base + ".run.gz" : base + ".run";
+  const std::string qrels_path = base + ".qrels";
+  const CommandResult r = Cascade("eval --json --run-in " + Quote(run_path) +
+                                  " --qrels " + Quote(qrels_path));
+  ASSERT_EQ(r.exit_code, 0) << r;
+
+  size_t queries = 0;
+  const auto expected = TrecEvalAll(base + ".trec_eval.c.txt", &queries);
+  ASSERT_GT(queries, 0u);
+  EXPECT_EQ(JsonNumber(r.out, "queries"), static_cast<double>(queries)) << r;
+  // The CLI prints 4 decimals, as the trec_eval files do.
+  constexpr double kTolerance = 5e-5 + 1e-12;
+  const std::pair<const char*, const char*> pairs[] = {
+      {"map", "map"},
+      {"ndcg@10", "ndcg_cut_10"},
+      {"recall@100", "recall_100"},
+      {"recall@1000", "recall_1000"},
+  };
+  for (const auto& [ours, theirs] : pairs) {
+    ASSERT_TRUE(expected.count(theirs)) << theirs;
+    const auto value = JsonNumber(r.out, ours);
+    ASSERT_TRUE(value.has_value()) << ours << "\n" << r;
+    EXPECT_NEAR(*value, expected.at(theirs), kTolerance) << ours;
+  }
+  // The fixtures' recip_rank is uncut, so MRR@10 is checked against the
+  // library the CLI prints from.
+  auto qrels = ReadQrels(qrels_path);
+  auto run = ReadRun(run_path);
+  ASSERT_TRUE(qrels.ok() && run.ok());
+  const EvalReport report = Evaluate(*qrels, *run);
+  const auto mrr = JsonNumber(r.out, "mrr@10");
+  ASSERT_TRUE(mrr.has_value()) << r;
+  EXPECT_NEAR(*mrr, report.all.mrr_10, kTolerance);
+  EXPECT_LE(*mrr, expected.at("recip_rank") + kTolerance);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CliEvalTest,
+                         testing::Values("cacm", "nfcorpus-orig-test", "edge"),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           for (char& c : name) {
+                             if (c == '-') c = '_';
+                           }
+                           return name;
+                         });
+
+TEST_F(CliTest, EvalErrors) {
+  const std::string qrels = kTestData + "/trec_eval/edge.qrels";
+  // Neither --index nor --run-in.
+  const CommandResult none = Cascade("eval --qrels " + Quote(qrels));
+  EXPECT_NE(none.exit_code, 0) << none;
+  // A missing run file.
+  const CommandResult missing = Cascade("eval --qrels " + Quote(qrels) +
+                                        " --run-in " + Quote(Path("nope.run")));
+  EXPECT_NE(missing.exit_code, 0) << missing;
+  // A malformed run line names file:line.
+  const std::string bad = Path("bad.run");
+  WriteFile(bad, "q1 Q0 d1 1 2.0 t\nq1 Q0 d2\n");
+  const CommandResult malformed =
+      Cascade("eval --qrels " + Quote(qrels) + " --run-in " + Quote(bad));
+  EXPECT_NE(malformed.exit_code, 0) << malformed;
+  EXPECT_NE(malformed.err.find(bad + ":2"), std::string::npos) << malformed;
+}
+
+using CliEffectivenessTest = CliTest;
+
+// BM25 on CACM against Anserini's published regression (MAP 0.3123 with the
+// verbatim qrels, 1000 hits, k1 0.9, b 0.4).
+TEST_F(CliEffectivenessTest, CacmMatchesAnserini) {
+  const std::string dataset = kSharedDir + "/data/cacm";
+  ASSERT_TRUE(fs::is_directory(dataset)) << "shared data missing: " << dataset;
+  const std::string qrels = dataset + "/qrels/test.anserini-verbatim.tsv";
+  ASSERT_TRUE(fs::exists(qrels)) << "shared data missing: " << qrels;
+
+  const std::string index = Path("cacm");
+  const CommandResult indexed =
+      Cascade("index --quiet --index " + Quote(index) + " " + Quote(dataset));
+  ASSERT_EQ(indexed.exit_code, 0) << indexed;
+  EXPECT_NE(indexed.out.find("indexed 3204 documents"), std::string::npos)
+      << indexed;
+
+  const std::string run_path = Path("cacm.run");
+  const CommandResult eval = Cascade(
+      "eval --json --index " + Quote(index) + " --dataset " + Quote(dataset) +
+      " --qrels " + Quote(qrels) + " --run " + Quote(run_path));
+  ASSERT_EQ(eval.exit_code, 0) << eval;
+  EXPECT_EQ(JsonNumber(eval.out, "queries"), 52) << eval;
+  const auto map = JsonNumber(eval.out, "map");
+  ASSERT_TRUE(map.has_value()) << eval;
+  EXPECT_NEAR(*map, 0.3123, 0.005) << eval;
+
+  // The written run evaluates to the same figures.
+  const CommandResult again = Cascade(
+      "eval --json --run-in " + Quote(run_path) + " --qrels " + Quote(qrels));
+  ASSERT_EQ(again.exit_code, 0) << again;
+  for (const char* key :
+       {"map", "ndcg@10", "mrr@10", "recall@100", "recall@1000", "queries"}) {
+    ASSERT_TRUE(JsonNumber(eval.out, key).has_value()) << key;
+    EXPECT_EQ(JsonNumber(again.out, key), JsonNumber(eval.out, key)) << key;
+  }
+  auto run = ReadRun(run_path);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  EXPECT_EQ(run->ranked.size(), 52u);
+  for (const auto& [qid, entries] : run->ranked) {
+    EXPECT_LE(entries.size(), 1000u) << qid;
+  }
+}
+
+}  // namespace
+}  // namespace cascade::tools

@@ -2,8 +2,10 @@
 // that runs a model. No CUDA type appears here, so rerank/ builds without
 // CUDA; gpu/cpu (always) and gpu/cuda (when CUDA is found) implement it.
 //
-// This issue ships the interface and device discovery only; the encoder
-// backends arrive with the neural-runtime and GPU issues.
+// A backend is bound to one loaded model (model/model_config.h) and runs
+// its encoder over batches of token sequences packed end to end, without
+// padding. Which outputs exist depends on the model's kind; asking for
+// another is NotSupported.
 #ifndef CASCADE_GPU_BACKEND_H_
 #define CASCADE_GPU_BACKEND_H_
 
@@ -17,14 +19,23 @@
 
 namespace cascade::gpu {
 
-// Pairs packed end to end; pair i is tokens [offsets[i], offsets[i + 1]).
+// Sequences packed end to end; sequence i is tokens
+// [offsets[i], offsets[i + 1]). Each sequence already carries its special
+// tokens ([CLS] ... [SEP]); segment_ids are the token type ids (0/1).
 struct PairBatch {
   std::vector<int32_t> token_ids;
   std::vector<int32_t> segment_ids;
-  std::vector<int32_t> offsets;  // size = pairs + 1, offsets[0] = 0
+  std::vector<int32_t> offsets;  // size = sequences + 1, offsets[0] = 0
+  size_t size() const { return offsets.empty() ? 0 : offsets.size() - 1; }
 };
 
-// A model runner. Score() is called from one worker thread at a time.
+// Checks a batch against a model's vocabulary, type vocabulary and maximum
+// length: InvalidArgument naming the sequence and what is wrong.
+Status ValidateBatch(const PairBatch& batch, int vocab_size,
+                     int type_vocab_size, int max_length);
+
+// A model runner. Each method is called from one thread at a time (a
+// backend may use several threads inside).
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -32,8 +43,14 @@ class Backend {
   // OK while the backend can run; after a device failure, the error that
   // made it unhealthy (callers then fall back to the CPU).
   virtual Status Healthy() const = 0;
-  // One relevance score per pair of the batch.
+  // Cross-encoders: one relevance score per sequence (the logit for one
+  // label; the positive label's softmax probability for two).
   virtual Result<std::vector<float>> Score(const PairBatch& batch) = 0;
+  // Bi-encoders: one pooled (and, if configured, L2-normalised) embedding
+  // per sequence, row-major [sequences][hidden].
+  virtual Result<std::vector<float>> Embed(const PairBatch& batch) = 0;
+  // Token weighers: one weight per token, packed like batch.token_ids.
+  virtual Result<std::vector<float>> WeighTokens(const PairBatch& batch) = 0;
 };
 
 struct DeviceInfo {

@@ -11,6 +11,7 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code);
 void RegisterSearchCommand(CLI::App& app, int* exit_code);
 void RegisterEvalCommand(CLI::App& app, int* exit_code);
 void RegisterRunCommand(CLI::App& app, int* exit_code);
+void RegisterModelCommand(CLI::App& app, int* exit_code);
 
 }  // namespace cascade::tools
 

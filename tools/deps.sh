@@ -3,7 +3,7 @@
 cascade_packages=(
   cmake ninja-build g++ pkg-config
   librocksdb-dev libicu-dev libstemmer-dev libsimdjson-dev libcli11-dev
-  zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
 )
 
 cascade_ensure_deps() {

@@ -76,13 +76,12 @@ Status ValidateBatch(const PairBatch& batch, int vocab_size,
   }
   if (static_cast<size_t>(batch.offsets.back()) != tokens) {
     // Tokens after the last sequence: a sequence is missing from offsets.
-    const std::string where =
-        sequences == 0 ? std::string("offsets")
-                       : SequenceName(sequences - 1) + " (the last)";
+    const std::string where = sequences == 0
+                                  ? std::string("offsets")
+                                  : SequenceName(sequences - 1) + " (the last)";
     return BadBatch(where + ": ends at offset " +
                     std::to_string(batch.offsets.back()) +
-                    " but token_ids has " + std::to_string(tokens) +
-                    " tokens");
+                    " but token_ids has " + std::to_string(tokens) + " tokens");
   }
   return Status::OK();
 }

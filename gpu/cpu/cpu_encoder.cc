@@ -21,13 +21,15 @@
 // FFN intermediate only ever exists per block ([block][I] per worker).
 //
 // GEMM engines, chosen once in Create():
-//  - kAvx512: x86-64 CPUs with AVX-512F (checked at run time). Our own
+//  - kAvx512: x86-64 CPUs with AVX-512F (checked at run time): our own
 //    packed kernel below. OpenBLAS 0.3.21 (Debian 12) does not recognise
-//    recent AMD cores and runs its AVX2 "Haswell" kernels there at about
-//    half the speed (98 against 187 GFLOP/s per core on the EPYC we bench
-//    on, measured with OPENBLAS_CORETYPE).
+//    recent AMD cores and runs its AVX2 "Haswell" kernels there: on the
+//    2-core EPYC we bench on, 98 GFLOP/s per core for our shapes, against
+//    187 for its AVX-512 kernels (forced with OPENBLAS_CORETYPE=SkylakeX,
+//    an environment switch a library cannot set) and about 200 for ours.
 //  - kBlas: cblas_sgemm (CASCADE_HAVE_BLAS), for CPUs without AVX-512.
 //  - kPortable: cache-blocked dot products, for builds without BLAS.
+// CpuEncoderOptions::gemm can force one (tests run all three).
 //
 // Elementwise loops are written as blocks of kLanes iterations with a
 // constant trip count: at -O2, GCC 12's "very cheap" vectoriser refuses
@@ -57,14 +59,28 @@
 #include <cblas.h>
 #endif
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define CASCADE_SANITIZER_WITHOUT_IFUNC 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CASCADE_SANITIZER_WITHOUT_IFUNC 1
+#endif
+
 #if defined(__x86_64__) && defined(__linux__) && \
     (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define CASCADE_X86_KERNELS 1
-// Function multi-versioning through an ifunc (needs glibc).
+#define CASCADE_AVX512 __attribute__((target("avx512f")))
+#endif
+
+#if defined(CASCADE_X86_KERNELS) && !defined(CASCADE_SANITIZER_WITHOUT_IFUNC)
+// Function multi-versioning through an ifunc (glibc). Not under TSan or
+// MSan: the ifunc resolver runs, instrumented, before the sanitizer's
+// runtime is up, and the program dies while loading.
 #define CASCADE_CLONES \
   __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#define CASCADE_AVX512 __attribute__((target("avx512f")))
 #else
 #define CASCADE_CLONES
 #endif
@@ -77,9 +93,10 @@ namespace cascade::gpu {
 namespace {
 
 constexpr int kLanes = 16;
-// Rows per "rows" task, at most. 256 rows keep a block's activations in L2
-// while each packed weight panel serves all of them.
-constexpr int kRowBlock = 256;
+// Rows per "rows" task, at most: 20 GEMM tiles. A block's activations stay
+// in L2 while each weight panel, read once per block, serves all its rows.
+// 120 to 480 measured the same (within 5%) on MiniLM shapes.
+constexpr int kRowBlock = 240;
 
 // ---------------------------------------------------------------------------
 // Scalar maths written so that the blocked loops calling them vectorise:
@@ -210,8 +227,8 @@ CASCADE_INLINE float Sum(const float* __restrict v, int n) {
   return sum;
 }
 
-CASCADE_INLINE float SumSquaredDeviation(const float* __restrict v,
-                                         float mean, int n) {
+CASCADE_INLINE float SumSquaredDeviation(const float* __restrict v, float mean,
+                                         int n) {
   float acc[kLanes] = {};
   int i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -262,6 +279,34 @@ CASCADE_INLINE float Max(const float* __restrict v, int n) {
   return max;
 }
 
+// row = (row + bias) + residual: a dense output becomes the pre-norm sum
+// in the order of transformers' BertOutput, (x W^T + b) + residual.
+CASCADE_INLINE void AddBiasResidual(float* __restrict row,
+                                    const float* __restrict bias,
+                                    const float* __restrict residual, int n) {
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      row[i + l] = (row[i + l] + bias[i + l]) + residual[i + l];
+    }
+  }
+  for (; i < n; ++i) row[i] = (row[i] + bias[i]) + residual[i];
+}
+
+// out = (word + type) + position, the order of BertEmbeddings.
+CASCADE_INLINE void AddEmbeddings(const float* __restrict word,
+                                  const float* __restrict type,
+                                  const float* __restrict position, int n,
+                                  float* __restrict out) {
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) {
+      out[i + l] = (word[i + l] + type[i + l]) + position[i + l];
+    }
+  }
+  for (; i < n; ++i) out[i] = (word[i] + type[i]) + position[i];
+}
+
 // ---------------------------------------------------------------------------
 // Row-block kernels: the loops over rows, cloned per instruction set.
 
@@ -294,40 +339,26 @@ CASCADE_CLONES void ResidualNormRows(float* dense, const float* bias, int m,
                                      int n, const float* gamma,
                                      const float* beta, float eps, float* x) {
   for (int r = 0; r < m; ++r) {
-    float* __restrict sum = dense + static_cast<size_t>(r) * n;
-    float* __restrict xr = x + static_cast<size_t>(r) * n;
-    int i = 0;
-    // Order as transformers: (x W^T + b) + residual.
-    for (; i + kLanes <= n; i += kLanes) {
-      for (int l = 0; l < kLanes; ++l) {
-        sum[i + l] = (sum[i + l] + bias[i + l]) + xr[i + l];
-      }
-    }
-    for (; i < n; ++i) sum[i] = (sum[i] + bias[i]) + xr[i];
+    float* sum = dense + static_cast<size_t>(r) * n;
+    float* xr = x + static_cast<size_t>(r) * n;
+    AddBiasResidual(sum, bias, xr, n);
     LayerNorm(sum, gamma, beta, eps, n, xr);
   }
 }
 
 // out[t] = LayerNorm((word[id_t] + type[type_t]) + position[pos_t]), the
 // order in which BertEmbeddings adds them. `sum` is one row of scratch.
-CASCADE_CLONES void EmbedRowsKernel(
-    const int32_t* ids, const int32_t* types, const int32_t* positions,
-    int count, int n, const float* word, const float* type,
-    const float* position, const float* gamma, const float* beta, float eps,
-    float* sum, float* out) {
+CASCADE_CLONES void EmbedRowsKernel(const int32_t* ids, const int32_t* types,
+                                    const int32_t* positions, int count, int n,
+                                    const float* word, const float* type,
+                                    const float* position, const float* gamma,
+                                    const float* beta, float eps, float* sum,
+                                    float* out) {
   for (int t = 0; t < count; ++t) {
-    const float* __restrict w = word + static_cast<size_t>(ids[t]) * n;
-    const float* __restrict y = type + static_cast<size_t>(types[t]) * n;
-    const float* __restrict p = position + static_cast<size_t>(positions[t]) * n;
-    float* __restrict s = sum;
-    int i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-      for (int l = 0; l < kLanes; ++l) {
-        s[i + l] = (w[i + l] + y[i + l]) + p[i + l];
-      }
-    }
-    for (; i < n; ++i) s[i] = (w[i] + y[i]) + p[i];
-    LayerNorm(s, gamma, beta, eps, n, out + static_cast<size_t>(t) * n);
+    AddEmbeddings(word + static_cast<size_t>(ids[t]) * n,
+                  type + static_cast<size_t>(types[t]) * n,
+                  position + static_cast<size_t>(positions[t]) * n, n, sum);
+    LayerNorm(sum, gamma, beta, eps, n, out + static_cast<size_t>(t) * n);
   }
 }
 
@@ -372,11 +403,12 @@ enum class GemmEngine { kAvx512, kBlas, kPortable };
 //
 // B is packed into panels of kPanelWidth columns: panel j holds columns
 // [32j, 32j + 32) as [k][32], zero past n; it starts at float 32j * k.
-// A is packed per depth block into tiles of kTileRows rows: tile i holds
-// rows [12i, 12i + 12) of the block's columns as [kc][12], zero past m.
-// One tile times one panel slice is 12 x 32 accumulators (24 of the 32
-// zmm registers); a panel slice of kDepthBlock x 32 floats (32 KB) stays in
-// L1 while every tile of the row block passes it.
+// A is read in place, kTileRows rows at a time: 12 rows times one panel
+// slice is 12 x 32 accumulators (24 of the 32 zmm registers). A panel
+// slice of kDepthBlock x 32 floats (32 KB) stays in L1 while every row of
+// the block passes it. (Packing A as well, GotoBLAS style, measured slower
+// here: at n = 64 or 128, as in attention, the copy cost more than the
+// strided broadcasts it saves.)
 constexpr int kPanelWidth = 32;
 constexpr int kTileRows = 12;
 constexpr int kDepthBlock = 256;
@@ -393,10 +425,15 @@ void PackTransposed(const float* b, size_t ldb, int n, int k, float* out) {
     float* panel = out + static_cast<size_t>(j0) * k;
     const int width = std::min(kPanelWidth, n - j0);
     for (int j = 0; j < kPanelWidth; ++j) {
-      const float* row = b + static_cast<size_t>(j0 + j) * ldb;
-      for (int p = 0; p < k; ++p) {
-        panel[static_cast<size_t>(p) * kPanelWidth + j] =
-            j < width ? row[p] : 0.0f;
+      if (j < width) {
+        const float* row = b + static_cast<size_t>(j0 + j) * ldb;
+        for (int p = 0; p < k; ++p) {
+          panel[static_cast<size_t>(p) * kPanelWidth + j] = row[p];
+        }
+      } else {
+        for (int p = 0; p < k; ++p) {
+          panel[static_cast<size_t>(p) * kPanelWidth + j] = 0.0f;
+        }
       }
     }
   }
@@ -416,33 +453,18 @@ void PackStraight(const float* b, size_t ldb, int k, int n, float* out) {
   }
 }
 
-// Floats of A-tile scratch that a GEMM of m rows needs.
-size_t TileScratchSize(int m) {
-  return static_cast<size_t>((m + kTileRows - 1) / kTileRows) * kTileRows *
-         kDepthBlock;
-}
-
-void PackTiles(const float* a, size_t lda, int m, int k0, int kc, float* out) {
-  for (int i0 = 0; i0 < m; i0 += kTileRows) {
-    float* tile = out + static_cast<size_t>(i0) * kc;
-    for (int r = 0; r < kTileRows; ++r) {
-      if (i0 + r < m) {
-        const float* row = a + static_cast<size_t>(i0 + r) * lda + k0;
-        for (int p = 0; p < kc; ++p) tile[p * kTileRows + r] = row[p];
-      } else {
-        for (int p = 0; p < kc; ++p) tile[p * kTileRows + r] = 0.0f;
-      }
-    }
-  }
-}
-
 #ifdef CASCADE_X86_KERNELS
-// C tile (rows x columns of 12 x 32, ldc apart) = or += a_tile * b_panel
-// over kc. The accumulators must stay in registers: every loop over them
-// is unrolled so that no index is a run-time value.
-CASCADE_AVX512 void TileKernel(int kc, const float* a_tile,
+// C tile (rows x columns of at most 12 x 32, ldc apart) = or += A tile
+// (rows x kc, lda apart) * b_panel. The accumulators must stay in
+// registers: every loop over them is unrolled so that no index is a
+// run-time value.
+CASCADE_AVX512 void TileKernel(int kc, const float* a, size_t lda,
                                const float* b_panel, float* c, size_t ldc,
                                int rows, int columns, bool accumulate) {
+  // Rows past the tile repeat its last row (computed, never stored).
+  const float* row[kTileRows];
+#pragma GCC unroll 12
+  for (int r = 0; r < kTileRows; ++r) row[r] = a + std::min(r, rows - 1) * lda;
   __m512 acc[kTileRows][2];
 #pragma GCC unroll 12
   for (int r = 0; r < kTileRows; ++r) {
@@ -452,19 +474,19 @@ CASCADE_AVX512 void TileKernel(int kc, const float* a_tile,
   for (int p = 0; p < kc; ++p) {
     const __m512 b0 = _mm512_loadu_ps(b_panel + p * kPanelWidth);
     const __m512 b1 = _mm512_loadu_ps(b_panel + p * kPanelWidth + 16);
-    const float* a = a_tile + p * kTileRows;
 #pragma GCC unroll 12
     for (int r = 0; r < kTileRows; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r]);
+      const __m512 av = _mm512_set1_ps(row[r][p]);
       acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
     }
   }
-  const __mmask16 mask0 = static_cast<__mmask16>(
-      columns >= 16 ? 0xFFFFu : (1u << columns) - 1u);
-  const __mmask16 mask1 = static_cast<__mmask16>(
-      columns >= 32 ? 0xFFFFu
-                    : columns <= 16 ? 0u : (1u << (columns - 16)) - 1u);
+  const __mmask16 mask0 =
+      static_cast<__mmask16>(columns >= 16 ? 0xFFFFu : (1u << columns) - 1u);
+  const __mmask16 mask1 =
+      static_cast<__mmask16>(columns >= 32   ? 0xFFFFu
+                             : columns <= 16 ? 0u
+                                             : (1u << (columns - 16)) - 1u);
 #pragma GCC unroll 12
   for (int r = 0; r < kTileRows; ++r) {
     if (r < rows) {
@@ -482,13 +504,13 @@ CASCADE_AVX512 void TileKernel(int kc, const float* a_tile,
 #else
 // Never selected off x86-64 (CpuHasAvx512() is false there); kept so that
 // GemmPacked has one definition everywhere.
-void TileKernel(int kc, const float* a_tile, const float* b_panel, float* c,
-                size_t ldc, int rows, int columns, bool accumulate) {
+void TileKernel(int kc, const float* a, size_t lda, const float* b_panel,
+                float* c, size_t ldc, int rows, int columns, bool accumulate) {
   for (int r = 0; r < rows; ++r) {
     for (int j = 0; j < columns; ++j) {
       float sum = 0.0f;
       for (int p = 0; p < kc; ++p) {
-        sum += a_tile[p * kTileRows + r] * b_panel[p * kPanelWidth + j];
+        sum += a[r * lda + p] * b_panel[p * kPanelWidth + j];
       }
       c[r * ldc + j] = accumulate ? c[r * ldc + j] + sum : sum;
     }
@@ -496,23 +518,21 @@ void TileKernel(int kc, const float* a_tile, const float* b_panel, float* c,
 }
 #endif  // CASCADE_X86_KERNELS
 
-// C[m][n] = A[m][k] * B, B packed by PackTransposed/PackStraight; `tiles`
-// holds TileScratchSize(m) floats. Depth blocks accumulate into C, so each
-// element sums its k products in the same order whatever m is: a row's
-// result does not depend on the other rows of the batch.
+// C[m][n] = A[m][k] * B, B packed by PackTransposed/PackStraight. Depth
+// blocks accumulate into C, so each element sums its k products in the
+// same order whatever m is: a row's result does not depend on the other
+// rows of the batch.
 void GemmPacked(int m, int n, int k, const float* a, size_t lda,
-                const float* b_packed, float* c, size_t ldc, float* tiles) {
+                const float* b_packed, float* c, size_t ldc) {
   for (int k0 = 0; k0 < k; k0 += kDepthBlock) {
     const int kc = std::min(kDepthBlock, k - k0);
-    PackTiles(a, lda, m, k0, kc, tiles);
     for (int j0 = 0; j0 < n; j0 += kPanelWidth) {
       const float* panel = b_packed + static_cast<size_t>(j0) * k +
                            static_cast<size_t>(k0) * kPanelWidth;
       const int columns = std::min(kPanelWidth, n - j0);
       for (int i0 = 0; i0 < m; i0 += kTileRows) {
-        TileKernel(kc, tiles + static_cast<size_t>(i0) * kc, panel,
-                   c + i0 * ldc + j0, ldc, std::min(kTileRows, m - i0),
-                   columns, k0 > 0);
+        TileKernel(kc, a + i0 * lda + k0, lda, panel, c + i0 * ldc + j0, ldc,
+                   std::min(kTileRows, m - i0), columns, k0 > 0);
       }
     }
   }
@@ -529,7 +549,6 @@ bool CpuHasAvx512() {
 
 // --- Unpacked GEMMs (kBlas, kPortable) ---
 
-#ifndef CASCADE_HAVE_BLAS
 // Four dot products of length k sharing the row b: out[r] = a_r . b.
 CASCADE_INLINE void Dot4(const float* __restrict a0, const float* __restrict a1,
                          const float* __restrict a2, const float* __restrict a3,
@@ -587,48 +606,83 @@ CASCADE_CLONES void PortableGemmNT(int m, int n, int k, const float* a,
   }
 }
 
+// row += scale * b, over n.
+CASCADE_INLINE void Axpy(float scale, const float* __restrict b, int n,
+                         float* __restrict row) {
+  int i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) row[i + l] += scale * b[i + l];
+  }
+  for (; i < n; ++i) row[i] += scale * b[i];
+}
+
 CASCADE_CLONES void PortableGemmNN(int m, int n, int k, const float* a,
                                    size_t lda, const float* b, size_t ldb,
                                    float* c, size_t ldc) {
   for (int i = 0; i < m; ++i) {
-    float* __restrict ci = c + i * ldc;
+    float* ci = c + i * ldc;
     std::fill(ci, ci + n, 0.0f);
     const float* ai = a + i * lda;
-    for (int p = 0; p < k; ++p) {
-      const float* __restrict bp = b + p * ldb;
-      const float scale = ai[p];
-      int j = 0;
-      for (; j + kLanes <= n; j += kLanes) {
-        for (int l = 0; l < kLanes; ++l) ci[j + l] += scale * bp[j + l];
-      }
-      for (; j < n; ++j) ci[j] += scale * bp[j];
-    }
+    for (int p = 0; p < k; ++p) Axpy(ai[p], b + p * ldb, n, ci);
   }
 }
-#endif  // !CASCADE_HAVE_BLAS
 
-// C[m][n] = A[m][k] * B[n][k]^T.
-void GemmNT(int m, int n, int k, const float* a, size_t lda, const float* b,
-            size_t ldb, float* c, size_t ldc) {
+// C[m][n] = A[m][k] * B[n][k]^T, by BLAS or the portable loops (kAvx512
+// packs B instead; see GemmPacked).
+void GemmNT([[maybe_unused]] GemmEngine engine, int m, int n, int k,
+            const float* a, size_t lda, const float* b, size_t ldb, float* c,
+            size_t ldc) {
 #ifdef CASCADE_HAVE_BLAS
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
-              static_cast<int>(ldc));
-#else
-  PortableGemmNT(m, n, k, a, lda, b, ldb, c, ldc);
+  if (engine != GemmEngine::kPortable) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a,
+                static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
+                static_cast<int>(ldc));
+    return;
+  }
 #endif
+  PortableGemmNT(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-// C[m][n] = A[m][k] * B[k][n].
-void GemmNN(int m, int n, int k, const float* a, size_t lda, const float* b,
-            size_t ldb, float* c, size_t ldc) {
+// C[m][n] = A[m][k] * B[k][n], likewise.
+void GemmNN([[maybe_unused]] GemmEngine engine, int m, int n, int k,
+            const float* a, size_t lda, const float* b, size_t ldb, float* c,
+            size_t ldc) {
 #ifdef CASCADE_HAVE_BLAS
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a,
-              static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
-              static_cast<int>(ldc));
-#else
-  PortableGemmNN(m, n, k, a, lda, b, ldb, c, ldc);
+  if (engine != GemmEngine::kPortable) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a,
+                static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
+                static_cast<int>(ldc));
+    return;
+  }
 #endif
+  PortableGemmNN(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+// The engine that options.gemm asks for, if this CPU and build have it.
+Result<GemmEngine> ChooseEngine(CpuEncoderOptions::Gemm wanted) {
+  constexpr bool kHaveBlas =
+#ifdef CASCADE_HAVE_BLAS
+      true;
+#else
+      false;
+#endif
+  using Gemm = CpuEncoderOptions::Gemm;
+  switch (wanted) {
+    case Gemm::kAuto:
+      if (CpuHasAvx512()) return GemmEngine::kAvx512;
+      return kHaveBlas ? GemmEngine::kBlas : GemmEngine::kPortable;
+    case Gemm::kAvx512:
+      if (CpuHasAvx512()) return GemmEngine::kAvx512;
+      return Status::NotSupported("gemm kAvx512",
+                                  "this CPU (or build) has no AVX-512F");
+    case Gemm::kBlas:
+      if (kHaveBlas) return GemmEngine::kBlas;
+      return Status::NotSupported("gemm kBlas",
+                                  "built without CASCADE_HAVE_BLAS");
+    case Gemm::kPortable:
+      return GemmEngine::kPortable;
+  }
+  return Status::InvalidArgument("gemm", "unknown CpuEncoderOptions::Gemm");
 }
 
 // ---------------------------------------------------------------------------
@@ -764,7 +818,6 @@ struct WorkerScratch {
   std::vector<float> rows;    // [row block][H]: dense outputs before norm
   std::vector<float> ffn;     // [row block][I]
   std::vector<float> scores;  // [L][L] of the longest sequence
-  std::vector<float> tiles;   // packed rows of A (kAvx512)
   std::vector<float> panels;  // packed K or V of one head (kAvx512)
 };
 
@@ -775,20 +828,20 @@ void GrowTo(std::vector<T>& v, size_t size) {
 
 Status CheckSize(const std::string& name, size_t actual, size_t expected) {
   if (actual == expected) return Status::OK();
-  return Status::InvalidArgument(
-      "weights do not match the config",
-      name + " has " + std::to_string(actual) + " values, expected " +
-          std::to_string(expected));
+  return Status::InvalidArgument("weights do not match the config",
+                                 name + " has " + std::to_string(actual) +
+                                     " values, expected " +
+                                     std::to_string(expected));
 }
 
-Status CheckLinear(const std::string& name, const LinearWeights& linear,
-                   int in, int out) {
+Status CheckLinear(const std::string& name, const LinearWeights& linear, int in,
+                   int out) {
   if (linear.in != in || linear.out != out) {
-    return Status::InvalidArgument(
-        "weights do not match the config",
-        name + " is " + std::to_string(linear.in) + " -> " +
-            std::to_string(linear.out) + ", expected " + std::to_string(in) +
-            " -> " + std::to_string(out));
+    return Status::InvalidArgument("weights do not match the config",
+                                   name + " is " + std::to_string(linear.in) +
+                                       " -> " + std::to_string(linear.out) +
+                                       ", expected " + std::to_string(in) +
+                                       " -> " + std::to_string(out));
   }
   CASCADE_RETURN_IF_ERROR(CheckSize(name + ".weight", linear.weight.size(),
                                     static_cast<size_t>(in) * out));
@@ -831,10 +884,10 @@ Status CheckModel(const ModelConfig& config, const BertWeights& w) {
   CASCADE_RETURN_IF_ERROR(
       CheckNorm("embeddings.LayerNorm", w.embedding_norm, c.hidden_size));
   if (w.layers.size() != static_cast<size_t>(c.num_layers)) {
-    return Status::InvalidArgument(
-        "weights do not match the config",
-        std::to_string(w.layers.size()) + " encoder layers, config says " +
-            std::to_string(c.num_layers));
+    return Status::InvalidArgument("weights do not match the config",
+                                   std::to_string(w.layers.size()) +
+                                       " encoder layers, config says " +
+                                       std::to_string(c.num_layers));
   }
   for (size_t i = 0; i < w.layers.size(); ++i) {
     const BertLayerWeights& l = w.layers[i];
@@ -846,8 +899,8 @@ Status CheckModel(const ModelConfig& config, const BertWeights& w) {
         CheckLinear(p + "attention.self.key", l.key, hs, hs));
     CASCADE_RETURN_IF_ERROR(
         CheckLinear(p + "attention.self.value", l.value, hs, hs));
-    CASCADE_RETURN_IF_ERROR(CheckLinear(p + "attention.output.dense",
-                                        l.attention_output, hs, hs));
+    CASCADE_RETURN_IF_ERROR(
+        CheckLinear(p + "attention.output.dense", l.attention_output, hs, hs));
     CASCADE_RETURN_IF_ERROR(
         CheckNorm(p + "attention.output.LayerNorm", l.attention_norm, hs));
     CASCADE_RETURN_IF_ERROR(
@@ -869,8 +922,8 @@ Status CheckModel(const ModelConfig& config, const BertWeights& w) {
             "weights do not match the config",
             "a cross-encoder needs pooler.dense and classifier");
       }
-      CASCADE_RETURN_IF_ERROR(CheckLinear("pooler.dense", *w.pooler,
-                                          c.hidden_size, c.hidden_size));
+      CASCADE_RETURN_IF_ERROR(
+          CheckLinear("pooler.dense", *w.pooler, c.hidden_size, c.hidden_size));
       CASCADE_RETURN_IF_ERROR(CheckLinear("classifier", *w.classifier,
                                           c.hidden_size, config.num_labels));
       break;
@@ -948,10 +1001,10 @@ struct CpuEncoder::Impl {
   void AttentionTask(int sequence, int head, unsigned worker);
   void LayerTailRows(const LayerParams& layer, int begin, int end,
                      unsigned worker);
-  void QkvRows(const LayerParams& layer, int begin, int end, unsigned worker);
+  void QkvRows(const LayerParams& layer, int begin, int end);
   // y[m][out] = x[m][in] * W^T, without the bias.
   void Apply(const Dense& dense, int m, const float* x, size_t ldx, float* y,
-             size_t ldy, unsigned worker);
+             size_t ldy) const;
 
   ModelConfig config;
   BertWeights weights;  // embeddings and heads; layers live in `layers`
@@ -973,43 +1026,37 @@ struct CpuEncoder::Impl {
 };
 
 void CpuEncoder::Impl::Apply(const Dense& dense, int m, const float* x,
-                             size_t ldx, float* y, size_t ldy,
-                             unsigned worker) {
+                             size_t ldx, float* y, size_t ldy) const {
   if (engine == GemmEngine::kAvx512) {
-    GemmPacked(m, dense.out, dense.in, x, ldx, dense.weight.data(), y, ldy,
-               scratch[worker].tiles.data());
+    GemmPacked(m, dense.out, dense.in, x, ldx, dense.weight.data(), y, ldy);
   } else {
-    GemmNT(m, dense.out, dense.in, x, ldx, dense.weight.data(), dense.in, y,
-           ldy);
+    GemmNT(engine, m, dense.out, dense.in, x, ldx, dense.weight.data(),
+           dense.in, y, ldy);
   }
 }
 
 void CpuEncoder::Impl::EmbedRows(int begin, int end, unsigned worker) {
   const LayerNormWeights& norm = weights.embedding_norm;
   const int h = config.bert.hidden_size;
-  EmbedRowsKernel(batch->token_ids.data() + begin,
-                  batch->segment_ids.data() + begin, positions.data() + begin,
-                  end - begin, h, weights.word_embeddings.data(),
-                  weights.token_type_embeddings.data(),
-                  weights.position_embeddings.data(), norm.gamma.data(),
-                  norm.beta.data(), config.bert.layer_norm_eps,
-                  scratch[worker].rows.data(),
-                  hidden.data() + static_cast<size_t>(begin) * h);
+  EmbedRowsKernel(
+      batch->token_ids.data() + begin, batch->segment_ids.data() + begin,
+      positions.data() + begin, end - begin, h, weights.word_embeddings.data(),
+      weights.token_type_embeddings.data(), weights.position_embeddings.data(),
+      norm.gamma.data(), norm.beta.data(), config.bert.layer_norm_eps,
+      scratch[worker].rows.data(),
+      hidden.data() + static_cast<size_t>(begin) * h);
 }
 
-void CpuEncoder::Impl::QkvRows(const LayerParams& layer, int begin, int end,
-                               unsigned worker) {
+void CpuEncoder::Impl::QkvRows(const LayerParams& layer, int begin, int end) {
   const size_t h = config.bert.hidden_size;
   const size_t width = 3 * h;
   float* out = qkv.data() + begin * width;
-  Apply(layer.qkv, end - begin, hidden.data() + begin * h, h, out, width,
-        worker);
+  Apply(layer.qkv, end - begin, hidden.data() + begin * h, h, out, width);
   AddBiasRows(out, end - begin, static_cast<int>(width), width,
               layer.qkv.bias.data());
 }
 
-void CpuEncoder::Impl::AttentionTask(int sequence, int head,
-                                     unsigned worker) {
+void CpuEncoder::Impl::AttentionTask(int sequence, int head, unsigned worker) {
   const size_t h = config.bert.hidden_size;
   const int d = static_cast<int>(h) / config.bert.num_heads;
   const size_t width = 3 * h;
@@ -1024,16 +1071,14 @@ void CpuEncoder::Impl::AttentionTask(int sequence, int head,
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   if (engine == GemmEngine::kAvx512) {
     PackTransposed(k, width, length, d, s.panels.data());
-    GemmPacked(length, length, d, q, width, s.panels.data(), scores, length,
-               s.tiles.data());
+    GemmPacked(length, length, d, q, width, s.panels.data(), scores, length);
     SoftmaxRows(scores, length, length, length, scale);
     PackStraight(v, width, length, d, s.panels.data());
-    GemmPacked(length, d, length, scores, length, s.panels.data(), out, h,
-               s.tiles.data());
+    GemmPacked(length, d, length, scores, length, s.panels.data(), out, h);
   } else {
-    GemmNT(length, length, d, q, width, k, width, scores, length);
+    GemmNT(engine, length, length, d, q, width, k, width, scores, length);
     SoftmaxRows(scores, length, length, length, scale);
-    GemmNN(length, d, length, scores, length, v, width, out, h);
+    GemmNN(engine, length, d, length, scores, length, v, width, out, h);
   }
 }
 
@@ -1048,14 +1093,13 @@ void CpuEncoder::Impl::LayerTailRows(const LayerParams& layer, int begin,
   float* ffn = scratch[worker].ffn.data();
 
   // Attention output: x = LayerNorm((context W^T + b) + x).
-  Apply(layer.attention_output, m, context.data() + begin * h, h, rows, h,
-        worker);
+  Apply(layer.attention_output, m, context.data() + begin * h, h, rows, h);
   ResidualNormRows(rows, layer.attention_output.bias.data(), m,
                    static_cast<int>(h), layer.attention_norm.gamma.data(),
                    layer.attention_norm.beta.data(), eps, x);
 
   // Feed-forward: ffn = act(x W1^T + b1); x = LayerNorm((ffn W2^T + b2) + x).
-  Apply(layer.intermediate, m, x, h, ffn, inter, worker);
+  Apply(layer.intermediate, m, x, h, ffn, inter);
   const float* b1 = layer.intermediate.bias.data();
   switch (config.bert.activation) {
     case Activation::kGeluErf:
@@ -1068,7 +1112,7 @@ void CpuEncoder::Impl::LayerTailRows(const LayerParams& layer, int begin,
       ReluRows(ffn, m, inter, b1);
       break;
   }
-  Apply(layer.output, m, ffn, inter, rows, h, worker);
+  Apply(layer.output, m, ffn, inter, rows, h);
   ResidualNormRows(rows, layer.output.bias.data(), m, static_cast<int>(h),
                    layer.output_norm.gamma.data(),
                    layer.output_norm.beta.data(), eps, x);
@@ -1084,10 +1128,15 @@ Status CpuEncoder::Impl::Encode(const PairBatch& pairs) {
   for (int s = 0; s < sequences; ++s) {
     longest = std::max(longest, pairs.offsets[s + 1] - pairs.offsets[s]);
   }
-  // Blocks small enough that every worker gets rows, capped at kRowBlock.
-  const int workers = static_cast<int>(pool.size());
-  row_block = std::clamp<int>(
-      static_cast<int>((tokens + workers - 1) / workers), 1, kRowBlock);
+  // At most kRowBlock rows per task, and a multiple of the worker count of
+  // tasks so that no worker is left with one extra block at the end; blocks
+  // are whole GEMM tiles where the rows allow.
+  const size_t workers = pool.size();
+  size_t tasks = (tokens + kRowBlock - 1) / kRowBlock;
+  tasks = (tasks + workers - 1) / workers * workers;
+  size_t block = (tokens + tasks - 1) / tasks;
+  block = (block + kTileRows - 1) / kTileRows * kTileRows;
+  row_block = static_cast<int>(std::min<size_t>(block, kRowBlock));
   try {
     GrowTo(hidden, tokens * h);
     GrowTo(qkv, tokens * 3 * h);
@@ -1098,14 +1147,13 @@ Status CpuEncoder::Impl::Encode(const PairBatch& pairs) {
       GrowTo(s.ffn, static_cast<size_t>(row_block) * c.intermediate_size);
       GrowTo(s.scores, static_cast<size_t>(longest) * longest);
       if (engine == GemmEngine::kAvx512) {
-        GrowTo(s.tiles, TileScratchSize(std::max(row_block, longest)));
-        GrowTo(s.panels, std::max(PackedSize(longest, d),
-                                  PackedSize(d, longest)));
+        GrowTo(s.panels,
+               std::max(PackedSize(longest, d), PackedSize(d, longest)));
       }
     }
   } catch (const std::bad_alloc&) {
-    return Status::ResourceExhausted(
-        "cpu encoder buffers", std::to_string(tokens) + " tokens");
+    return Status::ResourceExhausted("cpu encoder buffers",
+                                     std::to_string(tokens) + " tokens");
   }
   for (int s = 0; s < sequences; ++s) {
     for (int t = pairs.offsets[s]; t < pairs.offsets[s + 1]; ++t) {
@@ -1114,8 +1162,7 @@ Status CpuEncoder::Impl::Encode(const PairBatch& pairs) {
   }
   batch = &pairs;
 
-  const int row_tasks =
-      static_cast<int>((tokens + row_block - 1) / row_block);
+  const int row_tasks = static_cast<int>((tokens + row_block - 1) / row_block);
   auto rows_of = [&](int task) {
     const int begin = task * row_block;
     return std::pair<int, int>(
@@ -1125,7 +1172,7 @@ Status CpuEncoder::Impl::Encode(const PairBatch& pairs) {
   auto embed = [&](int task, unsigned worker) {
     auto [begin, end] = rows_of(task);
     EmbedRows(begin, end, worker);
-    if (!layers.empty()) QkvRows(layers[0], begin, end, worker);
+    if (!layers.empty()) QkvRows(layers[0], begin, end);
   };
   pool.Run(row_tasks, embed);
 
@@ -1138,7 +1185,7 @@ Status CpuEncoder::Impl::Encode(const PairBatch& pairs) {
     auto tail = [&](int task, unsigned worker) {
       auto [begin, end] = rows_of(task);
       LayerTailRows(layers[l], begin, end, worker);
-      if (l + 1 < layers.size()) QkvRows(layers[l + 1], begin, end, worker);
+      if (l + 1 < layers.size()) QkvRows(layers[l + 1], begin, end);
     };
     pool.Run(row_tasks, tail);
   }
@@ -1154,15 +1201,11 @@ Result<std::unique_ptr<CpuEncoder>> CpuEncoder::Create(
   CASCADE_RETURN_IF_ERROR(CheckModel(config, weights));
   unsigned threads = options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  CASCADE_ASSIGN_OR_RETURN(const GemmEngine engine, ChooseEngine(options.gemm));
 #if defined(CASCADE_HAVE_BLAS) && defined(OPENBLAS_VERSION)
   // We split each GEMM across our own workers (see cpu_encoder.h).
   openblas_set_num_threads(1);
 #endif
-  GemmEngine engine = GemmEngine::kPortable;
-#ifdef CASCADE_HAVE_BLAS
-  engine = GemmEngine::kBlas;
-#endif
-  if (CpuHasAvx512()) engine = GemmEngine::kAvx512;
   try {
     auto impl = std::make_unique<Impl>(std::move(config), std::move(weights),
                                        threads, engine);
@@ -1178,8 +1221,7 @@ Result<std::vector<float>> CpuEncoder::TEST_Encode(const PairBatch& batch) {
   CASCADE_RETURN_IF_ERROR(impl_->Validate(batch));
   if (batch.size() == 0) return std::vector<float>();
   CASCADE_RETURN_IF_ERROR(impl_->Encode(batch));
-  const size_t values =
-      batch.token_ids.size() * impl_->config.bert.hidden_size;
+  const size_t values = batch.token_ids.size() * impl_->config.bert.hidden_size;
   return std::vector<float>(impl_->hidden.begin(),
                             impl_->hidden.begin() + values);
 }
@@ -1211,14 +1253,14 @@ Result<std::vector<float>> CpuEncoder::Score(const PairBatch& batch) {
                 m.hidden.data() + static_cast<size_t>(batch.offsets[s]) * h,
                 sizeof(float) * h);
   }
-  GemmNT(n, h, h, m.head_in.data(), h, pooler.weight.data(), h,
+  GemmNT(m.engine, n, h, h, m.head_in.data(), h, pooler.weight.data(), h,
          m.head_mid.data(), h);
   for (int s = 0; s < n; ++s) {
     float* row = m.head_mid.data() + static_cast<size_t>(s) * h;
     for (int i = 0; i < h; ++i) row[i] = std::tanh(row[i] + pooler.bias[i]);
   }
-  GemmNT(n, labels, h, m.head_mid.data(), h, classifier.weight.data(), h,
-         m.head_out.data(), labels);
+  GemmNT(m.engine, n, labels, h, m.head_mid.data(), h, classifier.weight.data(),
+         h, m.head_out.data(), labels);
   std::vector<float> scores(n);
   for (int s = 0; s < n; ++s) {
     const float* logits = m.head_out.data() + static_cast<size_t>(s) * labels;
@@ -1285,7 +1327,7 @@ Result<std::vector<float>> CpuEncoder::WeighTokens(const PairBatch& batch) {
   const size_t tokens = batch.token_ids.size();
   std::vector<float> weights(tokens);
   // ReLU(tok_proj(h_t)): a [T][H] x [H] product, small next to the encoder.
-  GemmNT(static_cast<int>(tokens), 1, h, m.hidden.data(), h,
+  GemmNT(m.engine, static_cast<int>(tokens), 1, h, m.hidden.data(), h,
          projection.weight.data(), h, weights.data(), 1);
   for (size_t t = 0; t < tokens; ++t) {
     weights[t] = std::max(weights[t] + projection.bias[0], 0.0f);

@@ -1,8 +1,9 @@
 // CpuEncoder: the reference BERT encoder on the CPU, in fp32.
 //
-// Sequences are packed (no padding): the dense layers run as one GEMM over
-// all tokens of the batch through BLAS (OpenBLAS), attention runs per
-// sequence and head on a pool of threads. Numerics follow Hugging Face
+// Sequences are packed (no padding): the dense layers run as GEMMs over
+// all tokens of the batch (a built-in AVX-512 kernel where the CPU has it,
+// else BLAS, else portable loops), attention runs per sequence and head,
+// all on a pool of threads. Numerics follow Hugging Face
 // transformers' BertModel: embeddings (word + position + token type) then
 // LayerNorm; per layer, self-attention with softmax over the sequence's own
 // tokens, output projection + residual + LayerNorm, GELU FFN + residual +
@@ -16,8 +17,8 @@
 // Threads: the encoder owns `threads - 1` worker threads and the calling
 // thread works too. With OpenBLAS, Create() sets OpenBLAS to one thread
 // (process-wide: openblas_set_num_threads is global) because the encoder
-// splits every GEMM across its own workers; OpenBLAS threads spinning next
-// to ours would otherwise fight for the same cores.
+// splits every GEMM across its own workers by rows; OpenBLAS threads
+// spinning next to ours would otherwise fight for the same cores.
 //
 // Thread-safety: one call at a time per CpuEncoder (it reuses buffers).
 #ifndef CASCADE_GPU_CPU_CPU_ENCODER_H_
@@ -34,6 +35,15 @@ namespace cascade::gpu {
 struct CpuEncoderOptions {
   // Threads for attention and elementwise work, and for BLAS; 0 = all cores.
   unsigned threads = 0;
+
+  // Which matrix multiply runs the dense layers and attention. kAuto takes
+  // the built-in AVX-512 kernel where the CPU has AVX-512F, else BLAS where
+  // the build has it (CASCADE_HAVE_BLAS), else portable loops. The others
+  // force one, for tests and speed comparisons; Create() returns
+  // NotSupported when the CPU or the build lacks it. All agree within
+  // float rounding (see the tests).
+  enum class Gemm { kAuto, kAvx512, kBlas, kPortable };
+  Gemm gemm = Gemm::kAuto;
 };
 
 class CpuEncoder final : public Backend {
@@ -43,9 +53,11 @@ class CpuEncoder final : public Backend {
   // when a weight's size disagrees with the config (the message names the
   // tensor), when hidden_size is not a multiple of num_heads, or when the
   // head the model's kind needs is missing; NotSupported for num_labels
-  // other than 1 or 2; ResourceExhausted when memory or threads run out.
+  // other than 1 or 2, or for a CpuEncoderOptions::gemm this CPU or build
+  // cannot run; ResourceExhausted when memory or threads run out.
   static Result<std::unique_ptr<CpuEncoder>> Create(
-      ModelConfig config, BertWeights weights, const CpuEncoderOptions& options);
+      ModelConfig config, BertWeights weights,
+      const CpuEncoderOptions& options);
   ~CpuEncoder() override;
 
   std::string_view Name() const override { return "cpu"; }

@@ -8,8 +8,10 @@
 // size that is not a multiple of the vector width, more rows than one
 // block) are checked against the naive double-precision forward pass at the
 // bottom of this file.
-// Invariance: a sequence scores the same alone as inside a batch, whatever
-// the thread count.
+// Invariance: a sequence scores the same alone as inside a batch (1e-5),
+// whatever the thread count and GEMM engine.
+// Where several GEMM engines exist (CpuEncoderOptions::gemm: AVX-512, BLAS,
+// portable), the parity tests run each one this CPU and build have.
 #include "gpu/cpu/cpu_encoder.h"
 
 #include <gtest/gtest.h>
@@ -19,9 +21,11 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <memory>
 #include <numbers>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gpu/backend.h"
@@ -100,8 +104,7 @@ void Append(PairBatch& batch, const std::vector<int32_t>& ids,
             const std::vector<int32_t>& types) {
   if (batch.offsets.empty()) batch.offsets.push_back(0);
   batch.token_ids.insert(batch.token_ids.end(), ids.begin(), ids.end());
-  batch.segment_ids.insert(batch.segment_ids.end(), types.begin(),
-                           types.end());
+  batch.segment_ids.insert(batch.segment_ids.end(), types.begin(), types.end());
   batch.offsets.push_back(static_cast<int32_t>(batch.token_ids.size()));
 }
 
@@ -111,33 +114,61 @@ PairBatch Pack(const std::vector<Example>& examples) {
   return batch;
 }
 
+using Gemm = CpuEncoderOptions::Gemm;
+
+std::string GemmName(Gemm gemm) {
+  switch (gemm) {
+    case Gemm::kAuto:
+      return "auto";
+    case Gemm::kAvx512:
+      return "avx512";
+    case Gemm::kBlas:
+      return "blas";
+    case Gemm::kPortable:
+      return "portable";
+  }
+  return "?";
+}
+
+// Every GEMM engine; a test skips those this CPU or build lacks (Create
+// says NotSupported).
+constexpr Gemm kAllGemms[] = {Gemm::kAvx512, Gemm::kBlas, Gemm::kPortable};
+
 Result<std::unique_ptr<CpuEncoder>> OpenFixture(const std::string& model,
-                                                unsigned threads = 0) {
+                                                unsigned threads = 0,
+                                                Gemm gemm = Gemm::kAuto) {
   CASCADE_ASSIGN_OR_RETURN(ModelConfig config,
                            LoadModelConfig(kFixtures + "/" + model));
   CASCADE_ASSIGN_OR_RETURN(BertWeights weights, LoadBertWeights(config));
   CpuEncoderOptions options;
   options.threads = threads;
+  options.gemm = gemm;
   return CpuEncoder::Create(std::move(config), std::move(weights), options);
 }
 
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                               \
-  auto CASCADE_STATUS_CONCAT_(result_, __LINE__) = (expr);            \
-  ASSERT_TRUE(CASCADE_STATUS_CONCAT_(result_, __LINE__).ok())         \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                 \
+  auto CASCADE_STATUS_CONCAT_(result_, __LINE__) = (expr);              \
+  ASSERT_TRUE(CASCADE_STATUS_CONCAT_(result_, __LINE__).ok())           \
       << CASCADE_STATUS_CONCAT_(result_, __LINE__).status().ToString(); \
   lhs = std::move(CASCADE_STATUS_CONCAT_(result_, __LINE__)).value()
 
 // --- Parity with transformers ------------------------------------------
 
 TEST(CpuEncoderTest, CrossEncoderMatchesTransformers) {
-  ASSERT_OK_AND_ASSIGN(auto encoder, OpenFixture("cross-encoder"));
-  const std::vector<Example> examples = ReadExpected("cross-encoder", {"logit"});
+  const std::vector<Example> examples =
+      ReadExpected("cross-encoder", {"logit"});
   ASSERT_EQ(examples.size(), 48u);
-  ASSERT_OK_AND_ASSIGN(std::vector<float> scores,
-                       encoder->Score(Pack(examples)));
-  ASSERT_EQ(scores.size(), examples.size());
-  for (size_t i = 0; i < examples.size(); ++i) {
-    EXPECT_NEAR(scores[i], examples[i].outputs[0][0], 1e-4) << "pair " << i;
+  for (Gemm gemm : kAllGemms) {
+    SCOPED_TRACE("gemm " + GemmName(gemm));
+    auto opened = OpenFixture("cross-encoder", 0, gemm);
+    if (opened.status().IsNotSupported()) continue;
+    ASSERT_OK_AND_ASSIGN(auto encoder, std::move(opened));
+    ASSERT_OK_AND_ASSIGN(std::vector<float> scores,
+                         encoder->Score(Pack(examples)));
+    ASSERT_EQ(scores.size(), examples.size());
+    for (size_t i = 0; i < examples.size(); ++i) {
+      EXPECT_NEAR(scores[i], examples[i].outputs[0][0], 1e-4) << "pair " << i;
+    }
   }
 }
 
@@ -190,31 +221,40 @@ TEST(CpuEncoderTest, TokenWeigherMatchesTransformers) {
 // --- Invariance --------------------------------------------------------
 
 TEST(CpuEncoderTest, BatchScoresEqualScoresAlone) {
-  ASSERT_OK_AND_ASSIGN(auto encoder, OpenFixture("cross-encoder"));
   const std::vector<Example> examples = ReadExpected("cross-encoder", {});
-  ASSERT_OK_AND_ASSIGN(std::vector<float> together,
-                       encoder->Score(Pack(examples)));
-  for (size_t i = 0; i < examples.size(); ++i) {
-    PairBatch alone;
-    Append(alone, examples[i].ids, examples[i].types);
-    ASSERT_OK_AND_ASSIGN(std::vector<float> score, encoder->Score(alone));
-    ASSERT_EQ(score.size(), 1u);
-    EXPECT_NEAR(score[0], together[i], 1e-5) << "pair " << i;
+  for (Gemm gemm : kAllGemms) {
+    SCOPED_TRACE("gemm " + GemmName(gemm));
+    auto opened = OpenFixture("cross-encoder", 0, gemm);
+    if (opened.status().IsNotSupported()) continue;
+    ASSERT_OK_AND_ASSIGN(auto encoder, std::move(opened));
+    ASSERT_OK_AND_ASSIGN(std::vector<float> together,
+                         encoder->Score(Pack(examples)));
+    for (size_t i = 0; i < examples.size(); ++i) {
+      PairBatch alone;
+      Append(alone, examples[i].ids, examples[i].types);
+      ASSERT_OK_AND_ASSIGN(std::vector<float> score, encoder->Score(alone));
+      ASSERT_EQ(score.size(), 1u);
+      EXPECT_NEAR(score[0], together[i], 1e-5) << "pair " << i;
+    }
   }
 }
 
-TEST(CpuEncoderTest, ThreadCountDoesNotChangeScores) {
+TEST(CpuEncoderTest, ThreadCountAndGemmDoNotChangeScores) {
   const std::vector<Example> examples = ReadExpected("cross-encoder", {});
   const PairBatch batch = Pack(examples);
   ASSERT_OK_AND_ASSIGN(auto one, OpenFixture("cross-encoder", 1));
   ASSERT_OK_AND_ASSIGN(std::vector<float> reference, one->Score(batch));
-  for (unsigned threads : {2u, 3u, 8u}) {
-    ASSERT_OK_AND_ASSIGN(auto encoder, OpenFixture("cross-encoder", threads));
-    ASSERT_OK_AND_ASSIGN(std::vector<float> scores, encoder->Score(batch));
-    ASSERT_EQ(scores.size(), reference.size());
-    for (size_t i = 0; i < scores.size(); ++i) {
-      EXPECT_NEAR(scores[i], reference[i], 1e-5)
-          << threads << " threads, pair " << i;
+  for (Gemm gemm : kAllGemms) {
+    for (unsigned threads : {1u, 2u, 3u, 8u}) {
+      auto opened = OpenFixture("cross-encoder", threads, gemm);
+      if (opened.status().IsNotSupported()) continue;
+      ASSERT_OK_AND_ASSIGN(auto encoder, std::move(opened));
+      ASSERT_OK_AND_ASSIGN(std::vector<float> scores, encoder->Score(batch));
+      ASSERT_EQ(scores.size(), reference.size());
+      for (size_t i = 0; i < scores.size(); ++i) {
+        EXPECT_NEAR(scores[i], reference[i], 1e-5)
+            << GemmName(gemm) << ", " << threads << " threads, pair " << i;
+      }
     }
   }
 }
@@ -282,8 +322,9 @@ TEST(ValidateBatchTest, NamesTheSequenceAndTheProblem) {
 
   PairBatch too_long;
   Append(too_long, std::vector<int32_t>(9, 1000), std::vector<int32_t>(9, 0));
-  ExpectInvalid(too_long, "sequence 0: 9 tokens, more than the model's "
-                          "maximum of 8");
+  ExpectInvalid(too_long,
+                "sequence 0: 9 tokens, more than the model's "
+                "maximum of 8");
 
   PairBatch decreasing = TwoGoodSequences();
   decreasing.offsets = {0, 5, 3, 8};
@@ -393,7 +434,8 @@ RandomModel MakeRandomModel(ModelKind kind, Activation activation,
   w.word_embeddings = fill(static_cast<size_t>(c.vocab_size) * h, 2.0f);
   w.position_embeddings =
       fill(static_cast<size_t>(c.max_position_embeddings) * h, 1.0f);
-  w.token_type_embeddings = fill(static_cast<size_t>(c.type_vocab_size) * h, 1.0f);
+  w.token_type_embeddings =
+      fill(static_cast<size_t>(c.type_vocab_size) * h, 1.0f);
   w.embedding_norm = norm(h);
   for (int l = 0; l < c.num_layers; ++l) {
     BertLayerWeights layer;
@@ -484,7 +526,8 @@ Matrix ReferenceEncode(const RandomModel& m, const std::vector<int32_t>& ids,
         double max = -1e300, sum = 0.0;
         for (size_t j = 0; j < n; ++j) {
           double dot = 0.0;
-          for (int e = 0; e < d; ++e) dot += q[i][head * d + e] * k[j][head * d + e];
+          for (int e = 0; e < d; ++e)
+            dot += q[i][head * d + e] * k[j][head * d + e];
           p[j] = dot / std::sqrt(static_cast<double>(d));
           max = std::max(max, p[j]);
         }
@@ -520,7 +563,9 @@ PairBatch RandomBatch(const ModelConfig& config, uint32_t seed) {
   std::mt19937 rng(seed);
   PairBatch batch;
   for (int s = 0; s < 20; ++s) {
-    const int length = s == 0 ? 1 : s == 1 ? 80 : 1 + static_cast<int>(rng() % 80);
+    const int length = s == 0   ? 1
+                       : s == 1 ? 80
+                                : 1 + static_cast<int>(rng() % 80);
     std::vector<int32_t> ids(length), types(length);
     for (int t = 0; t < length; ++t) {
       ids[t] = static_cast<int32_t>(rng() % config.bert.vocab_size);
@@ -531,74 +576,89 @@ PairBatch RandomBatch(const ModelConfig& config, uint32_t seed) {
   return batch;
 }
 
+// What the model's head should return for `batch`, from the reference
+// hidden states of each sequence (checked on the way against `hidden`).
+void ExpectMatchesReference(const RandomModel& model, const PairBatch& batch,
+                            CpuEncoder& encoder) {
+  ASSERT_OK_AND_ASSIGN(std::vector<float> hidden, encoder.TEST_Encode(batch));
+  const ModelKind kind = model.config.kind;
+  const BertWeights& w = model.weights;
+  const int h = model.config.bert.hidden_size;
+  std::vector<double> expected;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const int begin = batch.offsets[s], end = batch.offsets[s + 1];
+    const Matrix x =
+        ReferenceEncode(model,
+                        std::vector<int32_t>(batch.token_ids.begin() + begin,
+                                             batch.token_ids.begin() + end),
+                        std::vector<int32_t>(batch.segment_ids.begin() + begin,
+                                             batch.segment_ids.begin() + end));
+    for (int t = 0; t < end - begin; ++t) {
+      for (int i = 0; i < h; ++i) {
+        ASSERT_NEAR(hidden[(begin + t) * h + i], x[t][i], 1e-4)
+            << "sequence " << s << " token " << t << " dim " << i;
+      }
+    }
+    if (kind == ModelKind::kCrossEncoder) {
+      Matrix pooled = Dense({x[0]}, *w.pooler);
+      for (double& v : pooled[0]) v = std::tanh(v);
+      const Matrix logits = Dense(pooled, *w.classifier);
+      expected.push_back(
+          model.config.num_labels == 1
+              ? logits[0][0]
+              : 1.0 / (1.0 + std::exp(logits[0][0] - logits[0][1])));
+    } else if (kind == ModelKind::kBiEncoder) {
+      std::vector<double> mean(h, 0.0);
+      for (const auto& row : x) {
+        for (int i = 0; i < h; ++i) mean[i] += row[i] / x.size();
+      }
+      double norm = 0.0;
+      for (double v : mean) norm += v * v;
+      for (double v : mean) expected.push_back(v / std::sqrt(norm));
+    } else {
+      for (const auto& row : Dense(x, *w.token_projection)) {
+        expected.push_back(std::max(row[0], 0.0));
+      }
+    }
+  }
+  std::vector<float> heads;
+  if (kind == ModelKind::kCrossEncoder) {
+    ASSERT_OK_AND_ASSIGN(heads, encoder.Score(batch));
+  } else if (kind == ModelKind::kBiEncoder) {
+    ASSERT_OK_AND_ASSIGN(heads, encoder.Embed(batch));
+  } else {
+    ASSERT_OK_AND_ASSIGN(heads, encoder.WeighTokens(batch));
+  }
+  ASSERT_EQ(heads.size(), expected.size());
+  for (size_t i = 0; i < heads.size(); ++i) {
+    EXPECT_NEAR(heads[i], expected[i], 1e-4) << "output " << i;
+  }
+}
+
 class ReferenceTest : public ::testing::TestWithParam<Activation> {};
 
 TEST_P(ReferenceTest, HiddenStatesAndHeadsMatch) {
-  for (ModelKind kind : {ModelKind::kCrossEncoder, ModelKind::kBiEncoder,
-                         ModelKind::kTokenWeigher}) {
-    for (int labels : {1, 2}) {
-      if (kind != ModelKind::kCrossEncoder && labels == 2) continue;
-      SCOPED_TRACE(std::string(ModelKindName(kind)) + ", " +
-                   std::to_string(labels) + " labels");
-      const RandomModel model = MakeRandomModel(kind, GetParam(), labels, 7);
-      const PairBatch batch = RandomBatch(model.config, 11);
+  struct Head {
+    ModelKind kind;
+    int labels;
+  };
+  for (Head head :
+       {Head{ModelKind::kCrossEncoder, 1}, Head{ModelKind::kCrossEncoder, 2},
+        Head{ModelKind::kBiEncoder, 1}, Head{ModelKind::kTokenWeigher, 1}}) {
+    const RandomModel model =
+        MakeRandomModel(head.kind, GetParam(), head.labels, 7);
+    const PairBatch batch = RandomBatch(model.config, 11);
+    for (Gemm gemm : kAllGemms) {
+      SCOPED_TRACE(std::string(ModelKindName(head.kind)) + ", " +
+                   std::to_string(head.labels) + " labels, gemm " +
+                   GemmName(gemm));
       CpuEncoderOptions options;
       options.threads = 2;
-      ASSERT_OK_AND_ASSIGN(
-          auto encoder,
-          CpuEncoder::Create(model.config, model.weights, options));
-      ASSERT_OK_AND_ASSIGN(std::vector<float> hidden,
-                           encoder->TEST_Encode(batch));
-      const int h = model.config.bert.hidden_size;
-      std::vector<double> expected_heads;
-      for (size_t s = 0; s < batch.size(); ++s) {
-        const int begin = batch.offsets[s], end = batch.offsets[s + 1];
-        const Matrix x = ReferenceEncode(
-            model,
-            std::vector<int32_t>(batch.token_ids.begin() + begin,
-                                 batch.token_ids.begin() + end),
-            std::vector<int32_t>(batch.segment_ids.begin() + begin,
-                                 batch.segment_ids.begin() + end));
-        for (int t = 0; t < end - begin; ++t) {
-          for (int i = 0; i < h; ++i) {
-            ASSERT_NEAR(hidden[(begin + t) * h + i], x[t][i], 1e-4)
-                << "sequence " << s << " token " << t << " dim " << i;
-          }
-        }
-        const BertWeights& w = model.weights;
-        if (kind == ModelKind::kCrossEncoder) {
-          Matrix pooled = Dense({x[0]}, *w.pooler);
-          for (double& v : pooled[0]) v = std::tanh(v);
-          const Matrix logits = Dense(pooled, *w.classifier);
-          expected_heads.push_back(
-              labels == 1 ? logits[0][0]
-                          : 1.0 / (1.0 + std::exp(logits[0][0] - logits[0][1])));
-        } else if (kind == ModelKind::kBiEncoder) {
-          std::vector<double> mean(h, 0.0);
-          for (const auto& row : x) {
-            for (int i = 0; i < h; ++i) mean[i] += row[i] / x.size();
-          }
-          double norm = 0.0;
-          for (double v : mean) norm += v * v;
-          for (double v : mean) expected_heads.push_back(v / std::sqrt(norm));
-        } else {
-          for (const auto& row : Dense(x, *w.token_projection)) {
-            expected_heads.push_back(std::max(row[0], 0.0));
-          }
-        }
-      }
-      std::vector<float> heads;
-      if (kind == ModelKind::kCrossEncoder) {
-        ASSERT_OK_AND_ASSIGN(heads, encoder->Score(batch));
-      } else if (kind == ModelKind::kBiEncoder) {
-        ASSERT_OK_AND_ASSIGN(heads, encoder->Embed(batch));
-      } else {
-        ASSERT_OK_AND_ASSIGN(heads, encoder->WeighTokens(batch));
-      }
-      ASSERT_EQ(heads.size(), expected_heads.size());
-      for (size_t i = 0; i < heads.size(); ++i) {
-        EXPECT_NEAR(heads[i], expected_heads[i], 1e-4) << "output " << i;
-      }
+      options.gemm = gemm;
+      auto created = CpuEncoder::Create(model.config, model.weights, options);
+      if (created.status().IsNotSupported()) continue;
+      ASSERT_OK_AND_ASSIGN(auto encoder, std::move(created));
+      ExpectMatchesReference(model, batch, *encoder);
     }
   }
 }

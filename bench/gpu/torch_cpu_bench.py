@@ -49,7 +49,7 @@ class CrossEncoder(torch.nn.Module):
         super().__init__()
         self.word = torch.nn.Embedding(vocab, h)
         self.pos = torch.nn.Embedding(max_pos, h)
-        self.type = torch.nn.Embedding(2, h)
+        self.segment = torch.nn.Embedding(2, h)
         self.ln = torch.nn.LayerNorm(h, eps=1e-12)
         self.layers = torch.nn.ModuleList(Layer(h, heads, ffn) for _ in range(layers))
         self.pooler = torch.nn.Linear(h, h)
@@ -57,7 +57,7 @@ class CrossEncoder(torch.nn.Module):
 
     def forward(self, ids, types, attention):
         pos = torch.arange(ids.shape[1]).unsqueeze(0)
-        x = self.ln(self.word(ids) + self.pos(pos) + self.type(types))
+        x = self.ln(self.word(ids) + self.pos(pos) + self.segment(types))
         mask = (1.0 - attention[:, None, None, :].float()) * -1e9
         for layer in self.layers:
             x = layer(x, mask)

@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kPerDocOverhead = 96;
 constexpr size_t kPerTermOverhead = 112;
 constexpr size_t kPerPosting = 8;
+// Marks an id in Buffer::ids whose document was deleted (no successor yet).
+constexpr uint32_t kDeletedInBuffer = UINT32_MAX;
 
 }  // namespace
 
@@ -122,8 +124,11 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
   const auto local = static_cast<uint32_t>(buffer_.docs.size());
 
   // Replace an earlier document with the same id, buffered or committed.
+  std::erase(buffer_.removed_ids, doc.id);  // deleted, then added again
   auto [it, inserted] = buffer_.ids.try_emplace(doc.id, local);
-  if (!inserted) {
+  if (it->second == kDeletedInBuffer) {
+    it->second = local;  // its committed predecessor is already deleted
+  } else if (!inserted) {
     buffer_.deletes.push_back(base + it->second);
     it->second = local;
     ++stats_.replaced;
@@ -161,8 +166,34 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
   return Status::OK();
 }
 
+Status IndexWriter::Delete(std::string_view id) {
+  const uint32_t base = next_doc_ - static_cast<uint32_t>(buffer_.docs.size());
+  auto it = buffer_.ids.find(std::string(id));
+  if (it != buffer_.ids.end()) {
+    if (it->second == kDeletedInBuffer) {
+      return Status::NotFound("no document with id", id);
+    }
+    buffer_.deletes.push_back(base + it->second);
+    it->second = kDeletedInBuffer;
+    buffer_.removed_ids.emplace_back(id);
+    ++stats_.deleted;
+    return Status::OK();
+  }
+  std::string value;
+  rocksdb::Status s =
+      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIds), id, &value);
+  if (s.IsNotFound()) return Status::NotFound("no document with id", id);
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "look up id " + std::string(id)));
+  if (value.size() != 4) return Status::Corruption("bad id entry", id);
+  buffer_.deletes.push_back(DecodeFixed32(value.data()));
+  buffer_.ids.emplace(std::string(id), kDeletedInBuffer);
+  buffer_.removed_ids.emplace_back(id);
+  ++stats_.deleted;
+  return Status::OK();
+}
+
 Status IndexWriter::Flush() {
-  if (buffer_.docs.empty()) return Status::OK();
+  if (buffer_.docs.empty() && buffer_.deletes.empty()) return Status::OK();
   const uint32_t count = static_cast<uint32_t>(buffer_.docs.size());
   const uint32_t base = next_doc_ - count;
   const uint32_t segment = next_segment_;
@@ -181,11 +212,13 @@ Status IndexWriter::Flush() {
     batch.Put(store_->cf(Cf::kPostings), PostingKey(segment, *term), value);
   }
 
-  value.clear();
-  PutFixed32(&value, base);
-  PutFixed32(&value, count);
-  for (const BufferedDoc& d : buffer_.docs) PutFixed32(&value, d.length);
-  batch.Put(store_->cf(Cf::kSegments), SegmentKey(segment), value);
+  if (count > 0) {
+    value.clear();
+    PutFixed32(&value, base);
+    PutFixed32(&value, count);
+    for (const BufferedDoc& d : buffer_.docs) PutFixed32(&value, d.length);
+    batch.Put(store_->cf(Cf::kSegments), SegmentKey(segment), value);
+  }
 
   for (uint32_t i = 0; i < count; ++i) {
     const Document& doc = buffer_.docs[i].doc;
@@ -199,6 +232,7 @@ Status IndexWriter::Flush() {
     batch.Put(store_->cf(Cf::kDocs), DocKey(base + i), value);
   }
   for (const auto& [id, local] : buffer_.ids) {
+    if (local == kDeletedInBuffer) continue;
     value.clear();
     PutFixed32(&value, base + local);
     batch.Put(store_->cf(Cf::kIds), id, value);
@@ -206,19 +240,23 @@ Status IndexWriter::Flush() {
   for (uint32_t doc : buffer_.deletes) {
     batch.Put(store_->cf(Cf::kDeletes), DocKey(doc), "");
   }
+  for (const std::string& id : buffer_.removed_ids) {
+    batch.Delete(store_->cf(Cf::kIds), id);
+  }
   value.clear();
   PutFixed32(&value, next_doc_);
   batch.Put(std::string(kMetaNextDocId), value);
   value.clear();
-  PutFixed32(&value, segment + 1);
+  const uint32_t next_segment = count > 0 ? segment + 1 : segment;
+  PutFixed32(&value, next_segment);
   batch.Put(std::string(kMetaNextSegmentId), value);
 
   rocksdb::WriteOptions wo;
   wo.sync = true;
   CASCADE_RETURN_IF_ERROR(
       FromRocks(store_->db()->Write(wo, &batch), "write segment"));
-  next_segment_ = segment + 1;
-  ++stats_.segments;
+  next_segment_ = next_segment;
+  if (count > 0) ++stats_.segments;
   buffer_ = Buffer();
   return Status::OK();
 }

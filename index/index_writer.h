@@ -43,6 +43,7 @@ struct WriterOptions {
 struct WriterStats {
   uint64_t added = 0;     // documents accepted since Open
   uint64_t replaced = 0;  // of which replaced an existing id
+  uint64_t deleted = 0;   // documents deleted by id
   uint64_t segments = 0;  // segments flushed since Open
   uint64_t terms = 0;     // postings (term, doc) pairs written
 };
@@ -67,13 +68,23 @@ class IndexWriter {
   // the first invalid document, having added the ones before it.
   Status AddBatch(std::span<const Document> docs);
 
-  // Writes buffered documents as a segment (no-op when none).
+  // Deletes the document with this external id (committed or buffered).
+  // NotFound when no live document has it. Takes effect for readers at the
+  // next Flush(), like an add.
+  Status Delete(std::string_view id);
+
+  // Writes buffered documents as a segment, and buffered deletes (no-op
+  // when there are neither).
   Status Flush();
   // Flush() and make everything durable (fsync of the WAL).
   Status Commit();
 
   const WriterStats& stats() const { return stats_; }
   size_t buffered_documents() const { return buffer_.docs.size(); }
+  // Documents and deletes waiting for Flush().
+  size_t pending_changes() const {
+    return buffer_.docs.size() + buffer_.removed_ids.size();
+  }
   size_t buffered_bytes() const { return buffer_.bytes; }
 
  private:
@@ -90,6 +101,7 @@ class IndexWriter {
     std::vector<BufferedDoc> docs;
     std::unordered_map<std::string, uint32_t> ids;  // external id -> local
     std::vector<uint32_t> deletes;                  // global doc ids
+    std::vector<std::string> removed_ids;           // ids deleted, no successor
     size_t bytes = 0;
   };
 

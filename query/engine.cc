@@ -102,6 +102,12 @@ Status Index::AddBatch(std::span<const Document> docs) {
   return impl_->writer->AddBatch(converted);
 }
 
+Status Index::Delete(std::string_view id) {
+  if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
+  std::lock_guard lock(impl_->write_mu);
+  return impl_->writer->Delete(id);
+}
+
 Status Index::Commit() {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   {
@@ -165,6 +171,10 @@ IndexStats Index::Stats() const {
                            ? static_cast<double>(s.sum_lengths) / s.docs_with_terms
                            : 0;
   out.format_version = index::kFormatVersion;
+  if (impl_->writer) {
+    std::lock_guard lock(impl_->write_mu);
+    out.pending_changes = impl_->writer->pending_changes();
+  }
   return out;
 }
 

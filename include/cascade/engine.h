@@ -55,6 +55,7 @@ struct IndexStats {
   uint32_t segments = 0;
   double average_length = 0;       // indexed terms per document
   uint32_t format_version = 0;
+  uint64_t pending_changes = 0;    // adds and deletes awaiting Commit()
 };
 
 class Index {
@@ -73,7 +74,12 @@ class Index {
   Status Add(const Document& doc);
   // Adds documents in order, analysing on OpenOptions::threads threads.
   Status AddBatch(std::span<const Document> docs);
-  // Writes buffered documents durably and makes them searchable.
+  // Deletes the live document with this id (committed or added since the
+  // last Commit). NotFound when there is none. Searches stop seeing it after
+  // the next Commit().
+  Status Delete(std::string_view id);
+  // Writes buffered documents and deletes durably and makes them
+  // searchable.
   Status Commit();
 
   // Bag-of-words BM25 search, analysed like the documents.

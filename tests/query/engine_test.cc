@@ -422,6 +422,49 @@ TEST_F(EngineTest, AddRefusesBadDocuments) {
   EXPECT_EQ((*index)->Stats().documents, 0u);
 }
 
+TEST_F(EngineTest, DeleteByIdCommittedAndBuffered) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  // Committed document: gone after the next Commit, not before.
+  ASSERT_TRUE(index->Delete("d1").ok());
+  EXPECT_EQ(SearchIds(*index, "danube"), (std::vector<std::string>{"d1"}));
+  EXPECT_EQ(index->Stats().pending_changes, 1u);
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_TRUE(SearchIds(*index, "danube").empty());
+  auto got = index->Get("d1");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  EXPECT_EQ(index->Stats().documents, 7u);
+  EXPECT_EQ(index->Stats().pending_changes, 0u);
+  // Twice, or an unknown id: NotFound.
+  EXPECT_TRUE(index->Delete("d1").IsNotFound());
+  EXPECT_TRUE(index->Delete("nope").IsNotFound());
+
+  // Buffered document deleted before any commit: never visible.
+  ASSERT_TRUE(index->Add({"b1", "Zeppelin", "An airship."}).ok());
+  ASSERT_TRUE(index->Delete("b1").ok());
+  EXPECT_TRUE(index->Delete("b1").IsNotFound());
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_TRUE(SearchIds(*index, "zeppelin").empty());
+
+  // Deleted, then added again with new text: the new one is live.
+  ASSERT_TRUE(index->Delete("d2").ok());
+  ASSERT_TRUE(index->Add({"d2", "Zeppelin", "Back again."}).ok());
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_EQ(SearchIds(*index, "zeppelin"), (std::vector<std::string>{"d2"}));
+  EXPECT_EQ(index->Stats().documents, 7u);  // 8 - d1 (b1 never counted)
+
+  // The deletes survive a reopen.
+  index.reset();
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto reopened = Index::Open(path_, read_only);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_TRUE(SearchIds(**reopened, "danube").empty());
+  EXPECT_EQ(SearchIds(**reopened, "zeppelin"), (std::vector<std::string>{"d2"}));
+  EXPECT_TRUE((*reopened)->Delete("d2").IsInvalidArgument());
+}
+
 TEST_F(EngineTest, SmallRamBufferFlushesSeveralSegments) {
   OpenOptions options = CreateOptions();
   options.ram_buffer_mb = 1;

@@ -94,6 +94,14 @@ void BatchQueue::Work() {
       }
     }
     Result<std::vector<float>> out = model_->RunTokens(merged);
+    {
+      // Counted before any caller wakes, so a caller that returns sees its
+      // own request in stats().
+      std::lock_guard lock(mu_);
+      stats_.requests += jobs.size();
+      stats_.batches += 1;
+      stats_.sequences += merged.size();
+    }
     size_t at = 0;
     for (auto& job : jobs) {
       if (!out.ok()) {
@@ -105,10 +113,6 @@ void BatchQueue::Work() {
           std::vector<float>(out->begin() + at, out->begin() + at + n));
       at += n;
     }
-    std::lock_guard lock(mu_);
-    stats_.requests += jobs.size();
-    stats_.batches += 1;
-    stats_.sequences += merged.size();
   }
 }
 

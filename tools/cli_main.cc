@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   cascade::tools::RegisterEvalCommand(app, &exit_code);
   cascade::tools::RegisterRunCommand(app, &exit_code);
   cascade::tools::RegisterModelCommand(app, &exit_code);
+  cascade::tools::RegisterServeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

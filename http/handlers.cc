@@ -1,0 +1,790 @@
+#include "http/handlers.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "http/json.h"
+
+namespace cascade::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string MillisText(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.3f", ms);
+  return buf;
+}
+
+// simdjson elements point into their parser, which is reused by the next
+// parse on the same thread; each worker thread keeps its own.
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+bool IsBlank(std::string_view line) {
+  for (char c : line) {
+    if (c != ' ' && c != '\t' && c != '\r') return false;
+  }
+  return true;
+}
+
+// Header values must not carry CR or LF (they would end the header).
+std::string HeaderSafe(std::string_view text) {
+  std::string out;
+  out.reserve(std::min<size_t>(text.size(), 200));
+  for (char c : text.substr(0, 200)) {
+    out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Request bodies.
+
+struct SearchRequest {
+  std::string query;
+  int64_t k = 10;
+  int64_t offset = 0;
+  std::optional<double> k1;
+  std::optional<double> b;
+  bool want_id = true;
+  bool want_score = true;
+  bool want_title = true;
+  bool want_text = false;
+  bool explain = false;
+  bool rerank = false;
+  int64_t depth = 100;
+};
+
+Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
+  simdjson::dom::array array;
+  if (value.get(array) != simdjson::SUCCESS) {
+    return FieldError("fields", std::string("expected an array, got ") +
+                                    JsonTypeName(value.type()));
+  }
+  req->want_id = req->want_score = req->want_title = req->want_text = false;
+  for (simdjson::dom::element item : array) {
+    std::string_view name;
+    if (item.get(name) != simdjson::SUCCESS) {
+      return FieldError("fields", std::string("expected an array of strings, got ") +
+                                      JsonTypeName(item.type()) + " in it");
+    }
+    if (name == "id") {
+      req->want_id = true;
+    } else if (name == "score") {
+      req->want_score = true;
+    } else if (name == "title") {
+      req->want_title = true;
+    } else if (name == "text") {
+      req->want_text = true;
+    } else {
+      std::string what = "unknown field name \"";
+      what.append(name);
+      what.append("\" (use id, score, title, text)");
+      return FieldError("fields", what);
+    }
+  }
+  return Status::OK();
+}
+
+Status ParseRerankOption(const simdjson::dom::element& value,
+                         SearchRequest* req) {
+  simdjson::dom::object object;
+  if (value.get(object) != simdjson::SUCCESS) {
+    return FieldError("rerank", std::string("expected an object, got ") +
+                                    JsonTypeName(value.type()));
+  }
+  CASCADE_RETURN_IF_ERROR(CheckFields(object, {"depth", "model"}, "rerank."));
+  req->rerank = true;
+  for (simdjson::dom::key_value_pair field : object) {
+    if (field.key == "depth") {
+      CASCADE_ASSIGN_OR_RETURN(req->depth,
+                               ReadInt(field.value, "rerank.depth", 1, kMaxRerankDepth));
+    } else {
+      CASCADE_ASSIGN_OR_RETURN(std::string_view model,
+                               ReadString(field.value, "rerank.model"));
+      if (model != "ce") {
+        return FieldError("rerank.model", "unknown model \"" + std::string(model) +
+                                              "\" (the server has \"ce\")");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Result<SearchRequest> ParseSearch(std::string_view body) {
+  simdjson::dom::object object;
+  CASCADE_RETURN_IF_ERROR(ParseObject(ThreadParser(), body, &object));
+  SearchRequest req;
+  bool has_query = false;
+  for (simdjson::dom::key_value_pair field : object) {
+    const std::string_view key = field.key;
+    const simdjson::dom::element& value = field.value;
+    if (key == "query") {
+      CASCADE_ASSIGN_OR_RETURN(std::string_view query, ReadString(value, "query"));
+      if (query.size() > kMaxQueryBytes) {
+        return FieldError("query", "longer than " + std::to_string(kMaxQueryBytes) +
+                                       " bytes (" + std::to_string(query.size()) + ")");
+      }
+      req.query.assign(query);
+      has_query = true;
+    } else if (key == "k") {
+      CASCADE_ASSIGN_OR_RETURN(req.k, ReadInt(value, "k", 1, kMaxSearchHits));
+    } else if (key == "offset") {
+      CASCADE_ASSIGN_OR_RETURN(req.offset,
+                               ReadInt(value, "offset", 0, kMaxSearchHits - 1));
+    } else if (key == "k1") {
+      CASCADE_ASSIGN_OR_RETURN(double k1, ReadNumber(value, "k1"));
+      if (!(k1 >= 0) || !std::isfinite(k1)) return FieldError("k1", "must be >= 0");
+      req.k1 = k1;
+    } else if (key == "b") {
+      CASCADE_ASSIGN_OR_RETURN(double b, ReadNumber(value, "b"));
+      if (!(b >= 0 && b <= 1)) return FieldError("b", "must be between 0 and 1");
+      req.b = b;
+    } else if (key == "fields") {
+      CASCADE_RETURN_IF_ERROR(ParseFieldList(value, &req));
+    } else if (key == "explain") {
+      CASCADE_ASSIGN_OR_RETURN(req.explain, ReadBool(value, "explain"));
+    } else if (key == "rerank") {
+      CASCADE_RETURN_IF_ERROR(ParseRerankOption(value, &req));
+    } else {
+      return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
+    }
+  }
+  if (!has_query) {
+    return Status::InvalidArgument("missing required field \"query\"");
+  }
+  if (req.k + req.offset > kMaxSearchHits) {
+    return FieldError("offset", "k + offset must be at most " +
+                                    std::to_string(kMaxSearchHits));
+  }
+  return req;
+}
+
+struct RerankRequest {
+  std::string_view query;           // points into the thread's parser
+  std::vector<std::string_view> texts;
+  bool truncate = true;
+};
+
+Result<RerankRequest> ParseRerank(std::string_view body) {
+  simdjson::dom::object object;
+  CASCADE_RETURN_IF_ERROR(ParseObject(ThreadParser(), body, &object));
+  RerankRequest req;
+  bool has_query = false;
+  bool has_texts = false;
+  for (simdjson::dom::key_value_pair field : object) {
+    const std::string_view key = field.key;
+    const simdjson::dom::element& value = field.value;
+    if (key == "query") {
+      CASCADE_ASSIGN_OR_RETURN(req.query, ReadString(value, "query"));
+      has_query = true;
+    } else if (key == "texts") {
+      simdjson::dom::array array;
+      if (value.get(array) != simdjson::SUCCESS) {
+        return FieldError("texts", std::string("expected an array of strings, got ") +
+                                       JsonTypeName(value.type()));
+      }
+      const size_t n = array.size();
+      if (n < 1 || n > static_cast<size_t>(kMaxRerankTexts)) {
+        return FieldError("texts", "must hold 1 to " + std::to_string(kMaxRerankTexts) +
+                                       " texts, got " + std::to_string(n));
+      }
+      req.texts.clear();
+      req.texts.reserve(n);
+      for (simdjson::dom::element item : array) {
+        std::string_view text;
+        if (item.get(text) != simdjson::SUCCESS) {
+          return FieldError("texts[" + std::to_string(req.texts.size()) + "]",
+                            std::string("expected a string, got ") +
+                                JsonTypeName(item.type()));
+        }
+        req.texts.push_back(text);
+      }
+      has_texts = true;
+    } else if (key == "truncate") {
+      CASCADE_ASSIGN_OR_RETURN(req.truncate, ReadBool(value, "truncate"));
+    } else {
+      return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
+    }
+  }
+  if (!has_query) return Status::InvalidArgument("missing required field \"query\"");
+  if (!has_texts) return Status::InvalidArgument("missing required field \"texts\"");
+  return req;
+}
+
+std::string ExpectedString(std::string_view field,
+                           simdjson::dom::element_type got) {
+  std::string msg = "field \"";
+  msg.append(field);
+  msg.append("\": expected a string, got ");
+  msg.append(JsonTypeName(got));
+  return msg;
+}
+
+// Absent and null leave `out` empty; another non-string type is a problem.
+bool OptionalString(const simdjson::dom::object& obj, std::string_view field,
+                    std::string* out, std::string* problem) {
+  simdjson::dom::element value;
+  out->clear();
+  if (obj.at_key(field).get(value) != simdjson::SUCCESS) return true;
+  switch (value.type()) {
+    case simdjson::dom::element_type::STRING: {
+      std::string_view s = value.get_string().value_unsafe();
+      out->assign(s.data(), s.size());
+      return true;
+    }
+    case simdjson::dom::element_type::NULL_VALUE:
+      return true;
+    default:
+      *problem = ExpectedString(field, value.type());
+      return false;
+  }
+}
+
+// One NDJSON line of POST /documents, read by the rules (and with the
+// messages) of the corpus reader (index/corpus_reader.cc): "_id" wins over
+// "id"; title and text are optional strings (null = empty) but not both
+// empty; other fields are ignored. Unlike a corpus file, the API takes ids
+// as strings only (a number is refused, not converted): the contract says
+// string, and a client gets its own id back unchanged.
+bool ParseDocumentLine(std::string_view line, Document* doc,
+                       std::string* problem) {
+  simdjson::dom::element root;
+  const simdjson::error_code err =
+      ThreadParser().parse(line.data(), line.size()).get(root);
+  if (err == simdjson::UTF8_ERROR) {
+    *problem = "invalid UTF-8";
+    return false;
+  }
+  if (err != simdjson::SUCCESS) {
+    *problem = std::string("invalid JSON: ") + simdjson::error_message(err);
+    return false;
+  }
+  simdjson::dom::object obj;
+  if (root.get(obj) != simdjson::SUCCESS) {
+    *problem = std::string("expected a JSON object, got ") + JsonTypeName(root.type());
+    return false;
+  }
+  std::string_view id_field = "_id";
+  simdjson::dom::element id;
+  if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
+    id_field = "id";
+    if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
+      *problem = "missing id: no \"_id\" or \"id\" field";
+      return false;
+    }
+  }
+  switch (id.type()) {
+    case simdjson::dom::element_type::STRING: {
+      std::string_view s = id.get_string().value_unsafe();
+      if (s.empty()) {
+        *problem = "field \"" + std::string(id_field) + "\": empty id";
+        return false;
+      }
+      doc->id.assign(s.data(), s.size());
+      break;
+    }
+    default:
+      *problem = ExpectedString(id_field, id.type());
+      return false;
+  }
+  if (!OptionalString(obj, "title", &doc->title, problem)) return false;
+  if (!OptionalString(obj, "text", &doc->text, problem)) return false;
+  if (doc->title.empty() && doc->text.empty()) {
+    *problem = "empty document: no title or text";
+    return false;
+  }
+  return true;
+}
+
+void AppendEncoding(const rerank::Encoding& encoding, gpu::PairBatch* batch) {
+  batch->token_ids.insert(batch->token_ids.end(), encoding.ids.begin(),
+                          encoding.ids.end());
+  batch->segment_ids.insert(batch->segment_ids.end(), encoding.type_ids.begin(),
+                            encoding.type_ids.end());
+  batch->offsets.push_back(static_cast<int32_t>(batch->token_ids.size()));
+}
+
+// (query, passage) pairs for the cross-encoder, as the model's tokenizer
+// packs them: [CLS] query [SEP] passage [SEP], longest-first truncation to
+// the model's maximum length.
+Result<gpu::PairBatch> BuildPairs(const rerank::NeuralModel& model,
+                                  std::string_view query,
+                                  const std::vector<std::string>& passages) {
+  gpu::PairBatch batch;
+  batch.offsets.push_back(0);
+  for (const std::string& passage : passages) {
+    CASCADE_ASSIGN_OR_RETURN(
+        rerank::Encoding encoding,
+        model.tokenizer().EncodePair(query, passage, model.max_length(),
+                                     rerank::Truncation::kLongestFirst));
+    AppendEncoding(encoding, &batch);
+  }
+  return batch;
+}
+
+// Sort key of a model score: NaN ranks last.
+float ScoreKey(float score) {
+  return std::isnan(score) ? -std::numeric_limits<float>::infinity() : score;
+}
+
+std::string NotFoundReason(const std::string& id) {
+  std::string reason = "document ";
+  AppendJsonString(&reason, id);
+  reason.append(" not found");
+  return reason;
+}
+
+}  // namespace
+
+Handlers::Handlers(std::shared_ptr<Index> index,
+                   std::shared_ptr<rerank::BatchQueue> rerank, Metrics* metrics,
+                   std::function<size_t()> queue_depth)
+    : index_(std::move(index)),
+      rerank_(std::move(rerank)),
+      metrics_(metrics),
+      queue_depth_(std::move(queue_depth)) {}
+
+Response Handlers::Handle(const RouteMatch& match, std::string_view method,
+                          std::string_view body) {
+  switch (match.route) {
+    case Route::kHealth:
+      return JsonResponse("{\"status\":\"ok\"}");
+    case Route::kStats:
+      return Stats();
+    case Route::kMetrics:
+      return MetricsText();
+    case Route::kSearch:
+      return Search(body);
+    case Route::kDocuments:
+      return AddDocuments(match.query, body);
+    case Route::kDocument:
+      if (method == "DELETE") return DeleteDocument(match.id);
+      return GetDocument(match.id);
+    case Route::kRefresh:
+      return RefreshEndpoint();
+    case Route::kRerank:
+      return Rerank(body);
+    case Route::kNone:
+      break;
+  }
+  return ErrorResponse(Status::NotFound("unknown path"));
+}
+
+Gauges Handlers::CurrentGauges() const {
+  Gauges gauges;
+  gauges.queue_depth = queue_depth_ ? queue_depth_() : 0;
+  gauges.rerank_queue_depth = rerank_ ? rerank_->depth() : 0;
+  gauges.documents = index_->Stats().documents;
+  return gauges;
+}
+
+Response Handlers::Stats() {
+  const IndexStats stats = index_->Stats();
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("documents").Uint(stats.documents);
+  json.Key("deleted_documents").Uint(stats.deleted_documents);
+  json.Key("segments").Uint(stats.segments);
+  json.Key("average_length").Double(stats.average_length);
+  json.Key("format_version").Uint(stats.format_version);
+  json.Key("pending_changes").Uint(stats.pending_changes);
+  json.Key("queue_depth").Uint(queue_depth_ ? queue_depth_() : 0);
+  json.Key("rerank_queue_depth").Uint(rerank_ ? rerank_->depth() : 0);
+  json.EndObject();
+  return JsonResponse(json.Take());
+}
+
+Response Handlers::MetricsText() {
+  Response response;
+  response.body = metrics_->Render(CurrentGauges());
+  response.content_type = "text/plain; version=0.0.4";
+  return response;
+}
+
+Response Handlers::Search(std::string_view body) {
+  const auto start = Clock::now();
+  Result<SearchRequest> parsed = ParseSearch(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  const SearchRequest& req = *parsed;
+  if (req.rerank && rerank_ == nullptr) {
+    return ErrorResponse(FieldError(
+        "rerank", "no reranking model is loaded (start the server with --model)"));
+  }
+
+  SearchOptions options;
+  options.k1 = req.k1;
+  options.b = req.b;
+  if (req.rerank) {
+    options.k = static_cast<size_t>(req.depth);
+    options.offset = 0;
+    options.load_text = true;
+  } else {
+    options.k = static_cast<size_t>(req.k);
+    options.offset = static_cast<size_t>(req.offset);
+    options.load_text = req.want_text;
+  }
+  const auto bm25_start = Clock::now();
+  Result<SearchResult> result = index_->Search(req.query, options);
+  const double bm25_ms = MillisSince(bm25_start);
+  metrics_->RecordStage("bm25", bm25_ms / 1000);
+  if (!result.ok()) return ErrorResponse(result.status());
+  const std::vector<Hit>& hits = result->hits;
+
+  // The hits to show, in order, with what explain reports of them.
+  struct Ranked {
+    size_t hit = 0;         // index into `hits`
+    size_t bm25_rank = 0;   // 1-based, in the whole BM25 ranking
+    float rerank_score = 0;
+    size_t rerank_rank = 0; // 1-based; 0 = not reranked
+  };
+  std::vector<Ranked> shown;
+  std::optional<double> rerank_ms;
+  std::string rerank_error;
+
+  if (!req.rerank) {
+    shown.reserve(hits.size());
+    for (size_t i = 0; i < hits.size(); ++i) {
+      shown.push_back({i, static_cast<size_t>(req.offset) + i + 1, 0, 0});
+    }
+  } else {
+    const auto rerank_start = Clock::now();
+    std::vector<std::string> passages;
+    passages.reserve(hits.size());
+    for (const Hit& hit : hits) passages.push_back(hit.title + " " + hit.text);
+    Result<std::vector<float>> scores = std::vector<float>();
+    if (!hits.empty()) {
+      Result<gpu::PairBatch> batch = BuildPairs(rerank_->model(), req.query, passages);
+      if (!batch.ok()) {
+        scores = batch.status();
+      } else {
+        scores = rerank_->Run(std::move(batch).value());
+      }
+    }
+    if (scores.ok() && scores->size() != hits.size()) {
+      scores = Status::Internal("reranker returned " + std::to_string(scores->size()) +
+                                " scores for " + std::to_string(hits.size()) + " hits");
+    }
+    rerank_ms = MillisSince(rerank_start);
+    metrics_->RecordStage("rerank", *rerank_ms / 1000);
+
+    std::vector<Ranked> all;
+    all.reserve(hits.size());
+    if (scores.ok()) {
+      for (size_t i = 0; i < hits.size(); ++i) all.push_back({i, i + 1, (*scores)[i], 0});
+      std::stable_sort(all.begin(), all.end(), [](const Ranked& a, const Ranked& b) {
+        return ScoreKey(a.rerank_score) > ScoreKey(b.rerank_score);
+      });
+      for (size_t i = 0; i < all.size(); ++i) all[i].rerank_rank = i + 1;
+    } else {
+      const Status& s = scores.status();
+      // Overload and shutdown are the caller's to see; a failing model
+      // leaves the first-stage order in place (STYLE.md: Errors).
+      if (s.code() == Status::Code::kResourceExhausted ||
+          s.code() == Status::Code::kUnavailable) {
+        return ErrorResponse(s);
+      }
+      rerank_error = s.ToString();
+      for (size_t i = 0; i < hits.size(); ++i) all.push_back({i, i + 1, 0, 0});
+    }
+    const size_t begin = std::min(all.size(), static_cast<size_t>(req.offset));
+    const size_t end = std::min(all.size(), begin + static_cast<size_t>(req.k));
+    shown.assign(all.begin() + begin, all.begin() + end);
+  }
+
+  const double took_ms = MillisSince(start);
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("took_ms").Millis(took_ms);
+  json.Key("total_hits").Uint(result->total_hits);
+  json.Key("hits").BeginArray();
+  for (const Ranked& ranked : shown) {
+    const Hit& hit = hits[ranked.hit];
+    const bool reranked = ranked.rerank_rank != 0;
+    json.BeginObject();
+    if (req.want_id) json.Key("id").String(hit.id);
+    if (req.want_score) {
+      json.Key("score");
+      if (reranked) {
+        json.Float(ranked.rerank_score);
+      } else {
+        json.Float(hit.score);
+      }
+    }
+    if (req.want_title) json.Key("title").String(hit.title);
+    if (req.want_text) json.Key("text").String(hit.text);
+    if (req.explain) {
+      json.Key("explain").BeginObject();
+      json.Key("bm25_rank").Uint(ranked.bm25_rank);
+      json.Key("bm25_score").Float(hit.score);
+      if (reranked) {
+        json.Key("rerank_rank").Uint(ranked.rerank_rank);
+        json.Key("rerank_score").Float(ranked.rerank_score);
+      }
+      json.EndObject();
+    }
+    json.EndObject();
+  }
+  json.EndArray();
+  json.Key("timings").BeginObject();
+  json.Key("bm25_ms").Millis(bm25_ms);
+  if (rerank_ms) json.Key("rerank_ms").Millis(*rerank_ms);
+  json.EndObject();
+  json.EndObject();
+
+  Response response = JsonResponse(json.Take());
+  response.headers.emplace_back("x-took-ms", MillisText(took_ms));
+  response.headers.emplace_back("x-stage-bm25-ms", MillisText(bm25_ms));
+  if (rerank_ms) response.headers.emplace_back("x-stage-rerank-ms", MillisText(*rerank_ms));
+  if (!rerank_error.empty()) {
+    response.headers.emplace_back("x-rerank-error", HeaderSafe(rerank_error));
+  }
+  return response;
+}
+
+Result<bool> Handlers::ExistsLocked(const std::string& id) {
+  auto it = touched_.find(id);
+  if (it != touched_.end()) return it->second;
+  CASCADE_ASSIGN_OR_RETURN(std::optional<Document> doc, index_->Get(id));
+  return doc.has_value();
+}
+
+Response Handlers::AddDocuments(std::string_view query, std::string_view body) {
+  const auto start = Clock::now();
+  Result<std::optional<std::string>> refresh_param = QueryParam(query, "refresh");
+  if (!refresh_param.ok()) {
+    return ErrorResponse(Status::InvalidArgument(
+        "query parameter \"refresh\": " + refresh_param.status().message()));
+  }
+  bool refresh = false;
+  if (refresh_param->has_value()) {
+    const std::string& v = **refresh_param;
+    if (v.empty() || v == "true" || v == "1") {
+      refresh = true;
+    } else if (v != "false" && v != "0") {
+      return ErrorResponse(Status::InvalidArgument(
+          "query parameter \"refresh\": expected true or false"));
+    }
+  }
+
+  JsonWriter items;
+  items.BeginArray();
+  bool errors = false;
+  {
+    std::lock_guard lock(writes_mu_);
+    uint64_t line_number = 0;
+    size_t pos = 0;
+    Document doc;
+    std::string problem;
+    while (pos < body.size()) {
+      const size_t newline = body.find('\n', pos);
+      std::string_view line = body.substr(
+          pos, newline == std::string_view::npos ? std::string_view::npos
+                                                 : newline - pos);
+      pos = newline == std::string_view::npos ? body.size() : newline + 1;
+      ++line_number;
+      if (line_number == 1 && line.starts_with(kUtf8Bom)) {
+        line.remove_prefix(kUtf8Bom.size());
+      }
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (IsBlank(line)) continue;
+
+      items.BeginObject();
+      items.Key("line").Uint(line_number);
+      if (!ParseDocumentLine(line, &doc, &problem)) {
+        items.Key("status").Int(400).Key("error").String(problem).EndObject();
+        errors = true;
+        continue;
+      }
+      items.Key("id").String(doc.id);
+      Result<bool> existed = ExistsLocked(doc.id);
+      Status added = existed.ok() ? index_->Add(doc) : existed.status();
+      if (!added.ok()) {
+        items.Key("status").Int(HttpStatusFor(added));
+        items.Key("error").String(added.message()).EndObject();
+        errors = true;
+        continue;
+      }
+      touched_[doc.id] = true;
+      items.Key("status").Int(*existed ? 200 : 201).EndObject();
+    }
+    if (refresh) {
+      Status committed = index_->Commit();
+      if (!committed.ok()) return ErrorResponse(committed);
+      touched_.clear();
+    }
+  }
+  items.EndArray();
+
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("took_ms").Millis(MillisSince(start));
+  json.Key("errors").Bool(errors);
+  std::string out = json.Take();
+  out.append(",\"items\":");
+  out.append(items.str());
+  out.push_back('}');
+  return JsonResponse(std::move(out));
+}
+
+Response Handlers::GetDocument(const std::string& id) {
+  Result<std::optional<Document>> doc = index_->Get(id);
+  if (!doc.ok()) return ErrorResponse(doc.status());
+  if (!doc->has_value()) return ErrorResponse(Status::NotFound(NotFoundReason(id)));
+  const Document& d = **doc;
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("id").String(d.id);
+  json.Key("title").String(d.title);
+  json.Key("text").String(d.text);
+  json.EndObject();
+  return JsonResponse(json.Take());
+}
+
+Response Handlers::DeleteDocument(const std::string& id) {
+  {
+    std::lock_guard lock(writes_mu_);
+    Status deleted = index_->Delete(id);
+    if (deleted.IsNotFound()) {
+      return ErrorResponse(Status::NotFound(NotFoundReason(id)));
+    }
+    if (!deleted.ok()) return ErrorResponse(deleted);
+    touched_[id] = false;
+  }
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("id").String(id);
+  json.Key("deleted").Bool(true);
+  json.EndObject();
+  return JsonResponse(json.Take());
+}
+
+Status Handlers::Refresh() {
+  std::lock_guard lock(writes_mu_);
+  CASCADE_RETURN_IF_ERROR(index_->Commit());
+  touched_.clear();
+  return Status::OK();
+}
+
+Status Handlers::RefreshIfPending() {
+  // A write in progress holds the lock for its whole body; the next tick
+  // will commit it, so a worker is not parked here waiting.
+  std::unique_lock lock(writes_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return Status::OK();
+  if (index_->Stats().pending_changes == 0) return Status::OK();
+  CASCADE_RETURN_IF_ERROR(index_->Commit());
+  touched_.clear();
+  return Status::OK();
+}
+
+Status Handlers::CommitPending() {
+  std::lock_guard lock(writes_mu_);
+  if (index_->Stats().pending_changes == 0) return Status::OK();
+  CASCADE_RETURN_IF_ERROR(index_->Commit());
+  touched_.clear();
+  return Status::OK();
+}
+
+Response Handlers::RefreshEndpoint() {
+  Status refreshed = Refresh();
+  if (!refreshed.ok()) return ErrorResponse(refreshed);
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("refreshed").Bool(true);
+  json.Key("documents").Uint(index_->Stats().documents);
+  json.EndObject();
+  return JsonResponse(json.Take());
+}
+
+Response Handlers::Rerank(std::string_view body) {
+  Result<RerankRequest> parsed = ParseRerank(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  const RerankRequest& req = *parsed;
+  if (rerank_ == nullptr) {
+    return ErrorResponse(Status::Unavailable(
+        "no reranking model is loaded (start the server with --model)"));
+  }
+  const rerank::NeuralModel& model = rerank_->model();
+  const rerank::WordPieceTokenizer& tokenizer = model.tokenizer();
+  const size_t max_length = model.max_length();
+
+  gpu::PairBatch batch;
+  batch.offsets.push_back(0);
+  if (req.truncate) {
+    for (std::string_view text : req.texts) {
+      Result<rerank::Encoding> encoding = tokenizer.EncodePair(
+          req.query, text, max_length, rerank::Truncation::kLongestFirst);
+      if (!encoding.ok()) return ErrorResponse(encoding.status());
+      AppendEncoding(*encoding, &batch);
+    }
+  } else {
+    // Without truncation every pair must fit as it is: [CLS] q [SEP] t [SEP].
+    std::vector<int32_t> query_ids;
+    tokenizer.Tokenize(req.query, &query_ids);
+    std::vector<int32_t> text_ids;
+    rerank::Encoding encoding;
+    for (size_t i = 0; i < req.texts.size(); ++i) {
+      text_ids.clear();
+      tokenizer.Tokenize(req.texts[i], &text_ids);
+      const size_t tokens = query_ids.size() + text_ids.size() + 3;
+      if (tokens > max_length) {
+        return ErrorResponse(FieldError(
+            "texts[" + std::to_string(i) + "]",
+            "text " + std::to_string(i) + " and the query are " +
+                std::to_string(tokens) + " tokens, over the model's maximum of " +
+                std::to_string(max_length) + " (send \"truncate\": true to cut it)"));
+      }
+      encoding.ids.clear();
+      encoding.ids.push_back(tokenizer.cls_id());
+      encoding.ids.insert(encoding.ids.end(), query_ids.begin(), query_ids.end());
+      encoding.ids.push_back(tokenizer.sep_id());
+      const size_t first = encoding.ids.size();
+      encoding.ids.insert(encoding.ids.end(), text_ids.begin(), text_ids.end());
+      encoding.ids.push_back(tokenizer.sep_id());
+      encoding.type_ids.assign(encoding.ids.size(), 1);
+      std::fill(encoding.type_ids.begin(), encoding.type_ids.begin() + first, 0);
+      AppendEncoding(encoding, &batch);
+    }
+  }
+
+  Result<std::vector<float>> scores = rerank_->Run(std::move(batch));
+  if (!scores.ok()) return ErrorResponse(scores.status());
+  if (scores->size() != req.texts.size()) {
+    return ErrorResponse(Status::Internal(
+        "reranker returned " + std::to_string(scores->size()) + " scores for " +
+        std::to_string(req.texts.size()) + " texts"));
+  }
+  std::vector<size_t> order(scores->size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return ScoreKey((*scores)[a]) > ScoreKey((*scores)[b]);
+  });
+  JsonWriter json;
+  json.BeginArray();
+  for (size_t i : order) {
+    json.BeginObject();
+    json.Key("index").Uint(i);
+    json.Key("score").Float((*scores)[i]);
+    json.EndObject();
+  }
+  json.EndArray();
+  return JsonResponse(json.Take());
+}
+
+}  // namespace cascade::http

@@ -4,6 +4,7 @@ cascade_packages=(
   cmake ninja-build g++ pkg-config
   librocksdb-dev libicu-dev libstemmer-dev libsimdjson-dev libcli11-dev
   zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
+  libboost-dev curl
 )
 
 cascade_ensure_deps() {

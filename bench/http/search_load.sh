@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # HTTP load benchmark: BM25 top-10 title queries against /search on the
-# reuters21578 index, with wrk at 1, 8 and 64 connections (2 wrk threads,
+# reuters21578 index, with wrk at 1, 8 and 64 connections (2 wrk threads, 1 for 1 connection,
 # 15 s each). Queries are the titles of 2,000 reuters documents (every 10th).
 # Prints requests/s, p50/p99 latency and the error count for each level.
 #   bench/http/search_load.sh [BUILD_DIR]     # needs wrk (apt-get install wrk)
@@ -13,11 +13,14 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; e
 [ -d "$data/reuters21578" ] || { echo "shared data missing: $data" >&2; exit 1; }
 work=$(mktemp -d)
 server=""
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 "$build/cascade" index --quiet --index "$work/idx" --threads 2 "$data/reuters21578" >/dev/null 2>&1
-zcat "$data/reuters21578/corpus.jsonl.gz" | awk 'NR % 10 == 0' | head -2000 |
+zcat "$data/reuters21578/corpus.jsonl.gz" | awk 'NR % 10 == 0 && n < 2000 { print; n++ }' |
   /usr/bin/python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -33,7 +36,8 @@ url=$(sed -n 's/^listening on //p' "$work/serve.out")
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); server $url; $(wc -l < "$work/bodies.jsonl") queries"
 printf '%-12s %10s %10s %10s %8s\n' connections req/s p50_ms p99_ms errors
 for c in 1 8 64; do
-  out=$(CASCADE_BODIES="$work/bodies.jsonl" wrk -t 2 -c "$c" -d "${duration}s" --latency \
+  threads=$(( c < 2 ? 1 : 2 ))
+  out=$(CASCADE_BODIES="$work/bodies.jsonl" wrk -t "$threads" -c "$c" -d "${duration}s" --latency \
         -s "$root/bench/http/search.lua" "$url")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')

@@ -228,91 +228,6 @@ Result<RerankRequest> ParseRerank(std::string_view body) {
   return req;
 }
 
-std::string ExpectedString(std::string_view field,
-                           simdjson::dom::element_type got) {
-  std::string msg = "field \"";
-  msg.append(field);
-  msg.append("\": expected a string, got ");
-  msg.append(JsonTypeName(got));
-  return msg;
-}
-
-// Absent and null leave `out` empty; another non-string type is a problem.
-bool OptionalString(const simdjson::dom::object& obj, std::string_view field,
-                    std::string* out, std::string* problem) {
-  simdjson::dom::element value;
-  out->clear();
-  if (obj.at_key(field).get(value) != simdjson::SUCCESS) return true;
-  switch (value.type()) {
-    case simdjson::dom::element_type::STRING: {
-      std::string_view s = value.get_string().value_unsafe();
-      out->assign(s.data(), s.size());
-      return true;
-    }
-    case simdjson::dom::element_type::NULL_VALUE:
-      return true;
-    default:
-      *problem = ExpectedString(field, value.type());
-      return false;
-  }
-}
-
-// One NDJSON line of POST /documents, read by the rules (and with the
-// messages) of the corpus reader (index/corpus_reader.cc): "_id" wins over
-// "id"; title and text are optional strings (null = empty) but not both
-// empty; other fields are ignored. Unlike a corpus file, the API takes ids
-// as strings only (a number is refused, not converted): the contract says
-// string, and a client gets its own id back unchanged.
-bool ParseDocumentLine(std::string_view line, Document* doc,
-                       std::string* problem) {
-  simdjson::dom::element root;
-  const simdjson::error_code err =
-      ThreadParser().parse(line.data(), line.size()).get(root);
-  if (err == simdjson::UTF8_ERROR) {
-    *problem = "invalid UTF-8";
-    return false;
-  }
-  if (err != simdjson::SUCCESS) {
-    *problem = std::string("invalid JSON: ") + simdjson::error_message(err);
-    return false;
-  }
-  simdjson::dom::object obj;
-  if (root.get(obj) != simdjson::SUCCESS) {
-    *problem = std::string("expected a JSON object, got ") + JsonTypeName(root.type());
-    return false;
-  }
-  std::string_view id_field = "_id";
-  simdjson::dom::element id;
-  if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
-    id_field = "id";
-    if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
-      *problem = "missing id: no \"_id\" or \"id\" field";
-      return false;
-    }
-  }
-  switch (id.type()) {
-    case simdjson::dom::element_type::STRING: {
-      std::string_view s = id.get_string().value_unsafe();
-      if (s.empty()) {
-        *problem = "field \"" + std::string(id_field) + "\": empty id";
-        return false;
-      }
-      doc->id.assign(s.data(), s.size());
-      break;
-    }
-    default:
-      *problem = ExpectedString(id_field, id.type());
-      return false;
-  }
-  if (!OptionalString(obj, "title", &doc->title, problem)) return false;
-  if (!OptionalString(obj, "text", &doc->text, problem)) return false;
-  if (doc->title.empty() && doc->text.empty()) {
-    *problem = "empty document: no title or text";
-    return false;
-  }
-  return true;
-}
-
 void AppendEncoding(const rerank::Encoding& encoding, gpu::PairBatch* batch) {
   batch->token_ids.insert(batch->token_ids.end(), encoding.ids.begin(),
                           encoding.ids.end());
@@ -591,7 +506,6 @@ Response Handlers::AddDocuments(std::string_view query, std::string_view body) {
     uint64_t line_number = 0;
     size_t pos = 0;
     Document doc;
-    std::string problem;
     while (pos < body.size()) {
       const size_t newline = body.find('\n', pos);
       std::string_view line = body.substr(
@@ -607,11 +521,16 @@ Response Handlers::AddDocuments(std::string_view query, std::string_view body) {
 
       items.BeginObject();
       items.Key("line").Uint(line_number);
-      if (!ParseDocumentLine(line, &doc, &problem)) {
-        items.Key("status").Int(400).Key("error").String(problem).EndObject();
+      // The corpus reader's rules and messages; ids must be strings here
+      // (a client gets its own id back unchanged, never a converted number).
+      Result<Document> parsed = ParseDocumentJson(line, /*numeric_ids=*/false);
+      if (!parsed.ok()) {
+        items.Key("status").Int(400).Key("error").String(parsed.status().message());
+        items.EndObject();
         errors = true;
         continue;
       }
+      doc = std::move(*parsed);
       items.Key("id").String(doc.id);
       Result<bool> existed = ExistsLocked(doc.id);
       Status added = existed.ok() ? index_->Add(doc) : existed.status();

@@ -843,26 +843,28 @@ ServerStats Server::stats() const { return impl_->core->stats(); }
 
 Status Server::Shutdown() { return impl_->core->Shutdown(); }
 
+void InstallTerminationHandler() {
+  std::call_once(g_signal_once, [] {
+    sem_init(&g_signal_sem, 0, 0);
+    struct sigaction action = {};
+    action.sa_handler = OnTerminationSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+  });
+}
+
 void WaitForTerminationSignal() {
-  std::call_once(g_signal_once, [] { sem_init(&g_signal_sem, 0, 0); });
-  struct sigaction action = {};
-  action.sa_handler = OnTerminationSignal;
-  sigemptyset(&action.sa_mask);
-  struct sigaction old_int = {};
-  struct sigaction old_term = {};
-  sigaction(SIGINT, &action, &old_int);
-  sigaction(SIGTERM, &action, &old_term);
+  InstallTerminationHandler();
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   // A signal that came while blocked (cascade serve blocks them before it
-  // starts any thread) is delivered here, now.
+  // starts any thread of its own) is delivered here, now.
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   while (sem_wait(&g_signal_sem) != 0 && errno == EINTR) {
   }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
 }
 
 }  // namespace cascade::http

@@ -99,6 +99,12 @@ class Server {
 // dispositions are back, so a second Ctrl-C ends the process.
 void WaitForTerminationSignal();
 
+// Installs the SIGINT/SIGTERM handler that WaitForTerminationSignal waits
+// on (idempotent). Call it first thing in a program that will wait: some
+// libraries start threads before main (OpenBLAS's pool), and a signal
+// delivered to one of them before a handler exists would kill the process.
+void InstallTerminationHandler();
+
 }  // namespace cascade::http
 
 #endif  // CASCADE_HTTP_SERVER_H_

@@ -1,5 +1,7 @@
 #include "index/corpus_reader.h"
 
+#include "index/document_json.h"
+
 #include <simdjson.h>
 #include <sys/stat.h>
 #include <zlib.h>
@@ -249,87 +251,11 @@ class LineReader {
   uint64_t line_number_ = 0;
 };
 
-const char* JsonTypeName(simdjson::dom::element_type type) {
-  using simdjson::dom::element_type;
-  switch (type) {
-    case element_type::ARRAY:
-      return "array";
-    case element_type::OBJECT:
-      return "object";
-    case element_type::INT64:
-    case element_type::UINT64:
-    case element_type::DOUBLE:
-      return "number";
-    case element_type::STRING:
-      return "string";
-    case element_type::BOOL:
-      return "boolean";
-    case element_type::NULL_VALUE:
-      return "null";
-  }
-  return "unknown";
-}
-
-std::string ExpectedString(std::string_view field,
-                           simdjson::dom::element_type got) {
-  std::string msg = "field \"";
-  msg.append(field);
-  msg.append("\": expected a string, got ");
-  msg.append(JsonTypeName(got));
-  return msg;
-}
-
-// Writes a JSON number as its decimal text; the shortest form that reads
-// back the same for doubles, so 1e3 becomes "1000" and 2.5 stays "2.5".
-void NumberText(const simdjson::dom::element& value, std::string* out) {
-  char buf[64];
-  std::to_chars_result r{};
-  switch (value.type()) {
-    case simdjson::dom::element_type::INT64:
-      r = std::to_chars(buf, buf + sizeof(buf),
-                        int64_t(value.get_int64().value_unsafe()));
-      break;
-    case simdjson::dom::element_type::UINT64:
-      r = std::to_chars(buf, buf + sizeof(buf),
-                        uint64_t(value.get_uint64().value_unsafe()));
-      break;
-    default:
-      r = std::to_chars(buf, buf + sizeof(buf),
-                        double(value.get_double().value_unsafe()));
-      break;
-  }
-  out->assign(buf, r.ptr);
-}
-
 bool IsBlank(std::string_view line) {
   for (char c : line) {
     if (c != ' ' && c != '\t' && c != '\r') return false;
   }
   return true;
-}
-
-// Reads an optional string field. Absent and null leave `out` empty (many
-// exported corpora write null for a missing title); another type is a problem.
-bool OptionalString(const simdjson::dom::object& obj, std::string_view field,
-                    std::string* out, std::string* problem) {
-  simdjson::dom::element value;
-  if (obj.at_key(field).get(value) != simdjson::SUCCESS) {
-    out->clear();
-    return true;
-  }
-  switch (value.type()) {
-    case simdjson::dom::element_type::STRING: {
-      std::string_view s = value.get_string().value_unsafe();
-      out->assign(s.data(), s.size());
-      return true;
-    }
-    case simdjson::dom::element_type::NULL_VALUE:
-      out->clear();
-      return true;
-    default:
-      *problem = ExpectedString(field, value.type());
-      return false;
-  }
 }
 
 }  // namespace
@@ -351,7 +277,7 @@ struct CorpusReader::Impl {
   size_t next_source = 0;
   const Source* current = nullptr;    // the source `lines` reads
   std::unique_ptr<LineReader> lines;  // null between JSONL sources
-  simdjson::dom::parser parser;       // reused: its buffers grow once
+  DocumentJsonParser json;            // reused: its buffers grow once
   std::vector<CorpusProblem> problems;
   uint64_t skipped = 0;
   uint64_t binaries = 0;
@@ -403,64 +329,7 @@ Status CorpusReader::Impl::OpenStream(const Source& source) {
 }
 
 bool CorpusReader::Impl::ParseJsonLine(std::string_view line, Document* doc) {
-  simdjson::dom::element root;
-  // realloc_if_needed copies the line into the parser's own padded buffer,
-  // which is allocated once and reused, so this costs a memcpy, not a malloc.
-  simdjson::error_code err = parser.parse(line.data(), line.size()).get(root);
-  if (err == simdjson::UTF8_ERROR) {
-    problem = "invalid UTF-8";
-    return false;
-  }
-  if (err != simdjson::SUCCESS) {
-    problem = "invalid JSON: ";
-    problem.append(simdjson::error_message(err));
-    return false;
-  }
-  simdjson::dom::object obj;
-  if (root.get(obj) != simdjson::SUCCESS) {
-    problem = "expected a JSON object, got ";
-    problem.append(JsonTypeName(root.type()));
-    return false;
-  }
-
-  // BEIR writes "_id"; many other exports write "id". "_id" wins when both
-  // are present, so a record is read the same way whatever else it carries.
-  std::string_view id_field = "_id";
-  simdjson::dom::element id;
-  if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
-    id_field = "id";
-    if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
-      problem = "missing id: no \"_id\" or \"id\" field";
-      return false;
-    }
-  }
-  switch (id.type()) {
-    case simdjson::dom::element_type::STRING: {
-      std::string_view s = id.get_string().value_unsafe();
-      if (s.empty()) {
-        problem = "field \"" + std::string(id_field) + "\": empty id";
-        return false;
-      }
-      doc->id.assign(s.data(), s.size());
-      break;
-    }
-    case simdjson::dom::element_type::INT64:
-    case simdjson::dom::element_type::UINT64:
-    case simdjson::dom::element_type::DOUBLE:
-      NumberText(id, &doc->id);
-      break;
-    default:
-      problem = ExpectedString(id_field, id.type());
-      return false;
-  }
-
-  if (!OptionalString(obj, "title", &doc->title, &problem)) return false;
-  if (!OptionalString(obj, "text", &doc->text, &problem)) return false;
-  if (doc->title.empty() && doc->text.empty()) {
-    problem = "empty document: no title or text";
-    return false;
-  }
-  return true;
+  return json.Parse(line, doc, &problem);
 }
 
 Result<bool> CorpusReader::Impl::ReadTextFile(const Source& source,

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "index/document_json.h"
 #include "index/index_reader.h"
 #include "index/index_writer.h"
 #include "index/keys.h"
@@ -53,6 +54,17 @@ struct Index::Impl {
     pool.push_back(std::move(searcher));
   }
 };
+
+Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids) {
+  thread_local index::DocumentJsonParser with_numbers(/*numeric_ids=*/true);
+  thread_local index::DocumentJsonParser strings_only(/*numeric_ids=*/false);
+  index::Document doc;
+  std::string problem;
+  if (!(numeric_ids ? with_numbers : strings_only).Parse(json, &doc, &problem)) {
+    return Status::InvalidArgument(problem);
+  }
+  return Document{std::move(doc.id), std::move(doc.title), std::move(doc.text)};
+}
 
 Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Index::~Index() = default;

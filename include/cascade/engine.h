@@ -58,6 +58,15 @@ struct IndexStats {
   uint64_t pending_changes = 0;    // adds and deletes awaiting Commit()
 };
 
+// Parses one JSON document record, {"_id" or "id", "title", "text"}, by the
+// rules `cascade index` applies to corpus lines ("_id" wins over "id"; null
+// or absent title/text are empty, but not both; other fields are ignored).
+// InvalidArgument whose message names the problem, e.g.
+// `field "text": expected a string, got number` or `invalid UTF-8`.
+// numeric_ids: accept a number as id (as its shortest decimal text).
+// Thread-safe.
+Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids = true);
+
 class Index {
  public:
   // Opens or creates the index in folder `path`. Errors: NotFound (no index

@@ -1,0 +1,172 @@
+#include "index/document_json.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cstdint>
+
+namespace cascade::index {
+
+namespace {
+
+const char* JsonTypeName(simdjson::dom::element_type type) {
+  using simdjson::dom::element_type;
+  switch (type) {
+    case element_type::ARRAY:
+      return "array";
+    case element_type::OBJECT:
+      return "object";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "number";
+    case element_type::STRING:
+      return "string";
+    case element_type::BOOL:
+      return "boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "unknown";
+}
+
+std::string ExpectedString(std::string_view field,
+                           simdjson::dom::element_type got) {
+  std::string msg = "field \"";
+  msg.append(field);
+  msg.append("\": expected a string, got ");
+  msg.append(JsonTypeName(got));
+  return msg;
+}
+
+// Writes a JSON number as its decimal text; the shortest form that reads
+// back the same for doubles, so 1e3 becomes "1000" and 2.5 stays "2.5".
+void NumberText(const simdjson::dom::element& value, std::string* out) {
+  char buf[64];
+  std::to_chars_result r{};
+  switch (value.type()) {
+    case simdjson::dom::element_type::INT64:
+      r = std::to_chars(buf, buf + sizeof(buf),
+                        int64_t(value.get_int64().value_unsafe()));
+      break;
+    case simdjson::dom::element_type::UINT64:
+      r = std::to_chars(buf, buf + sizeof(buf),
+                        uint64_t(value.get_uint64().value_unsafe()));
+      break;
+    default:
+      r = std::to_chars(buf, buf + sizeof(buf),
+                        double(value.get_double().value_unsafe()));
+      break;
+  }
+  out->assign(buf, r.ptr);
+}
+
+// Reads an optional string field. Absent and null leave `out` empty (many
+// exported corpora write null for a missing title); another type is a problem.
+bool OptionalString(const simdjson::dom::object& obj, std::string_view field,
+                    std::string* out, std::string* problem) {
+  simdjson::dom::element value;
+  if (obj.at_key(field).get(value) != simdjson::SUCCESS) {
+    out->clear();
+    return true;
+  }
+  switch (value.type()) {
+    case simdjson::dom::element_type::STRING: {
+      std::string_view s = value.get_string().value_unsafe();
+      out->assign(s.data(), s.size());
+      return true;
+    }
+    case simdjson::dom::element_type::NULL_VALUE:
+      out->clear();
+      return true;
+    default:
+      *problem = ExpectedString(field, value.type());
+      return false;
+  }
+}
+
+}  // namespace
+
+struct DocumentJsonParser::Impl {
+  // Reused: parse() copies each line into its padded buffer (a memcpy, not
+  // a malloc, once it has grown).
+  simdjson::dom::parser parser;
+  bool numeric_ids = true;
+};
+
+DocumentJsonParser::DocumentJsonParser(bool numeric_ids)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->numeric_ids = numeric_ids;
+}
+
+DocumentJsonParser::~DocumentJsonParser() = default;
+
+bool DocumentJsonParser::Parse(std::string_view line, Document* doc,
+                               std::string* problem_out) {
+  std::string& problem = *problem_out;
+  simdjson::dom::parser& parser = impl_->parser;
+  simdjson::dom::element root;
+  // realloc_if_needed copies the line into the parser's own padded buffer,
+  // which is allocated once and reused, so this costs a memcpy, not a malloc.
+  simdjson::error_code err = parser.parse(line.data(), line.size()).get(root);
+  if (err == simdjson::UTF8_ERROR) {
+    problem = "invalid UTF-8";
+    return false;
+  }
+  if (err != simdjson::SUCCESS) {
+    problem = "invalid JSON: ";
+    problem.append(simdjson::error_message(err));
+    return false;
+  }
+  simdjson::dom::object obj;
+  if (root.get(obj) != simdjson::SUCCESS) {
+    problem = "expected a JSON object, got ";
+    problem.append(JsonTypeName(root.type()));
+    return false;
+  }
+
+  // BEIR writes "_id"; many other exports write "id". "_id" wins when both
+  // are present, so a record is read the same way whatever else it carries.
+  std::string_view id_field = "_id";
+  simdjson::dom::element id;
+  if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
+    id_field = "id";
+    if (obj.at_key(id_field).get(id) != simdjson::SUCCESS) {
+      problem = "missing id: no \"_id\" or \"id\" field";
+      return false;
+    }
+  }
+  switch (id.type()) {
+    case simdjson::dom::element_type::STRING: {
+      std::string_view s = id.get_string().value_unsafe();
+      if (s.empty()) {
+        problem = "field \"" + std::string(id_field) + "\": empty id";
+        return false;
+      }
+      doc->id.assign(s.data(), s.size());
+      break;
+    }
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE:
+      if (!impl_->numeric_ids) {
+        problem = ExpectedString(id_field, id.type());
+        return false;
+      }
+      NumberText(id, &doc->id);
+      break;
+    default:
+      problem = ExpectedString(id_field, id.type());
+      return false;
+  }
+
+  if (!OptionalString(obj, "title", &doc->title, &problem)) return false;
+  if (!OptionalString(obj, "text", &doc->text, &problem)) return false;
+  if (doc->title.empty() && doc->text.empty()) {
+    problem = "empty document: no title or text";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace cascade::index

@@ -1,0 +1,42 @@
+// DocumentJsonParser: one JSON document record -> Document, with the rules
+// and messages every input path shares (`cascade index` corpus lines, the
+// HTTP bulk endpoint, the library's ParseDocumentJson):
+//   {"_id" or "id": string (or number, when allowed), "title": string,
+//    "text": string, ...other fields ignored}
+// "_id" wins over "id"; a null or absent title/text is empty; a document
+// with neither is refused ("empty document: no title or text"); invalid
+// UTF-8 and malformed JSON are refused with simdjson's reason. Messages name
+// the field: `field "text": expected a string, got number`.
+//
+// Thread-safety: a parser reuses its buffers; use one per thread.
+#ifndef CASCADE_INDEX_DOCUMENT_JSON_H_
+#define CASCADE_INDEX_DOCUMENT_JSON_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "index/document.h"
+
+namespace cascade::index {
+
+class DocumentJsonParser {
+ public:
+  // numeric_ids: accept a number as id (its shortest decimal text: 1e3 ->
+  // "1000"), as corpus files do; otherwise only strings.
+  explicit DocumentJsonParser(bool numeric_ids = true);
+  ~DocumentJsonParser();
+  DocumentJsonParser(const DocumentJsonParser&) = delete;
+  DocumentJsonParser& operator=(const DocumentJsonParser&) = delete;
+
+  // Fills *doc and returns true, or sets *problem and returns false.
+  bool Parse(std::string_view json, Document* doc, std::string* problem);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cascade::index
+
+#endif  // CASCADE_INDEX_DOCUMENT_JSON_H_

@@ -10,6 +10,8 @@
 
 #include <simdjson.h>
 
+#include "http/json.h"
+
 namespace cascade::tools {
 
 int ReportError(std::string_view command, const Status& status) {
@@ -29,25 +31,7 @@ CLI::Option* WithEnv(CLI::Option* option) {
 }
 
 void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
+  http::AppendJsonString(out, s);  // one escaper for the CLI and the API
 }
 
 Result<std::vector<Query>> ReadQueries(const std::string& path) {

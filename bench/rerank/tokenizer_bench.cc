@@ -1,7 +1,7 @@
 // WordPiece tokenizer throughput (MB/s of UTF-8 input) on real text: the
 // titles and texts of a BEIR corpus from ../shared/data (default cacm; set
 // CASCADE_BENCH_CORPUS to another folder), tokenized one document per call
-// with the bert-base-uncased vocabulary of tests/data/hf-bert/tokenizer.
+// with the bert-base-uncased vocabulary of tests/data/hf-bert/cross-encoder.
 //
 //   build/bench/tokenizer_bench
 #include <benchmark/benchmark.h>
@@ -42,7 +42,7 @@ void BM_WordPiece(benchmark::State& state) {
     return;
   }
   auto tokenizer = cascade::rerank::WordPieceTokenizer::FromFolder(
-      std::string(CASCADE_SOURCE_DIR) + "/tests/data/hf-bert/tokenizer");
+      std::string(CASCADE_SOURCE_DIR) + "/tests/data/hf-bert/cross-encoder");
   if (!tokenizer.ok()) {
     state.SkipWithError(tokenizer.status().ToString().c_str());
     return;

@@ -30,7 +30,12 @@
 namespace cascade::rerank {
 namespace {
 
+// The tokenizer files (tokenizer.json, vocab.txt, tokenizer_config.json) are
+// those of the cross-encoder checkpoint (all three fixture models share
+// them); the expected encodings are in hf-bert/tokenizer/.
 const std::string kDir =
+    std::string(CASCADE_TEST_DATA_DIR) + "/hf-bert/cross-encoder";
+const std::string kExpected =
     std::string(CASCADE_TEST_DATA_DIR) + "/hf-bert/tokenizer";
 
 std::vector<std::string> ReadLines(const std::string& path) {
@@ -100,7 +105,7 @@ std::unique_ptr<WordPieceTokenizer> Load(
 void ExpectTokenizeFixture(const WordPieceTokenizer& tokenizer) {
   simdjson::dom::parser parser;
   int checked = 0;
-  for (const std::string& line : ReadLines(kDir + "/tokenize.jsonl")) {
+  for (const std::string& line : ReadLines(kExpected + "/tokenize.jsonl")) {
     simdjson::dom::element doc = parser.parse(line).value();
     const std::string text = Str(doc, "text");
     std::vector<int32_t> ids;
@@ -151,7 +156,7 @@ TEST(WordPieceTest, PairsMatchHuggingFace) {
   // (query, passage, max_length) seen with each strategy.
   std::set<std::tuple<std::string, std::string, size_t>> longest_first;
   std::set<std::tuple<std::string, std::string, size_t>> only_second;
-  for (const std::string& line : ReadLines(kDir + "/pairs.jsonl")) {
+  for (const std::string& line : ReadLines(kExpected + "/pairs.jsonl")) {
     simdjson::dom::element doc = parser.parse(line).value();
     const std::string query = Str(doc, "query");
     const std::string passage = Str(doc, "passage");
@@ -193,7 +198,7 @@ TEST(WordPieceTest, SingleMatchesHuggingFace) {
   ASSERT_NE(tokenizer, nullptr);
   simdjson::dom::parser parser;
   int checked = 0;
-  for (const std::string& line : ReadLines(kDir + "/single.jsonl")) {
+  for (const std::string& line : ReadLines(kExpected + "/single.jsonl")) {
     simdjson::dom::element doc = parser.parse(line).value();
     const std::string text = Str(doc, "text");
     const auto max_length =

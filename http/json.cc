@@ -135,37 +135,42 @@ JsonWriter& JsonWriter::String(std::string_view value) {
   return *this;
 }
 
+namespace {
+
+// Appends the shortest decimal text of a number (std::to_chars).
+template <typename T>
+void AppendNumber(std::string* out, T value) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof(buf), value);
+  out->append(buf, r.ptr);
+}
+
+}  // namespace
+
 JsonWriter& JsonWriter::Int(int64_t value) {
   Separate();
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value);
-  out_.append(buf, r.ptr);
+  AppendNumber(&out_, value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Uint(uint64_t value) {
   Separate();
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value);
-  out_.append(buf, r.ptr);
+  AppendNumber(&out_, value);
   return *this;
 }
 
+// JSON has no NaN or infinity: they are written as null.
 JsonWriter& JsonWriter::Double(double value) {
   if (!std::isfinite(value)) return Null();
   Separate();
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value);
-  out_.append(buf, r.ptr);
+  AppendNumber(&out_, value);
   return *this;
 }
 
 JsonWriter& JsonWriter::Float(float value) {
   if (!std::isfinite(value)) return Null();
   Separate();
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof(buf), value);
-  out_.append(buf, r.ptr);
+  AppendNumber(&out_, value);
   return *this;
 }
 

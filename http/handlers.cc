@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/json.h"
+#include "query/cascade_spec.h"
 
 namespace cascade::http {
 namespace {
@@ -67,8 +68,10 @@ struct SearchRequest {
   bool want_title = true;
   bool want_text = false;
   bool explain = false;
-  bool rerank = false;
-  int64_t depth = 100;
+  std::string cascade;  // "" = the index's default
+  std::optional<double> tilde_alpha;
+  std::string long_passages = "truncate";
+  std::optional<int64_t> chunk_overlap;
 };
 
 Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
@@ -102,18 +105,36 @@ Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
   return Status::OK();
 }
 
+// "rerank": a cascade spec ("bm25:100,tilde:50,ce:10", query/cascade_spec.h)
+// or the short form {"depth": N} = "bm25:N,ce:N".
 Status ParseRerankOption(const simdjson::dom::element& value,
                          SearchRequest* req) {
+  std::string_view spec;
+  if (value.get(spec) == simdjson::SUCCESS) {
+    Result<std::vector<query::StageSpec>> stages = query::ParseCascadeSpec(spec);
+    if (!stages.ok()) return FieldError("rerank", stages.status().message());
+    if (stages->front().depth > static_cast<size_t>(kMaxSearchHits)) {
+      return FieldError("rerank", "first stage depth over " + std::to_string(kMaxSearchHits));
+    }
+    for (size_t i = 1; i < stages->size(); ++i) {
+      if ((*stages)[i].depth > static_cast<size_t>(kMaxRerankDepth)) {
+        return FieldError("rerank", "stage " + std::to_string(i + 1) + " depth over " +
+                                        std::to_string(kMaxRerankDepth));
+      }
+    }
+    req->cascade = query::FormatCascadeSpec(*stages);
+    return Status::OK();
+  }
   simdjson::dom::object object;
   if (value.get(object) != simdjson::SUCCESS) {
-    return FieldError("rerank", std::string("expected an object, got ") +
+    return FieldError("rerank", std::string("expected a cascade string or an object, got ") +
                                     JsonTypeName(value.type()));
   }
   CASCADE_RETURN_IF_ERROR(CheckFields(object, {"depth", "model"}, "rerank."));
-  req->rerank = true;
+  int64_t depth = 100;
   for (simdjson::dom::key_value_pair field : object) {
     if (field.key == "depth") {
-      CASCADE_ASSIGN_OR_RETURN(req->depth,
+      CASCADE_ASSIGN_OR_RETURN(depth,
                                ReadInt(field.value, "rerank.depth", 1, kMaxRerankDepth));
     } else {
       CASCADE_ASSIGN_OR_RETURN(std::string_view model,
@@ -124,6 +145,7 @@ Status ParseRerankOption(const simdjson::dom::element& value,
       }
     }
   }
+  req->cascade = "bm25:" + std::to_string(depth) + ",ce:" + std::to_string(depth);
   return Status::OK();
 }
 
@@ -162,6 +184,21 @@ Result<SearchRequest> ParseSearch(std::string_view body) {
       CASCADE_ASSIGN_OR_RETURN(req.explain, ReadBool(value, "explain"));
     } else if (key == "rerank") {
       CASCADE_RETURN_IF_ERROR(ParseRerankOption(value, &req));
+    } else if (key == "tilde_alpha") {
+      CASCADE_ASSIGN_OR_RETURN(double alpha, ReadNumber(value, "tilde_alpha"));
+      if (!(alpha >= 0 && alpha <= 1)) {
+        return FieldError("tilde_alpha", "must be between 0 and 1");
+      }
+      req.tilde_alpha = alpha;
+    } else if (key == "long_passages") {
+      CASCADE_ASSIGN_OR_RETURN(std::string_view mode, ReadString(value, "long_passages"));
+      if (mode != "truncate" && mode != "chunk") {
+        return FieldError("long_passages", "expected \"truncate\" or \"chunk\"");
+      }
+      req.long_passages.assign(mode);
+    } else if (key == "chunk_overlap") {
+      CASCADE_ASSIGN_OR_RETURN(req.chunk_overlap,
+                               ReadInt(value, "chunk_overlap", 0, kMaxChunkOverlap));
     } else {
       return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
     }
@@ -234,24 +271,6 @@ void AppendEncoding(const rerank::Encoding& encoding, gpu::PairBatch* batch) {
   batch->segment_ids.insert(batch->segment_ids.end(), encoding.type_ids.begin(),
                             encoding.type_ids.end());
   batch->offsets.push_back(static_cast<int32_t>(batch->token_ids.size()));
-}
-
-// (query, passage) pairs for the cross-encoder, as the model's tokenizer
-// packs them: [CLS] query [SEP] passage [SEP], longest-first truncation to
-// the model's maximum length.
-Result<gpu::PairBatch> BuildPairs(const rerank::NeuralModel& model,
-                                  std::string_view query,
-                                  const std::vector<std::string>& passages) {
-  gpu::PairBatch batch;
-  batch.offsets.push_back(0);
-  for (const std::string& passage : passages) {
-    CASCADE_ASSIGN_OR_RETURN(
-        rerank::Encoding encoding,
-        model.tokenizer().EncodePair(query, passage, model.max_length(),
-                                     rerank::Truncation::kLongestFirst));
-    AppendEncoding(encoding, &batch);
-  }
-  return batch;
 }
 
 // Sort key of a model score: NaN ranks last.
@@ -338,89 +357,34 @@ Response Handlers::Search(std::string_view body) {
   Result<SearchRequest> parsed = ParseSearch(body);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
   const SearchRequest& req = *parsed;
-  if (req.rerank && rerank_ == nullptr) {
-    return ErrorResponse(FieldError(
-        "rerank", "no reranking model is loaded (start the server with --model)"));
-  }
 
   SearchOptions options;
   options.k1 = req.k1;
   options.b = req.b;
-  if (req.rerank) {
-    options.k = static_cast<size_t>(req.depth);
-    options.offset = 0;
-    options.load_text = true;
-  } else {
-    options.k = static_cast<size_t>(req.k);
-    options.offset = static_cast<size_t>(req.offset);
-    options.load_text = req.want_text;
-  }
-  const auto bm25_start = Clock::now();
+  options.k = static_cast<size_t>(req.k);
+  options.offset = static_cast<size_t>(req.offset);
+  options.load_text = req.want_text;
+  options.explain = req.explain;
+  options.cascade = req.cascade;
+  if (req.tilde_alpha) options.tilde_alpha = *req.tilde_alpha;
+  options.long_passages = req.long_passages;
+  if (req.chunk_overlap) options.chunk_overlap = static_cast<size_t>(*req.chunk_overlap);
   Result<SearchResult> result = index_->Search(req.query, options);
-  const double bm25_ms = MillisSince(bm25_start);
-  metrics_->RecordStage("bm25", bm25_ms / 1000);
-  if (!result.ok()) return ErrorResponse(result.status());
-  const std::vector<Hit>& hits = result->hits;
-
-  // The hits to show, in order, with what explain reports of them.
-  struct Ranked {
-    size_t hit = 0;         // index into `hits`
-    size_t bm25_rank = 0;   // 1-based, in the whole BM25 ranking
-    float rerank_score = 0;
-    size_t rerank_rank = 0; // 1-based; 0 = not reranked
-  };
-  std::vector<Ranked> shown;
-  std::optional<double> rerank_ms;
-  std::string rerank_error;
-
-  if (!req.rerank) {
-    shown.reserve(hits.size());
-    for (size_t i = 0; i < hits.size(); ++i) {
-      shown.push_back({i, static_cast<size_t>(req.offset) + i + 1, 0, 0});
+  if (!result.ok()) {
+    // A stage that cannot run is the request's mistake: name the field.
+    if (result.status().IsInvalidArgument() &&
+        result.status().message().find("stage") != std::string::npos) {
+      return ErrorResponse(FieldError("rerank", result.status().message()));
     }
-  } else {
-    const auto rerank_start = Clock::now();
-    std::vector<std::string> passages;
-    passages.reserve(hits.size());
-    for (const Hit& hit : hits) passages.push_back(hit.title + " " + hit.text);
-    Result<std::vector<float>> scores = std::vector<float>();
-    if (!hits.empty()) {
-      Result<gpu::PairBatch> batch = BuildPairs(rerank_->model(), req.query, passages);
-      if (!batch.ok()) {
-        scores = batch.status();
-      } else {
-        scores = rerank_->Run(std::move(batch).value());
-      }
+    return ErrorResponse(result.status());
+  }
+  std::string stage_errors;
+  for (const StageInfo& stage : result->stages) {
+    metrics_->RecordStage(stage.stage, stage.took_ms / 1000);
+    if (!stage.error.empty()) {
+      if (!stage_errors.empty()) stage_errors += "; ";
+      stage_errors += stage.stage + ": " + stage.error;
     }
-    if (scores.ok() && scores->size() != hits.size()) {
-      scores = Status::Internal("reranker returned " + std::to_string(scores->size()) +
-                                " scores for " + std::to_string(hits.size()) + " hits");
-    }
-    rerank_ms = MillisSince(rerank_start);
-    metrics_->RecordStage("rerank", *rerank_ms / 1000);
-
-    std::vector<Ranked> all;
-    all.reserve(hits.size());
-    if (scores.ok()) {
-      for (size_t i = 0; i < hits.size(); ++i) all.push_back({i, i + 1, (*scores)[i], 0});
-      std::stable_sort(all.begin(), all.end(), [](const Ranked& a, const Ranked& b) {
-        return ScoreKey(a.rerank_score) > ScoreKey(b.rerank_score);
-      });
-      for (size_t i = 0; i < all.size(); ++i) all[i].rerank_rank = i + 1;
-    } else {
-      const Status& s = scores.status();
-      // Overload and shutdown are the caller's to see; a failing model
-      // leaves the first-stage order in place (STYLE.md: Errors).
-      if (s.code() == Status::Code::kResourceExhausted ||
-          s.code() == Status::Code::kUnavailable) {
-        return ErrorResponse(s);
-      }
-      rerank_error = s.ToString();
-      for (size_t i = 0; i < hits.size(); ++i) all.push_back({i, i + 1, 0, 0});
-    }
-    const size_t begin = std::min(all.size(), static_cast<size_t>(req.offset));
-    const size_t end = std::min(all.size(), begin + static_cast<size_t>(req.k));
-    shown.assign(all.begin() + begin, all.begin() + end);
   }
 
   const double took_ms = MillisSince(start);
@@ -428,29 +392,22 @@ Response Handlers::Search(std::string_view body) {
   json.BeginObject();
   json.Key("took_ms").Millis(took_ms);
   json.Key("total_hits").Uint(result->total_hits);
+  json.Key("cascade").String(result->cascade);
   json.Key("hits").BeginArray();
-  for (const Ranked& ranked : shown) {
-    const Hit& hit = hits[ranked.hit];
-    const bool reranked = ranked.rerank_rank != 0;
+  for (const Hit& hit : result->hits) {
     json.BeginObject();
     if (req.want_id) json.Key("id").String(hit.id);
-    if (req.want_score) {
-      json.Key("score");
-      if (reranked) {
-        json.Float(ranked.rerank_score);
-      } else {
-        json.Float(hit.score);
-      }
-    }
+    if (req.want_score) json.Key("score").Float(hit.score);
     if (req.want_title) json.Key("title").String(hit.title);
     if (req.want_text) json.Key("text").String(hit.text);
     if (req.explain) {
+      // "<stage>_rank" (1-based) and "<stage>_score" for every stage that
+      // scored the hit.
       json.Key("explain").BeginObject();
-      json.Key("bm25_rank").Uint(ranked.bm25_rank);
-      json.Key("bm25_score").Float(hit.score);
-      if (reranked) {
-        json.Key("rerank_rank").Uint(ranked.rerank_rank);
-        json.Key("rerank_score").Float(ranked.rerank_score);
+      for (const StageScore& stage : hit.explain) {
+        if (!stage.scored) continue;
+        json.Key(stage.stage + "_rank").Uint(stage.rank);
+        json.Key(stage.stage + "_score").Float(stage.score);
       }
       json.EndObject();
     }
@@ -458,17 +415,34 @@ Response Handlers::Search(std::string_view body) {
   }
   json.EndArray();
   json.Key("timings").BeginObject();
-  json.Key("bm25_ms").Millis(bm25_ms);
-  if (rerank_ms) json.Key("rerank_ms").Millis(*rerank_ms);
+  for (const StageInfo& stage : result->stages) {
+    json.Key(stage.stage + "_ms").Millis(stage.took_ms);
+  }
   json.EndObject();
+  json.Key("stages").BeginArray();
+  for (const StageInfo& stage : result->stages) {
+    json.BeginObject();
+    json.Key("stage").String(stage.stage);
+    json.Key("depth").Uint(stage.depth);
+    json.Key("candidates").Uint(stage.candidates);
+    json.Key("scored").Uint(stage.scored);
+    json.Key("took_ms").Millis(stage.took_ms);
+    if (stage.budget_ms) json.Key("budget_ms").Double(*stage.budget_ms);
+    json.Key("budget_exhausted").Bool(stage.budget_exhausted);
+    if (!stage.error.empty()) json.Key("error").String(stage.error);
+    json.EndObject();
+  }
+  json.EndArray();
   json.EndObject();
 
   Response response = JsonResponse(json.Take());
   response.headers.emplace_back("x-took-ms", MillisText(took_ms));
-  response.headers.emplace_back("x-stage-bm25-ms", MillisText(bm25_ms));
-  if (rerank_ms) response.headers.emplace_back("x-stage-rerank-ms", MillisText(*rerank_ms));
-  if (!rerank_error.empty()) {
-    response.headers.emplace_back("x-rerank-error", HeaderSafe(rerank_error));
+  for (const StageInfo& stage : result->stages) {
+    response.headers.emplace_back("x-stage-" + stage.stage + "-ms",
+                                  MillisText(stage.took_ms));
+  }
+  if (!stage_errors.empty()) {
+    response.headers.emplace_back("x-rerank-error", HeaderSafe(stage_errors));
   }
   return response;
 }

@@ -34,6 +34,8 @@ inline constexpr size_t kMaxQueryBytes = 16384;
 inline constexpr int64_t kMaxSearchHits = 10000;
 // Largest rerank depth, and most texts in POST /rerank.
 inline constexpr int64_t kMaxRerankDepth = 1000;
+// Most tokens consecutive cross-encoder chunks may share ("chunk_overlap").
+inline constexpr int64_t kMaxChunkOverlap = 4096;
 inline constexpr int64_t kMaxRerankTexts = 1000;
 
 class Handlers {

@@ -104,7 +104,7 @@ void Metrics::RecordRequest(std::string_view endpoint, int code,
 
 void Metrics::RecordStage(std::string_view stage, double seconds) {
   std::lock_guard lock(mu_);
-  (stage == "rerank" ? rerank_ : bm25_).Observe(seconds);
+  (stage == "bm25" ? bm25_ : stage == "tilde" ? tilde_ : rerank_).Observe(seconds);
 }
 
 uint64_t Metrics::requests() const {
@@ -143,8 +143,8 @@ std::string Metrics::Render(const Gauges& gauges) const {
   AppendHeader(&out, "cascade_search_stage_duration_seconds", "histogram",
                "Time spent in each stage of POST /search.");
   bm25_.Render(&out, "cascade_search_stage_duration_seconds", "stage=\"bm25\"");
-  rerank_.Render(&out, "cascade_search_stage_duration_seconds",
-                 "stage=\"rerank\"");
+  tilde_.Render(&out, "cascade_search_stage_duration_seconds", "stage=\"tilde\"");
+  rerank_.Render(&out, "cascade_search_stage_duration_seconds", "stage=\"ce\"");
 
   AppendHeader(&out, "cascade_queue_depth", "gauge",
                "Requests waiting for a worker thread.");

@@ -50,7 +50,7 @@ class Metrics {
  public:
   // One answered request: its endpoint label, HTTP status and latency.
   void RecordRequest(std::string_view endpoint, int code, double seconds);
-  // One search stage ("bm25", "rerank") and its latency.
+  // One search stage ("bm25", "tilde", "ce") and its latency.
   void RecordStage(std::string_view stage, double seconds);
 
   // Requests recorded so far (for the shutdown summary).
@@ -65,7 +65,8 @@ class Metrics {
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, Histogram, std::less<>> durations_;
   Histogram bm25_;
-  Histogram rerank_;
+  Histogram tilde_;
+  Histogram rerank_;  // the cross-encoder ("ce") stage
   uint64_t total_ = 0;
   uint64_t server_errors_ = 0;
 };

@@ -46,6 +46,7 @@
 #include "http/metrics.h"
 #include "http/response.h"
 #include "http/router.h"
+#include "query/engine_internal.h"
 #include "rerank/batch_queue.h"
 
 namespace cascade::http {
@@ -822,6 +823,10 @@ Result<std::unique_ptr<Server>> Server::Start(
   CASCADE_RETURN_IF_ERROR(ValidateOptions(index.get(), rerank.get(), options));
   std::unique_ptr<ServerCore> core;
   try {
+    if (rerank) {
+      // One model and one batching queue for /rerank and the "ce" stage.
+      CASCADE_RETURN_IF_ERROR(IndexInternals::AttachCrossEncoder(*index, rerank));
+    }
     core = std::make_unique<ServerCore>(std::move(index), std::move(rerank), options);
     CASCADE_RETURN_IF_ERROR(core->Listen());
     core->Run();

@@ -6,7 +6,10 @@
 #ifndef CASCADE_INDEX_DOCUMENT_H_
 #define CASCADE_INDEX_DOCUMENT_H_
 
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cascade::index {
 
@@ -14,6 +17,13 @@ struct Document {
   std::string id;     // external id, unique within an index; never empty
   std::string title;  // may be empty
   std::string text;   // may be empty (but not together with title)
+  // TILDEv2 term weights given with the document, as the input spells them
+  // ({"token": weight}); the caller maps them to `tilde` with the index's
+  // TILDE tokenizer before the writer sees the document.
+  std::vector<std::pair<std::string, float>> tilde_terms;
+  // TILDEv2 weights by token id (distinct ids, weights >= 0), stored
+  // quantized (keys.h, "tilde"). Empty: the document has none.
+  std::vector<std::pair<int32_t, float>> tilde;
 };
 
 }  // namespace cascade::index

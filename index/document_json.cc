@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 
 namespace cascade::index {
@@ -85,6 +86,48 @@ bool OptionalString(const simdjson::dom::object& obj, std::string_view field,
   }
 }
 
+// Reads the optional "tilde" object: {"token": weight, ...} (Anserini's JSON
+// vector format). Weights are finite numbers >= 0; at most
+// kMaxTildeEntries entries.
+bool OptionalTilde(const simdjson::dom::object& obj,
+                   std::vector<std::pair<std::string, float>>* out,
+                   std::string* problem) {
+  out->clear();
+  simdjson::dom::element value;
+  if (obj.at_key("tilde").get(value) != simdjson::SUCCESS || value.is_null()) {
+    return true;
+  }
+  simdjson::dom::object weights;
+  if (value.get(weights) != simdjson::SUCCESS) {
+    *problem = "field \"tilde\": expected an object of token weights, got ";
+    problem->append(JsonTypeName(value.type()));
+    return false;
+  }
+  for (auto field : weights) {
+    if (out->size() == kMaxTildeEntries) {
+      *problem = "field \"tilde\": more than " +
+                 std::to_string(kMaxTildeEntries) + " tokens";
+      return false;
+    }
+    double weight;
+    if (field.value.get(weight) != simdjson::SUCCESS) {
+      *problem = "field \"tilde\": token \"" + std::string(field.key) +
+                 "\": expected a number, got " +
+                 std::string(JsonTypeName(field.value.type()));
+      return false;
+    }
+    if (field.key.empty() || !std::isfinite(weight) || weight < 0 ||
+        weight > 3.0e38) {
+      *problem = "field \"tilde\": token \"" + std::string(field.key) +
+                 "\": " + (field.key.empty() ? "empty token"
+                                              : "weight must be a finite number >= 0");
+      return false;
+    }
+    out->emplace_back(std::string(field.key), static_cast<float>(weight));
+  }
+  return true;
+}
+
 }  // namespace
 
 struct DocumentJsonParser::Impl {
@@ -162,6 +205,8 @@ bool DocumentJsonParser::Parse(std::string_view line, Document* doc,
 
   if (!OptionalString(obj, "title", &doc->title, &problem)) return false;
   if (!OptionalString(obj, "text", &doc->text, &problem)) return false;
+  if (!OptionalTilde(obj, &doc->tilde_terms, &problem)) return false;
+  doc->tilde.clear();
   if (doc->title.empty() && doc->text.empty()) {
     problem = "empty document: no title or text";
     return false;

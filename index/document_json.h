@@ -2,7 +2,8 @@
 // and messages every input path shares (`cascade index` corpus lines, the
 // HTTP bulk endpoint, the library's ParseDocumentJson):
 //   {"_id" or "id": string (or number, when allowed), "title": string,
-//    "text": string, ...other fields ignored}
+//    "text": string, "tilde": {"token": weight, ...} (optional TILDEv2
+//    weights, Anserini's JSON vector format), ...other fields ignored}
 // "_id" wins over "id"; a null or absent title/text is empty; a document
 // with neither is refused ("empty document: no title or text"); invalid
 // UTF-8 and malformed JSON are refused with simdjson's reason. Messages name
@@ -19,6 +20,9 @@
 #include "index/document.h"
 
 namespace cascade::index {
+
+// Most "tilde" entries one document may carry.
+inline constexpr size_t kMaxTildeEntries = 65536;
 
 class DocumentJsonParser {
  public:

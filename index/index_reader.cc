@@ -1,5 +1,8 @@
 #include "index/index_reader.h"
 
+#include <cmath>
+#include <cstdlib>
+
 #include "index/keys.h"
 
 namespace cascade::index {
@@ -22,6 +25,20 @@ Result<std::unique_ptr<IndexReader>> IndexReader::Open(
 
 Status IndexReader::Load() {
   rocksdb::DB* db = store_->db();
+  {
+    std::string scale;
+    rocksdb::Status s = db->Get(read_options_, std::string(kMetaTildeScale), &scale);
+    if (s.ok()) {
+      char* end = nullptr;
+      const float v = std::strtof(scale.c_str(), &end);
+      if (end == scale.c_str() || !(v > 0) || !std::isfinite(v)) {
+        return Status::Corruption("bad TILDE scale", scale);
+      }
+      tilde_scale_ = v;
+    } else if (!s.IsNotFound()) {
+      return FromRocks(s, "read TILDE scale");
+    }
+  }
   {
     std::unique_ptr<rocksdb::Iterator> it(
         db->NewIterator(read_options_, store_->cf(Cf::kSegments)));
@@ -87,6 +104,17 @@ Result<bool> IndexReader::ReadPostings(uint32_t segment, std::string_view term,
   return true;
 }
 
+Result<bool> IndexReader::ReadPostings(uint32_t segment, std::string_view term,
+                                       rocksdb::PinnableSlice* bytes) const {
+  bytes->Reset();
+  rocksdb::Status s =
+      store_->db()->Get(read_options_, store_->cf(Cf::kPostings),
+                        PostingKey(segment, term), bytes);
+  if (s.IsNotFound()) return false;
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read postings"));
+  return true;
+}
+
 Result<Document> IndexReader::ReadDocument(uint32_t doc) const {
   std::string value;
   rocksdb::Status s = store_->db()->Get(read_options_, store_->cf(Cf::kDocs),
@@ -101,7 +129,11 @@ Result<Document> IndexReader::ReadDocument(uint32_t doc) const {
       !GetLengthPrefixed(&in, &text)) {
     return Status::Corruption("stored document is truncated", std::to_string(doc));
   }
-  return Document{std::string(id), std::string(title), std::string(text)};
+  Document out;
+  out.id = std::string(id);
+  out.title = std::string(title);
+  out.text = std::string(text);
+  return out;
 }
 
 Result<std::optional<uint32_t>> IndexReader::Lookup(std::string_view id) const {
@@ -112,6 +144,30 @@ Result<std::optional<uint32_t>> IndexReader::Lookup(std::string_view id) const {
   CASCADE_RETURN_IF_ERROR(FromRocks(s, "look up id"));
   if (value.size() != 4) return Status::Corruption("bad id entry", id);
   return std::optional<uint32_t>(DecodeFixed32(value.data()));
+}
+
+Status IndexReader::ReadTermWeights(
+    std::span<const uint32_t> docs,
+    std::vector<std::optional<std::string>>* out) const {
+  out->assign(docs.size(), std::nullopt);
+  rocksdb::ColumnFamilyHandle* cf = store_->cf(Cf::kTilde);
+  if (cf == nullptr || docs.empty()) return Status::OK();
+  std::vector<std::string> keys(docs.size());
+  std::vector<rocksdb::Slice> slices(docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    keys[i] = DocKey(docs[i]);
+    slices[i] = keys[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(docs.size());
+  std::vector<rocksdb::Status> statuses(docs.size());
+  store_->db()->MultiGet(read_options_, cf, docs.size(), slices.data(),
+                         values.data(), statuses.data());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    CASCADE_RETURN_IF_ERROR(FromRocks(statuses[i], "read TILDE weights"));
+    (*out)[i].emplace(values[i].data(), values[i].size());
+  }
+  return Status::OK();
 }
 
 }  // namespace cascade::index

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,11 +62,23 @@ class IndexReader {
   // the term does not occur there.
   Result<bool> ReadPostings(uint32_t segment, std::string_view term,
                             std::string* bytes) const;
+  // The same without a copy where RocksDB can pin the value (block cache or
+  // memtable): *bytes stays valid until it is Reset() or destroyed, and
+  // holds a block cache entry meanwhile, so release it after the search.
+  Result<bool> ReadPostings(uint32_t segment, std::string_view term,
+                            rocksdb::PinnableSlice* bytes) const;
   // Stored fields of a document (deleted or not). NotFound for an unknown
   // doc id, Corruption for a bad record.
   Result<Document> ReadDocument(uint32_t doc) const;
   // The live document with this external id, if any.
   Result<std::optional<uint32_t>> Lookup(std::string_view id) const;
+
+  // The stored TILDE weights of each doc (encoded, rerank/tilde.h), nullopt
+  // for a doc without any. *out is resized to docs.size().
+  Status ReadTermWeights(std::span<const uint32_t> docs,
+                         std::vector<std::optional<std::string>>* out) const;
+  // Weight per TILDE code; nullopt until the index has TILDE weights.
+  std::optional<float> tilde_scale() const { return tilde_scale_; }
 
  private:
   explicit IndexReader(std::shared_ptr<Store> store);
@@ -77,6 +90,7 @@ class IndexReader {
   std::vector<SegmentInfo> segments_;
   std::vector<bool> deleted_;
   uint32_t doc_id_limit_ = 0;
+  std::optional<float> tilde_scale_;
   CollectionStats stats_;
 };
 

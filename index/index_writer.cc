@@ -1,12 +1,16 @@
 #include "index/index_writer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include <rocksdb/write_batch.h>
 
 #include "index/keys.h"
 #include "index/posting_codec.h"
+#include "rerank/tilde.h"
 
 namespace cascade::index {
 
@@ -61,6 +65,16 @@ Status IndexWriter::LoadCounters() {
     if (value.size() != 4) return Status::Corruption("bad counter", key);
     *out = DecodeFixed32(value.data());
   }
+  CASCADE_ASSIGN_OR_RETURN(std::optional<std::string> scale,
+                           store_->GetMeta(kMetaTildeScale));
+  if (scale) {
+    char* end = nullptr;
+    const float v = std::strtof(scale->c_str(), &end);
+    if (end == scale->c_str() || !(v > 0) || !std::isfinite(v)) {
+      return Status::Corruption("bad TILDE scale", *scale);
+    }
+    tilde_scale_ = v;
+  }
   return Status::OK();
 }
 
@@ -68,6 +82,19 @@ Status IndexWriter::Check(const Document& doc) const {
   if (doc.id.empty()) return Status::InvalidArgument("document has an empty id");
   if (doc.title.empty() && doc.text.empty()) {
     return Status::InvalidArgument("empty document: no title or text, id", doc.id);
+  }
+  if (!doc.tilde_terms.empty() && doc.tilde.empty()) {
+    return Status::InvalidArgument(
+        "document " + doc.id +
+        " has \"tilde\" weights but the index has no TILDE tokenizer to map "
+        "them (index with --tilde-model DIR or --tilde-tokenizer DIR)");
+  }
+  for (const auto& [id, weight] : doc.tilde) {
+    if (id < 0 || !std::isfinite(weight) || weight < 0) {
+      return Status::InvalidArgument("document " + doc.id +
+                                     ": bad TILDE weight for token id " +
+                                     std::to_string(id));
+    }
   }
   const size_t bytes = doc.id.size() + doc.title.size() + doc.text.size();
   if (bytes > options_.max_document_bytes) {
@@ -157,7 +184,8 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
     found->second.tfs.push_back(tf);
   }
   buffer_.bytes += kPerDocOverhead + doc.id.size() + doc.title.size() +
-                   doc.text.size() + kPerPosting * scratch_tf_.size();
+                   doc.text.size() + kPerPosting * scratch_tf_.size() +
+                   kPerPosting * doc.tilde.size();
   stats_.terms += scratch_tf_.size();
   buffer_.docs.push_back({doc, static_cast<uint32_t>(terms.size())});
   ++next_doc_;
@@ -205,10 +233,13 @@ Status IndexWriter::Flush() {
   std::sort(terms.begin(), terms.end(),
             [](const std::string* a, const std::string* b) { return *a < *b; });
   std::string value;
+  // Document lengths by local doc id, for the postings' block-max metadata.
+  std::vector<uint32_t> lengths(count);
+  for (uint32_t i = 0; i < count; ++i) lengths[i] = buffer_.docs[i].length;
   for (const std::string* term : terms) {
     const TermPostings& p = buffer_.postings.find(*term)->second;
     value.clear();
-    EncodePostings(p.docs, p.tfs, &value);
+    EncodePostings(p.docs, p.tfs, lengths, &value);
     batch.Put(store_->cf(Cf::kPostings), PostingKey(segment, *term), value);
   }
 
@@ -231,6 +262,7 @@ Status IndexWriter::Flush() {
     value.append(doc.text);
     batch.Put(store_->cf(Cf::kDocs), DocKey(base + i), value);
   }
+  CASCADE_RETURN_IF_ERROR(FlushTilde(base, &batch));
   for (const auto& [id, local] : buffer_.ids) {
     if (local == kDeletedInBuffer) continue;
     value.clear();
@@ -258,6 +290,54 @@ Status IndexWriter::Flush() {
   next_segment_ = next_segment;
   if (count > 0) ++stats_.segments;
   buffer_ = Buffer();
+  return Status::OK();
+}
+
+Status IndexWriter::FlushTilde(uint32_t base, rocksdb::WriteBatch* batch) {
+  float max_weight = 0;
+  bool any = false;
+  for (const BufferedDoc& d : buffer_.docs) {
+    for (const auto& [id, weight] : d.doc.tilde) max_weight = std::max(max_weight, weight);
+    any |= !d.doc.tilde.empty();
+  }
+  if (!any) return Status::OK();
+  if (store_->cf(Cf::kTilde) == nullptr) {
+    return Status::Internal("index has no TILDE column family");
+  }
+  if (!tilde_scale_) {
+    // The first segment with weights fixes the scale: its largest weight
+    // gets code 255; larger weights in later segments saturate there.
+    tilde_scale_ = max_weight > 0 ? max_weight / 255.0f : 1.0f / 255.0f;
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.9g", *tilde_scale_);
+    batch->Put(std::string(kMetaTildeScale), text);
+  }
+  const rerank::TildeQuantizer quantizer(*tilde_scale_);
+  const float saturation = 255.5f * *tilde_scale_;
+  rerank::TermWeights weights;
+  std::vector<std::pair<int32_t, float>> sorted;
+  std::string value;
+  for (uint32_t i = 0; i < buffer_.docs.size(); ++i) {
+    const Document& doc = buffer_.docs[i].doc;
+    if (doc.tilde.empty()) continue;
+    sorted.assign(doc.tilde.begin(), doc.tilde.end());
+    std::sort(sorted.begin(), sorted.end());
+    weights.ids.clear();
+    weights.codes.clear();
+    for (size_t j = 0; j < sorted.size(); ++j) {
+      // A repeated id keeps its largest weight (the last, once sorted).
+      if (j + 1 < sorted.size() && sorted[j + 1].first == sorted[j].first) continue;
+      const uint8_t code = quantizer.Quantize(sorted[j].second);
+      if (sorted[j].second >= saturation) ++stats_.tilde_saturated;
+      if (code == 0) continue;
+      weights.ids.push_back(sorted[j].first);
+      weights.codes.push_back(code);
+    }
+    value.clear();
+    rerank::EncodeTermWeights(weights, &value);
+    batch->Put(store_->cf(Cf::kTilde), DocKey(base + i), value);
+    ++stats_.tilde_documents;
+  }
   return Status::OK();
 }
 

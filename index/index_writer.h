@@ -18,10 +18,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <rocksdb/write_batch.h>
 
 #include "cascade/status.h"
 #include "index/analyzer.h"
@@ -46,6 +49,8 @@ struct WriterStats {
   uint64_t deleted = 0;   // documents deleted by id
   uint64_t segments = 0;  // segments flushed since Open
   uint64_t terms = 0;     // postings (term, doc) pairs written
+  uint64_t tilde_documents = 0;  // documents stored with TILDE weights
+  uint64_t tilde_saturated = 0;  // weights above the index's scale (code 255)
 };
 
 class IndexWriter {
@@ -110,6 +115,9 @@ class IndexWriter {
   // Adds a checked document whose analysed terms are given.
   Status AddAnalyzed(const Document& doc, std::span<const std::string> terms);
   Status LoadCounters();
+  // Adds the buffered documents' TILDE weights to `batch`, fixing the
+  // index's weight scale first if this is the first segment with weights.
+  Status FlushTilde(uint32_t base, rocksdb::WriteBatch* batch);
 
   std::shared_ptr<Store> store_;
   WriterOptions options_;
@@ -119,6 +127,7 @@ class IndexWriter {
   Buffer buffer_;
   uint32_t next_doc_ = 0;      // global id of the next document
   uint32_t next_segment_ = 0;
+  std::optional<float> tilde_scale_;  // weight per code; set once per index
   WriterStats stats_;
 };
 

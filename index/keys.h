@@ -26,7 +26,11 @@
 //               A segment holds doc ids [base, base + count).
 //   "postings"  key: fixed32-BE segment id, then the term's UTF-8 bytes.
 //               value: a posting list of segment-local doc ids
-//               (posting_codec.h).
+//               (posting_codec.h). Version 2: the list carries block-max
+//               metadata for dynamic pruning (a per-term (tf, length)
+//               frontier, skip_bytes, and each skip entry's max tf and min
+//               document length); version 1 lists had none and do not
+//               decode as version 2.
 //   "docs"      key: fixed32-BE internal doc id.
 //               value: stored fields: varint32 length + bytes, for the
 //               external id, title and text, in that order.
@@ -34,6 +38,21 @@
 //               live document with that id.
 //   "deletes"   key: fixed32-BE internal doc id of a deleted (or replaced)
 //               document. value: empty.
+//   "tilde"     key: fixed32-BE internal doc id. value: the document's
+//               TILDEv2 term weights (rerank/tilde.h encoding: distinct
+//               WordPiece ids of the index's TILDE tokenizer with 8-bit
+//               codes). Absent for documents without weights. New in
+//               version 2.
+// TILDE metadata in "default" (absent until the index has TILDE weights):
+//               kMetaTildeScale     decimal text: weight = code * scale,
+//                                   fixed by the first segment with weights
+//               kMetaTildeTokenizer the tokenizer's files: four varint32
+//                                   length-prefixed strings (source,
+//                                   tokenizer.json, vocab.txt,
+//                                   tokenizer_config.json; unused ones empty)
+//               kMetaTildeModel     text: the model folder weights came from
+//               kMetaDefaultCascade text: the cascade spec searches run when
+//                                   a request names none (query/cascade_spec.h)
 //
 // A segment and everything it adds (postings, lengths, stored fields, ids,
 // deletes of the documents it replaces, the advanced counters) is written in
@@ -47,8 +66,12 @@
 
 namespace cascade::index {
 
-// Version 1: the layout above.
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2: the layout above. Version 1 (no block-max metadata in
+// postings, no "tilde" column family) is refused with a request to
+// re-index: its posting lists do not decode as version 2.
+inline constexpr uint32_t kFormatVersion = 2;
+// The oldest version this build reads.
+inline constexpr uint32_t kMinFormatVersion = 2;
 
 inline constexpr std::string_view kCfDefault = "default";
 inline constexpr std::string_view kCfSegments = "segments";
@@ -56,12 +79,17 @@ inline constexpr std::string_view kCfPostings = "postings";
 inline constexpr std::string_view kCfDocs = "docs";
 inline constexpr std::string_view kCfIds = "ids";
 inline constexpr std::string_view kCfDeletes = "deletes";
+inline constexpr std::string_view kCfTilde = "tilde";
 
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaOptions = "options";
 inline constexpr std::string_view kMetaNextDocId = "next_doc_id";
 inline constexpr std::string_view kMetaNextSegmentId = "next_segment_id";
 inline constexpr std::string_view kMetaCreatedBy = "created_by";
+inline constexpr std::string_view kMetaTildeScale = "tilde_scale";
+inline constexpr std::string_view kMetaTildeTokenizer = "tilde_tokenizer";
+inline constexpr std::string_view kMetaTildeModel = "tilde_model";
+inline constexpr std::string_view kMetaDefaultCascade = "default_cascade";
 
 inline void PutFixed32BE(std::string* out, uint32_t v) {
   char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),

@@ -119,8 +119,19 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   for (std::string_view name : {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds, kCfDeletes}) {
     descriptors.emplace_back(std::string(name), CfOptions(name, cache));
   }
+  // "tilde" (version 2) is created when missing so that a version 1 index
+  // reaches the version check below and gets its clear message; read-only
+  // opens do without it.
+  const bool has_tilde =
+      creating || std::find(existing.begin(), existing.end(), kCfTilde) != existing.end();
+  if (has_tilde || !options.read_only) {
+    descriptors.emplace_back(std::string(kCfTilde), CfOptions(kCfTilde, cache));
+    db_options.create_missing_column_families = true;
+  }
+  const size_t known_cfs = descriptors.size();
   if (!creating) {
     for (const auto& name : descriptors) {
+      if (name.name == kCfTilde) continue;
       if (std::find(existing.begin(), existing.end(), name.name) == existing.end()) {
         return Status::InvalidArgument(
             "not a Cascade index (column family '" + name.name + "' is missing)", path);
@@ -149,8 +160,9 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
     return FromRocks(s, "cannot open index " + path);
   }
   store->db_.reset(raw);
-  store->handles_.assign(handles.begin(), handles.begin() + 6);
-  store->extra_handles_.assign(handles.begin() + 6, handles.end());
+  store->handles_.assign(handles.begin(), handles.begin() + known_cfs);
+  if (known_cfs == 6) store->handles_.push_back(nullptr);  // no "tilde"
+  store->extra_handles_.assign(handles.begin() + known_cfs, handles.end());
 
   rocksdb::DB* db = store->db_.get();
   if (creating) {
@@ -188,10 +200,34 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
         ", newer than this cascade supports (" + std::to_string(kFormatVersion) +
         "); upgrade cascade");
   }
+  if (version < kMinFormatVersion) {
+    return Status::NotSupported(
+        "index " + path + " has format version " + std::to_string(version) +
+        ", written by an older cascade; this one reads versions " +
+        std::to_string(kMinFormatVersion) + " to " + std::to_string(kFormatVersion) +
+        ": re-index the corpus");
+  }
   s = db->Get(rocksdb::ReadOptions(), std::string(kMetaOptions), &value);
   CASCADE_RETURN_IF_ERROR(FromRocks(s, "read index options"));
   CASCADE_ASSIGN_OR_RETURN(store->options_, ParseIndexOptions(value));
   return store;
+}
+
+Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read " + std::string(key)));
+  return std::optional<std::string>(std::move(value));
+}
+
+Status Store::PutMeta(std::string_view key, std::string_view value) {
+  if (read_only_) return Status::InvalidArgument("index is open read-only", path_);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, rocksdb::Slice(key.data(), key.size()),
+                            rocksdb::Slice(value.data(), value.size())),
+                   "write " + std::string(key));
 }
 
 }  // namespace cascade::index

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,9 @@
 
 namespace cascade::index {
 
-enum class Cf { kDefault, kSegments, kPostings, kDocs, kIds, kDeletes };
+// kTilde may be null (cf() returns nullptr) in an index opened read-only
+// that was written before the column family existed.
+enum class Cf { kDefault, kSegments, kPostings, kDocs, kIds, kDeletes, kTilde };
 
 struct StoreOptions {
   // Create the index (and missing parent folders) when `path` does not exist
@@ -57,6 +60,10 @@ class Store {
     return handles_[static_cast<size_t>(which)];
   }
   const IndexOptions& options() const { return options_; }
+  // A metadata value ("default" column family), nullopt when absent.
+  Result<std::optional<std::string>> GetMeta(std::string_view key) const;
+  // Writes a metadata value durably (synced).
+  Status PutMeta(std::string_view key, std::string_view value);
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
 

@@ -1,6 +1,7 @@
 // The embedded library (include/cascade/engine.h) over index/ and query/.
 #include "cascade/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <shared_mutex>
@@ -10,7 +11,14 @@
 #include "index/index_writer.h"
 #include "index/keys.h"
 #include "index/store.h"
+#include "query/cascade_spec.h"
+#include "query/engine_internal.h"
 #include "query/searcher.h"
+#include "query/tilde_index.h"
+#include "rerank/batch_queue.h"
+#include "rerank/neural_model.h"
+#include "rerank/pipeline.h"
+#include "rerank/tilde_query.h"
 
 namespace cascade {
 
@@ -21,10 +29,40 @@ struct Index::Impl {
   mutable std::shared_mutex reader_mu;         // guards `reader`
   std::shared_ptr<const index::IndexReader> reader;
 
+  // Reranking. The TILDE tokenizer is the index's (loaded when the index
+  // gets one); models are loaded once at Open.
+  std::unique_ptr<rerank::NeuralModel> tilde_model;   // weigher, for adds
+  // The cross-encoder behind a queue that merges concurrent searches'
+  // pairs; owned here (OpenOptions) or attached by the HTTP server.
+  std::shared_ptr<rerank::BatchQueue> ce_queue;
+  std::shared_ptr<const rerank::WordPieceTokenizer> tilde_tokenizer;
+  std::shared_ptr<const rerank::TildeQueryEncoder> tilde_encoder;
+  std::string default_cascade;                        // guarded by reader_mu
+
   Status Reopen() {
     CASCADE_ASSIGN_OR_RETURN(auto fresh, index::IndexReader::Open(store));
+    std::shared_ptr<const rerank::WordPieceTokenizer> tokenizer;
+    std::shared_ptr<const rerank::TildeQueryEncoder> encoder;
+    {
+      std::shared_lock lock(reader_mu);
+      tokenizer = tilde_tokenizer;
+      encoder = tilde_encoder;
+    }
+    if (!tokenizer) {
+      CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<rerank::WordPieceTokenizer> loaded,
+                               query::LoadTildeTokenizer(*store));
+      if (loaded) {
+        tokenizer = std::move(loaded);
+        encoder = std::make_shared<rerank::TildeQueryEncoder>(tokenizer.get());
+      }
+    }
+    CASCADE_ASSIGN_OR_RETURN(std::optional<std::string> spec,
+                             store->GetMeta(index::kMetaDefaultCascade));
     std::unique_lock lock(reader_mu);
     reader = std::move(fresh);
+    tilde_tokenizer = std::move(tokenizer);
+    tilde_encoder = std::move(encoder);
+    default_cascade = spec.value_or("");
     return Status::OK();
   }
   std::shared_ptr<const index::IndexReader> Current() const {
@@ -53,7 +91,105 @@ struct Index::Impl {
     std::lock_guard lock(pool_mu);
     pool.push_back(std::move(searcher));
   }
+
+  Status OpenModels(const OpenOptions& options) {
+    rerank::ModelOptions model_options;
+    CASCADE_ASSIGN_OR_RETURN(model_options.device, rerank::ParseDevice(options.device));
+    model_options.threads = options.model_threads;
+    if (!options.default_cascade.empty()) {
+      CASCADE_RETURN_IF_ERROR(query::ParseCascadeSpec(options.default_cascade).status());
+      CASCADE_RETURN_IF_ERROR(
+          store->PutMeta(index::kMetaDefaultCascade, options.default_cascade));
+    }
+    if (!options.cross_encoder_model.empty()) {
+      CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<rerank::NeuralModel> model,
+                               rerank::NeuralModel::Open(options.cross_encoder_model,
+                                                         model_options));
+      if (model->config().kind != gpu::ModelKind::kCrossEncoder) {
+        return Status::InvalidArgument(
+            "cross_encoder_model " + options.cross_encoder_model + " is a " +
+            std::string(gpu::ModelKindName(model->config().kind)) +
+            ", not a cross-encoder");
+      }
+      // The queue keeps a raw pointer to the model: both live in one holder,
+      // the queue destroyed first.
+      struct Holder {
+        std::unique_ptr<rerank::NeuralModel> model;
+        std::unique_ptr<rerank::BatchQueue> queue;
+      };
+      auto holder = std::make_shared<Holder>();
+      holder->model = std::move(model);
+      holder->queue = std::make_unique<rerank::BatchQueue>(holder->model.get(),
+                                                           rerank::BatchQueueOptions());
+      ce_queue = std::shared_ptr<rerank::BatchQueue>(holder, holder->queue.get());
+    }
+    std::string tokenizer_dir = options.tilde_tokenizer;
+    if (!options.tilde_model.empty()) {
+      if (store->read_only()) {
+        return Status::InvalidArgument("tilde_model needs an index open for writing");
+      }
+      CASCADE_ASSIGN_OR_RETURN(tilde_model, rerank::NeuralModel::Open(
+                                                options.tilde_model, model_options));
+      if (tilde_model->config().kind != gpu::ModelKind::kTokenWeigher) {
+        return Status::InvalidArgument(
+            "tilde_model " + options.tilde_model + " is a " +
+            std::string(gpu::ModelKindName(tilde_model->config().kind)) +
+            ", not a TILDEv2 token weigher");
+      }
+      tokenizer_dir = options.tilde_model;
+    }
+    if (!tokenizer_dir.empty()) {
+      if (store->read_only()) {
+        return Status::InvalidArgument("tilde_tokenizer needs an index open for writing");
+      }
+      CASCADE_ASSIGN_OR_RETURN(rerank::TokenizerFiles files,
+                               rerank::ReadTokenizerFiles(tokenizer_dir));
+      CASCADE_RETURN_IF_ERROR(query::AttachTildeTokenizer(*store, files, tokenizer_dir));
+    }
+    return Status::OK();
+  }
+
+  // The models a search's reranking stages use.
+  static rerank::RerankModels Models(const index::IndexReader& current,
+                                     const rerank::TildeQueryEncoder* encoder,
+                                     const std::shared_ptr<rerank::BatchQueue>& ce_queue) {
+    rerank::RerankModels models;
+    models.tilde = encoder;
+    if (auto scale = current.tilde_scale()) {
+      models.tilde_quantizer = rerank::TildeQuantizer(*scale);
+    }
+    if (ce_queue) {
+      models.ce_tokenizer = &ce_queue->model().tokenizer();
+      models.ce_max_length = ce_queue->model().max_length();
+      std::shared_ptr<rerank::BatchQueue> queue = ce_queue;
+      models.ce_run = [queue](gpu::PairBatch batch) { return queue->Run(std::move(batch)); };
+    }
+    return models;
+  }
 };
+
+namespace {
+
+// The index as the reranking stages read it.
+class ReaderSource : public rerank::CandidateSource {
+ public:
+  explicit ReaderSource(const index::IndexReader* reader) : reader_(reader) {}
+  Status TermWeights(std::span<const uint32_t> docs,
+                     std::vector<std::optional<std::string>>* out) override {
+    return reader_->ReadTermWeights(docs, out);
+  }
+  Result<std::string> Passage(uint32_t doc) override {
+    CASCADE_ASSIGN_OR_RETURN(index::Document d, reader_->ReadDocument(doc));
+    if (d.title.empty()) return std::move(d.text);
+    if (d.text.empty()) return std::move(d.title);
+    return d.title + " " + d.text;
+  }
+
+ private:
+  const index::IndexReader* reader_;
+};
+
+}  // namespace
 
 Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids) {
   thread_local index::DocumentJsonParser with_numbers(/*numeric_ids=*/true);
@@ -63,7 +199,9 @@ Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids) {
   if (!(numeric_ids ? with_numbers : strings_only).Parse(json, &doc, &problem)) {
     return Status::InvalidArgument(problem);
   }
-  return Document{std::move(doc.id), std::move(doc.title), std::move(doc.text)};
+  Document out{std::move(doc.id), std::move(doc.title), std::move(doc.text), {}};
+  out.tilde = std::move(doc.tilde_terms);
+  return out;
 }
 
 Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -97,6 +235,7 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
     CASCADE_ASSIGN_OR_RETURN(impl->writer,
                              index::IndexWriter::Open(impl->store, writer_options));
   }
+  CASCADE_RETURN_IF_ERROR(impl->OpenModels(options));
   CASCADE_RETURN_IF_ERROR(impl->Reopen());
   return std::unique_ptr<Index>(new Index(std::move(impl)));
 }
@@ -109,8 +248,30 @@ Status Index::AddBatch(std::span<const Document> docs) {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   std::vector<index::Document> converted;
   converted.reserve(docs.size());
-  for (const Document& d : docs) converted.push_back({d.id, d.title, d.text});
+  for (const Document& d : docs) {
+    index::Document doc;
+    doc.id = d.id;
+    doc.title = d.title;
+    doc.text = d.text;
+    doc.tilde_terms = d.tilde;
+    converted.push_back(std::move(doc));
+  }
+  std::shared_ptr<const rerank::WordPieceTokenizer> tokenizer;
+  {
+    std::shared_lock lock(impl_->reader_mu);
+    tokenizer = impl_->tilde_tokenizer;
+  }
+  if (tokenizer) {
+    for (index::Document& doc : converted) {
+      CASCADE_RETURN_IF_ERROR(query::MapTildeTerms(*tokenizer, &doc));
+    }
+  }
   std::lock_guard lock(impl_->write_mu);
+  if (impl_->tilde_model) {
+    std::vector<index::Document*> targets;
+    for (index::Document& doc : converted) targets.push_back(&doc);
+    CASCADE_RETURN_IF_ERROR(query::WeighDocuments(*impl_->tilde_model, targets));
+  }
   return impl_->writer->AddBatch(converted);
 }
 
@@ -131,37 +292,133 @@ Status Index::Commit() {
 
 Result<SearchResult> Index::Search(std::string_view query,
                                    const SearchOptions& options) const {
-  const auto start = std::chrono::steady_clock::now();
-  auto reader = impl_->Current();
-  CASCADE_ASSIGN_OR_RETURN(auto searcher, impl_->AcquireSearcher(reader));
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  std::shared_ptr<const index::IndexReader> reader;
+  std::shared_ptr<const rerank::TildeQueryEncoder> encoder;
+  std::shared_ptr<rerank::BatchQueue> ce_queue;
+  std::string default_cascade;
+  {
+    std::shared_lock lock(impl_->reader_mu);
+    reader = impl_->reader;
+    encoder = impl_->tilde_encoder;
+    ce_queue = impl_->ce_queue;
+    default_cascade = impl_->default_cascade;
+  }
+  if (options.k == 0) return Status::InvalidArgument("k must be at least 1");
   if (options.offset > query::kMaxK || options.k > query::kMaxK - options.offset) {
     return Status::InvalidArgument("offset + k must be at most " +
                                    std::to_string(query::kMaxK));
   }
+  std::vector<query::StageSpec> stages;
+  const std::string& spec = options.cascade.empty() ? default_cascade : options.cascade;
+  if (spec.empty()) {
+    stages.push_back({query::StageKind::kBm25, options.k + options.offset, std::nullopt});
+  } else {
+    CASCADE_ASSIGN_OR_RETURN(stages, query::ParseCascadeSpec(spec));
+  }
+  rerank::RerankOptions rerank_options;
+  rerank_options.tilde_alpha = options.tilde_alpha;
+  CASCADE_ASSIGN_OR_RETURN(rerank_options.long_passages,
+                           rerank::ParseLongPassages(options.long_passages));
+  rerank_options.chunk_overlap = options.chunk_overlap;
+  const rerank::RerankModels models = Impl::Models(*reader, encoder.get(), ce_queue);
+  // Refuse a stage that cannot run before doing any work.
+  CASCADE_RETURN_IF_ERROR(rerank::CheckRerankModels(stages, models));
+
+  CASCADE_ASSIGN_OR_RETURN(query::Algorithm algorithm,
+                           query::ParseAlgorithm(options.algorithm));
+  CASCADE_ASSIGN_OR_RETURN(auto searcher, impl_->AcquireSearcher(reader));
   query::SearchParams params;
-  params.k = options.k + options.offset;
+  params.k = stages[0].depth;
   params.k1 = options.k1;
   params.b = options.b;
-  if (options.k == 0) return Status::InvalidArgument("k must be at least 1");
+  params.algorithm = algorithm;
   auto searched = searcher->Search(query, params);
   impl_->ReleaseSearcher(std::move(searcher));
   CASCADE_ASSIGN_OR_RETURN(query::TopDocs top, std::move(searched));
+
   SearchResult result;
   result.total_hits = top.total_hits;
-  for (size_t i = options.offset; i < top.hits.size(); ++i) {
-    CASCADE_ASSIGN_OR_RETURN(index::Document doc,
-                             reader->ReadDocument(top.hits[i].doc));
+  result.total_hits_exact = top.total_hits_exact;
+  result.cascade = query::FormatCascadeSpec(stages);
+  const double first_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+  StageInfo first;
+  first.stage = std::string(query::StageName(stages[0].kind));
+  first.depth = stages[0].depth;
+  first.candidates = first.scored = top.hits.size();
+  first.took_ms = first_ms;
+  first.budget_ms = stages[0].budget_ms;
+  result.stages.push_back(first);
+
+  std::vector<rerank::RankedCandidate> candidates(top.hits.size());
+  for (size_t i = 0; i < top.hits.size(); ++i) {
+    candidates[i].doc = top.hits[i].doc;
+    candidates[i].score = top.hits[i].score;
+    if (options.explain) {
+      candidates[i].stages.resize(stages.size());
+      candidates[i].stages[0] = rerank::RankedCandidate::StageScore{i + 1, top.hits[i].score};
+    }
+  }
+  if (stages.size() > 1) {
+    ReaderSource source(reader.get());
+    std::vector<rerank::StageReport> reports;
+    CASCADE_RETURN_IF_ERROR(rerank::RunRerankStages(query, stages, source, models,
+                                                    rerank_options, options.explain,
+                                                    &candidates, &reports));
+    for (const rerank::StageReport& r : reports) {
+      StageInfo info;
+      info.stage = std::string(query::StageName(r.kind));
+      info.depth = r.depth;
+      info.candidates = r.candidates;
+      info.scored = r.scored;
+      info.sequences = r.sequences;
+      info.took_ms = r.took_ms;
+      info.budget_ms = r.budget_ms;
+      info.budget_exhausted = r.budget_exhausted;
+      info.error = r.error;
+      result.stages.push_back(std::move(info));
+    }
+  }
+
+  const size_t end = std::min(candidates.size(), options.offset + options.k);
+  for (size_t i = options.offset; i < end; ++i) {
+    const rerank::RankedCandidate& c = candidates[i];
+    CASCADE_ASSIGN_OR_RETURN(index::Document doc, reader->ReadDocument(c.doc));
     Hit hit;
     hit.id = std::move(doc.id);
-    hit.score = top.hits[i].score;
+    hit.score = c.score;
     hit.title = std::move(doc.title);
     if (options.load_text) hit.text = std::move(doc.text);
+    if (options.explain) {
+      for (size_t s = 0; s < stages.size(); ++s) {
+        StageScore entry;
+        entry.stage = std::string(query::StageName(stages[s].kind));
+        if (s < c.stages.size() && c.stages[s]) {
+          entry.scored = true;
+          entry.rank = c.stages[s]->rank;
+          entry.score = c.stages[s]->score;
+        }
+        hit.explain.push_back(std::move(entry));
+      }
+    }
     result.hits.push_back(std::move(hit));
   }
-  result.took_ms = std::chrono::duration<double, std::milli>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  result.took_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   return result;
+}
+
+Status Index::SetDefaultCascade(std::string_view spec) {
+  if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
+  if (!spec.empty()) {
+    CASCADE_RETURN_IF_ERROR(query::ParseCascadeSpec(spec).status());
+  }
+  CASCADE_RETURN_IF_ERROR(impl_->store->PutMeta(index::kMetaDefaultCascade, spec));
+  std::unique_lock lock(impl_->reader_mu);
+  impl_->default_cascade = std::string(spec);
+  return Status::OK();
 }
 
 Result<std::optional<Document>> Index::Get(std::string_view id) const {
@@ -169,7 +426,7 @@ Result<std::optional<Document>> Index::Get(std::string_view id) const {
   CASCADE_ASSIGN_OR_RETURN(std::optional<uint32_t> doc, reader->Lookup(id));
   if (!doc) return std::optional<Document>();
   CASCADE_ASSIGN_OR_RETURN(index::Document d, reader->ReadDocument(*doc));
-  return std::optional<Document>(Document{d.id, d.title, d.text});
+  return std::optional<Document>(Document{d.id, d.title, d.text, {}});
 }
 
 IndexStats Index::Stats() const {
@@ -183,11 +440,27 @@ IndexStats Index::Stats() const {
                            ? static_cast<double>(s.sum_lengths) / s.docs_with_terms
                            : 0;
   out.format_version = index::kFormatVersion;
+  out.tilde = reader->tilde_scale().has_value();
+  {
+    std::shared_lock lock(impl_->reader_mu);
+    out.default_cascade = impl_->default_cascade;
+  }
   if (impl_->writer) {
     std::lock_guard lock(impl_->write_mu);
     out.pending_changes = impl_->writer->pending_changes();
   }
   return out;
+}
+
+Status IndexInternals::AttachCrossEncoder(Index& index,
+                                          std::shared_ptr<rerank::BatchQueue> queue) {
+  if (queue == nullptr) return Status::InvalidArgument("no cross-encoder queue");
+  if (queue->model().config().kind != gpu::ModelKind::kCrossEncoder) {
+    return Status::InvalidArgument("the attached model is not a cross-encoder");
+  }
+  std::unique_lock lock(index.impl_->reader_mu);
+  index.impl_->ce_queue = std::move(queue);
+  return Status::OK();
 }
 
 }  // namespace cascade

@@ -1,9 +1,27 @@
 // Searcher: bag-of-words BM25 top-k over an IndexReader.
 //
-// Exhaustive term-at-a-time scoring: every posting of every query term is
-// scored, so results are exact. Ties are broken by internal doc id (lower
-// first), so results are deterministic. Dynamic pruning comes later and
-// must return exactly these results.
+// Four ways to the same top k (SearchParams::algorithm):
+//   - exhaustive: term-at-a-time, every posting of every query term is
+//     scored into per-segment accumulators;
+//   - WAND, block-max WAND (BMW) and block-max MaxScore: document-at-a-time
+//     with dynamic pruning. They skip documents (and, with block-max, whole
+//     blocks without decoding them) whose score bound cannot beat the k-th
+//     best score so far. Bounds come from the postings' metadata
+//     (posting_codec.h: per-term (tf, length) frontier, per-block max tf and
+//     min length) evaluated with the query's own k1 and b, so overriding them
+//     per query keeps results exact.
+// Every algorithm returns exactly the same hits with bit-identical scores:
+// a document's score is always summed in query-term order, as the
+// exhaustive accumulators do, and bounds carry a margin for float rounding.
+// Ties are broken by internal doc id (lower first). Segments are searched in
+// doc id order, sharing one top-k heap, so that a later segment starts with
+// the threshold the earlier ones reached.
+//
+// total_hits: the exhaustive algorithm counts every live matching document.
+// The pruning ones count exactly until total_hits_threshold hits have been
+// counted and only then start to skip (Lucene's totalHitsThreshold); once
+// they skip, total_hits is a lower bound (>= total_hits_threshold) and
+// total_hits_exact is false.
 //
 // Thread-safety: a Searcher holds an Analyzer and scratch buffers, so use
 // one per thread; many Searchers may share one IndexReader.
@@ -21,6 +39,7 @@
 #include "cascade/status.h"
 #include "index/analyzer.h"
 #include "index/index_reader.h"
+#include "index/posting_codec.h"
 #include "query/bm25.h"
 
 namespace cascade::query {
@@ -30,10 +49,27 @@ inline constexpr size_t kMaxQueryBytes = 16 * 1024;
 inline constexpr size_t kMaxQueryTerms = 1024;
 inline constexpr size_t kMaxK = 100000;
 
+// How the top k is found (all give the same hits and scores; see above).
+enum class Algorithm {
+  kAuto,        // per segment, from the list lengths and k (ChooseAlgorithm)
+  kExhaustive,  // term-at-a-time, every posting scored
+  kWand,        // document-at-a-time WAND (term bounds only)
+  kBmw,         // block-max WAND
+  kMaxScore,    // block-max MaxScore
+};
+// "auto", "exhaustive", "wand", "bmw", "maxscore".
+std::string_view AlgorithmName(Algorithm algorithm);
+// The inverse; InvalidArgument naming the choices for anything else.
+Result<Algorithm> ParseAlgorithm(std::string_view name);
+
 struct SearchParams {
   size_t k = 10;                 // hits to return, 1..kMaxK
   std::optional<double> k1;      // BM25 k1; default: the index's
   std::optional<double> b;       // BM25 b; default: the index's
+  Algorithm algorithm = Algorithm::kAuto;
+  // Pruning starts only once this many hits were counted, so total_hits is
+  // exact up to here (0: prune as early as possible).
+  uint64_t total_hits_threshold = 1000;
 };
 
 struct ScoredDoc {
@@ -43,7 +79,10 @@ struct ScoredDoc {
 
 struct TopDocs {
   std::vector<ScoredDoc> hits;  // best first
-  uint64_t total_hits = 0;      // live documents matching any term
+  // Live documents matching any term: exact when total_hits_exact, else a
+  // lower bound of at least SearchParams::total_hits_threshold.
+  uint64_t total_hits = 0;
+  bool total_hits_exact = true;
   // Distinct analysed query terms with their counts, in query order.
   std::vector<std::pair<std::string, uint32_t>> terms;
 };
@@ -74,7 +113,16 @@ class Searcher {
   std::vector<std::string> scratch_terms_;
   std::vector<float> accumulators_;
   std::vector<uint32_t> docs_, tfs_;
+  // Pinned posting bytes per (term, segment), and cursors, kept between
+  // searches (the slices are released at the end of each).
+  std::vector<std::unique_ptr<rocksdb::PinnableSlice>> pinned_;
+  std::vector<std::unique_ptr<index::PostingCursor>> cursors_;
 };
+
+// kAuto's choice for one segment: `postings` is the summed length of the
+// query's lists there, `longest` the longest one, `terms` how many lists.
+Algorithm ChooseAlgorithm(size_t k, size_t terms, uint64_t postings,
+                          uint64_t longest);
 
 }  // namespace cascade::query
 

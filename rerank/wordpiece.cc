@@ -609,8 +609,8 @@ class JsonReader {
 
 // Reads tokenizer_config.json (transformers' BertTokenizer arguments) into
 // *config. Absent fields keep BertTokenizer's defaults.
-Status ReadTokenizerConfig(const std::string& path, TokenizerConfig* config) {
-  CASCADE_ASSIGN_OR_RETURN(std::string content, ReadFile(path));
+Status ParseTokenizerConfig(const std::string& content, const std::string& path,
+                            TokenizerConfig* config) {
   JsonReader json(path);
   simdjson::dom::parser parser;
   object root;
@@ -969,9 +969,9 @@ struct WordPieceTokenizer::Impl {
     return impl;
   }
 
-  static Result<std::unique_ptr<Impl>> FromVocabFile(
-      const std::string& path, const TokenizerConfig& config) {
-    CASCADE_ASSIGN_OR_RETURN(std::string content, ReadFile(path));
+  static Result<std::unique_ptr<Impl>> FromVocabText(
+      const std::string& content, const std::string& path,
+      const TokenizerConfig& config) {
     std::vector<std::pair<std::string, int32_t>> vocab;
     size_t start = 0;
     while (start < content.size()) {
@@ -995,8 +995,8 @@ struct WordPieceTokenizer::Impl {
   // tokenizer.json as written by the tokenizers library. Token names that
   // tokenizer.json does not carry (pad, mask) come from `config`.
   static Result<std::unique_ptr<Impl>> FromTokenizerJson(
-      const std::string& path, TokenizerConfig config) {
-    CASCADE_ASSIGN_OR_RETURN(std::string content, ReadFile(path));
+      const std::string& content, const std::string& path,
+      TokenizerConfig config) {
     JsonReader json(path);
     simdjson::dom::parser parser;
     object root;
@@ -1189,36 +1189,67 @@ WordPieceTokenizer::WordPieceTokenizer(std::unique_ptr<Impl> impl)
 
 WordPieceTokenizer::~WordPieceTokenizer() = default;
 
-Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromFolder(
-    const std::string& dir) {
+Result<TokenizerFiles> ReadTokenizerFiles(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return Status::NotFound("tokenizer folder", dir);
   }
   const std::filesystem::path folder(dir);
-  TokenizerConfig config;
+  TokenizerFiles files;
+  files.source = dir;
   const std::string config_path = (folder / "tokenizer_config.json").string();
   if (FileExists(config_path)) {
-    CASCADE_RETURN_IF_ERROR(ReadTokenizerConfig(config_path, &config));
+    CASCADE_ASSIGN_OR_RETURN(files.tokenizer_config_json, ReadFile(config_path));
   }
   const std::string json_path = (folder / "tokenizer.json").string();
   const std::string vocab_path = (folder / "vocab.txt").string();
-  std::unique_ptr<Impl> impl;
   if (FileExists(json_path)) {
-    CASCADE_ASSIGN_OR_RETURN(impl, Impl::FromTokenizerJson(json_path, config));
+    CASCADE_ASSIGN_OR_RETURN(files.tokenizer_json, ReadFile(json_path));
   } else if (FileExists(vocab_path)) {
-    CASCADE_ASSIGN_OR_RETURN(impl, Impl::FromVocabFile(vocab_path, config));
+    CASCADE_ASSIGN_OR_RETURN(files.vocab_txt, ReadFile(vocab_path));
   } else {
     return Status::NotFound("no tokenizer.json or vocab.txt in", dir);
+  }
+  return files;
+}
+
+Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromFiles(
+    const TokenizerFiles& files) {
+  const std::filesystem::path folder(files.source);
+  TokenizerConfig config;
+  if (!files.tokenizer_config_json.empty()) {
+    CASCADE_RETURN_IF_ERROR(ParseTokenizerConfig(
+        files.tokenizer_config_json,
+        (folder / "tokenizer_config.json").string(), &config));
+  }
+  std::unique_ptr<Impl> impl;
+  if (!files.tokenizer_json.empty()) {
+    CASCADE_ASSIGN_OR_RETURN(
+        impl, Impl::FromTokenizerJson(files.tokenizer_json,
+                                      (folder / "tokenizer.json").string(), config));
+  } else if (!files.vocab_txt.empty()) {
+    CASCADE_ASSIGN_OR_RETURN(
+        impl, Impl::FromVocabText(files.vocab_txt,
+                                  (folder / "vocab.txt").string(), config));
+  } else {
+    return Status::InvalidArgument("no tokenizer.json or vocab.txt in",
+                                   files.source);
   }
   return std::unique_ptr<WordPieceTokenizer>(
       new WordPieceTokenizer(std::move(impl)));
 }
 
+Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromFolder(
+    const std::string& dir) {
+  CASCADE_ASSIGN_OR_RETURN(TokenizerFiles files, ReadTokenizerFiles(dir));
+  return FromFiles(files);
+}
+
 Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromVocabFile(
     const std::string& path, const TokenizerConfig& config) {
+  CASCADE_ASSIGN_OR_RETURN(std::string content, ReadFile(path));
   CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl,
-                           Impl::FromVocabFile(path, config));
+                           Impl::FromVocabText(content, path, config));
   return std::unique_ptr<WordPieceTokenizer>(
       new WordPieceTokenizer(std::move(impl)));
 }

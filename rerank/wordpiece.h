@@ -55,6 +55,19 @@ struct Encoding {
   std::vector<int32_t> type_ids;  // 0 for [CLS] q [SEP], 1 for p [SEP]
 };
 
+// The files a tokenizer is built from, read into memory (an index stores
+// them so that query-time tokenization needs no model folder).
+struct TokenizerFiles {
+  std::string source;                 // where they came from, for errors
+  std::string tokenizer_json;         // empty when absent
+  std::string vocab_txt;              // used when tokenizer_json is empty
+  std::string tokenizer_config_json;  // empty when absent
+};
+
+// Reads tokenizer.json (or vocab.txt) and tokenizer_config.json from a model
+// folder. NotFound when the folder or both vocabularies are missing.
+Result<TokenizerFiles> ReadTokenizerFiles(const std::string& dir);
+
 class WordPieceTokenizer {
  public:
   // From a model folder: tokenizer.json when present (its normalizer
@@ -66,6 +79,9 @@ class WordPieceTokenizer {
   // WordPiece or whose normalizer / pre-tokenizer is not BERT's.
   static Result<std::unique_ptr<WordPieceTokenizer>> FromFolder(
       const std::string& dir);
+  // The same from files already in memory (errors name files.source).
+  static Result<std::unique_ptr<WordPieceTokenizer>> FromFiles(
+      const TokenizerFiles& files);
   // From a vocab.txt (one token per line; id = line number - 1). NotFound
   // when the file is missing; InvalidArgument when unk, cls or sep is not in
   // it.

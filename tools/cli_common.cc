@@ -2,7 +2,9 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -102,6 +104,102 @@ double NowSeconds() {
   return std::chrono::duration<double>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * sorted.size()));
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+void AddRerankFlags(CLI::App* cmd, RerankFlags* flags) {
+  WithEnv(cmd->add_option("--rerank", flags->rerank,
+                          "Cascade of stages, e.g. bm25:1000,tilde:200,ce:50 "
+                          "(stage:depth[:budget_ms]); default: the index's, else BM25"));
+  WithEnv(cmd->add_option("--model", flags->model,
+                          "Cross-encoder model folder for the ce stage"));
+  WithEnv(cmd->add_option("--device", flags->device, "Where --model runs: cpu, cuda, auto")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--model-threads", flags->model_threads,
+                          "CPU threads for --model (0 = all cores)")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--tilde-alpha", flags->tilde_alpha,
+                          "tilde stage score: alpha * TILDE + (1 - alpha) * previous")
+              ->check(CLI::Range(0.0, 1.0))
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--long-passages", flags->long_passages,
+                          "ce stage, passages over the model's length: truncate or chunk")
+              ->check(CLI::IsMember({"truncate", "chunk"}))
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--chunk-overlap", flags->chunk_overlap,
+                          "Tokens shared by consecutive chunks")
+              ->capture_default_str());
+}
+
+void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,
+                      SearchOptions* search) {
+  open->cross_encoder_model = flags.model;
+  open->device = flags.device;
+  open->model_threads = flags.model_threads;
+  search->cascade = flags.rerank;
+  search->tilde_alpha = flags.tilde_alpha;
+  search->long_passages = flags.long_passages;
+  search->chunk_overlap = flags.chunk_overlap;
+}
+
+void StageTimings::Add(const SearchResult& result) {
+  for (size_t i = 0; i < result.stages.size(); ++i) {
+    const StageInfo& info = result.stages[i];
+    if (i >= stages_.size()) stages_.push_back({info.stage, {}, 0, 0, 0});
+    Stage& stage = stages_[i];
+    if (stage.name != info.stage) continue;  // a different cascade: not mixed
+    stage.ms.push_back(info.took_ms);
+    stage.scored += info.scored;
+    stage.sequences += info.sequences;
+    stage.budget_exhausted += info.budget_exhausted;
+  }
+}
+
+std::string StageTimings::Json() const {
+  std::string out = "{";
+  char buf[256];
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    const Stage& stage = stages_[i];
+    std::vector<double> sorted = stage.ms;
+    std::sort(sorted.begin(), sorted.end());
+    double mean = 0;
+    for (double v : sorted) mean += v;
+    mean = sorted.empty() ? 0 : mean / sorted.size();
+    if (i) out.push_back(',');
+    AppendJsonString(&out, stage.name);
+    std::snprintf(buf, sizeof(buf),
+                  ":{\"mean_ms\":%.4f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
+                  "\"scored\":%llu,\"sequences\":%llu,\"budget_exhausted\":%llu}",
+                  mean, Percentile(sorted, 50), Percentile(sorted, 99),
+                  static_cast<unsigned long long>(stage.scored),
+                  static_cast<unsigned long long>(stage.sequences),
+                  static_cast<unsigned long long>(stage.budget_exhausted));
+    out += buf;
+  }
+  out.push_back('}');
+  return out;
+}
+
+void StageTimings::Print(FILE* out) const {
+  for (const Stage& stage : stages_) {
+    std::vector<double> sorted = stage.ms;
+    std::sort(sorted.begin(), sorted.end());
+    double mean = 0;
+    for (double v : sorted) mean += v;
+    mean = sorted.empty() ? 0 : mean / sorted.size();
+    std::fprintf(out,
+                 "stage %-6s mean_ms %.4f  p50_ms %.4f  p99_ms %.4f  scored %llu  "
+                 "budget_exhausted %llu\n",
+                 stage.name.c_str(), mean, Percentile(sorted, 50),
+                 Percentile(sorted, 99), static_cast<unsigned long long>(stage.scored),
+                 static_cast<unsigned long long>(stage.budget_exhausted));
+  }
 }
 
 }  // namespace cascade::tools

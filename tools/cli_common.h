@@ -5,6 +5,7 @@
 #define CASCADE_TOOLS_CLI_COMMON_H_
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -12,6 +13,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cascade/engine.h"
+#include "cascade/options.h"
 #include "cascade/status.h"
 
 namespace cascade::tools {
@@ -46,6 +49,45 @@ double PeakRssMib();
 uint64_t DiskUsageBytes(const std::string& path);
 // Monotonic seconds.
 double NowSeconds();
+
+// Nearest-rank percentile (p in [0, 100]) of ascending values; 0 when empty.
+double Percentile(const std::vector<double>& sorted, double p);
+
+// The reranking flags of search, eval and run (README "Reranking cascade").
+struct RerankFlags {
+  std::string rerank;           // cascade spec; empty: the index's default
+  std::string model;            // cross-encoder folder for the ce stage
+  std::string device = "auto";
+  unsigned model_threads = 0;
+  double tilde_alpha = 1.0;
+  std::string long_passages = "truncate";
+  size_t chunk_overlap = 64;
+};
+void AddRerankFlags(CLI::App* cmd, RerankFlags* flags);
+void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,
+                      SearchOptions* search);
+
+// Per-stage latency over many searches, for eval and run reports.
+class StageTimings {
+ public:
+  void Add(const SearchResult& result);
+  // {"bm25":{"mean_ms":..,"p50_ms":..,"p99_ms":..,"scored":..,
+  //  "budget_exhausted":..},...} in stage order.
+  std::string Json() const;
+  // One line per stage.
+  void Print(FILE* out) const;
+  bool empty() const { return stages_.empty(); }
+
+ private:
+  struct Stage {
+    std::string name;
+    std::vector<double> ms;
+    uint64_t scored = 0;
+    uint64_t sequences = 0;
+    uint64_t budget_exhausted = 0;
+  };
+  std::vector<Stage> stages_;
+};
 
 }  // namespace cascade::tools
 

@@ -25,6 +25,7 @@ struct EvalFlags {
   std::string run_in;
   std::optional<double> k1, b;
   bool json = false;
+  RerankFlags rerank;
 };
 
 // Scores as they appear in a run file, so that figures computed here equal
@@ -48,6 +49,7 @@ int RunEval(const EvalFlags& flags) {
   if (!qrels.ok()) return ReportError("eval", qrels.status());
 
   Run run;
+  StageTimings stages;
   if (!flags.run_in.empty()) {
     auto read = ReadRun(flags.run_in);
     if (!read.ok()) return ReportError("eval", read.status());
@@ -67,9 +69,10 @@ int RunEval(const EvalFlags& flags) {
     if (!queries.ok()) return ReportError("eval", queries.status());
     OpenOptions options;
     options.read_only = true;
+    SearchOptions search;
+    ApplyRerankFlags(flags.rerank, &options, &search);
     auto index = Index::Open(flags.index, options);
     if (!index.ok()) return ReportError("eval", index.status());
-    SearchOptions search;
     search.k = flags.k;
     search.k1 = flags.k1;
     search.b = flags.b;
@@ -82,9 +85,16 @@ int RunEval(const EvalFlags& flags) {
         return ReportError("eval", Status::InvalidArgument(
                                        "query " + q.id + ": " + result.status().ToString()));
       }
+      stages.Add(*result);
       auto& ranked = run.ranked[q.id];
-      for (const Hit& hit : result->hits) {
-        ranked.push_back({hit.id, RoundLikeRunFile(hit.score)});
+      // Run files need scores that decrease with rank; after reranking,
+      // hits below a stage's depth keep an earlier stage's (other-scale)
+      // score, so a reranked run gets rank-derived scores.
+      const bool reranked = result->stages.size() > 1;
+      for (size_t i = 0; i < result->hits.size(); ++i) {
+        const Hit& hit = result->hits[i];
+        ranked.push_back({hit.id, reranked ? static_cast<double>(result->hits.size() - i)
+                                           : RoundLikeRunFile(hit.score)});
       }
     }
     size_t missing = 0;
@@ -110,8 +120,9 @@ int RunEval(const EvalFlags& flags) {
   if (flags.json) {
     std::printf(
         "{\"ndcg@10\":%.4f,\"mrr@10\":%.4f,\"recall@100\":%.4f,"
-        "\"recall@1000\":%.4f,\"map\":%.4f,\"queries\":%zu}\n",
-        m.ndcg_10, m.mrr_10, m.recall_100, m.recall_1000, m.map, report.queries);
+        "\"recall@1000\":%.4f,\"map\":%.4f,\"queries\":%zu,\"stages\":%s}\n",
+        m.ndcg_10, m.mrr_10, m.recall_100, m.recall_1000, m.map, report.queries,
+        stages.Json().c_str());
   } else {
     std::printf("queries      %zu\n", report.queries);
     std::printf("nDCG@10      %.4f\n", m.ndcg_10);
@@ -120,6 +131,7 @@ int RunEval(const EvalFlags& flags) {
     std::printf("Recall@1000  %.4f\n", m.recall_1000);
     std::printf("MAP          %.4f\n", m.map);
     std::printf("P@10         %.4f\n", m.p_10);
+    stages.Print(stdout);
   }
   return kExitOk;
 }
@@ -129,7 +141,7 @@ int RunEval(const EvalFlags& flags) {
 void RegisterEvalCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<EvalFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "eval", "Evaluate BM25 on a BEIR dataset: nDCG@10, MRR@10, Recall@100/1000, MAP "
+      "eval", "Evaluate a search (BM25 and any --rerank stages) on a BEIR dataset: nDCG@10, MRR@10, Recall@100/1000, MAP "
               "(as trec_eval -c)");
   WithEnv(cmd->add_option("--index", flags->index, "Index folder"));
   WithEnv(cmd->add_option("--dataset", flags->dataset,
@@ -146,6 +158,7 @@ void RegisterEvalCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's)"));
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
+  AddRerankFlags(cmd, &flags->rerank);
   cmd->callback([flags, exit_code] { *exit_code = RunEval(*flags); });
 }
 

@@ -12,7 +12,11 @@
 
 #include "index/corpus_reader.h"
 #include "index/index_writer.h"
+#include "index/keys.h"
 #include "index/store.h"
+#include "query/cascade_spec.h"
+#include "query/tilde_index.h"
+#include "rerank/neural_model.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
 
@@ -33,6 +37,11 @@ struct IndexFlags {
   size_t batch = 2048;
   size_t max_errors_shown = 20;
   bool quiet = false;
+  std::string tilde_model;
+  std::string tilde_tokenizer;
+  std::string default_rerank;
+  std::string device = "auto";
+  unsigned model_threads = 0;
 };
 
 class Progress {
@@ -93,6 +102,44 @@ int RunIndex(const IndexFlags& flags) {
   auto writer = index::IndexWriter::Open(*store, writer_options);
   if (!writer.ok()) return ReportError("index", writer.status());
 
+  // TILDE: the weigher (or only its tokenizer) becomes the index's TILDE
+  // tokenizer; documents' own "tilde" weights are mapped through it.
+  std::unique_ptr<rerank::NeuralModel> weigher;
+  const std::string tilde_dir =
+      flags.tilde_model.empty() ? flags.tilde_tokenizer : flags.tilde_model;
+  if (!flags.tilde_model.empty()) {
+    rerank::ModelOptions model_options;
+    auto device = rerank::ParseDevice(flags.device);
+    if (!device.ok()) return ReportError("index", device.status());
+    model_options.device = *device;
+    model_options.threads = flags.model_threads;
+    auto opened = rerank::NeuralModel::Open(flags.tilde_model, model_options);
+    if (!opened.ok()) return ReportError("index", opened.status());
+    if ((*opened)->config().kind != gpu::ModelKind::kTokenWeigher) {
+      return ReportError("index", Status::InvalidArgument(
+                                      "--tilde-model " + flags.tilde_model + " is a " +
+                                      std::string(gpu::ModelKindName((*opened)->config().kind)) +
+                                      ", not a TILDEv2 token weigher"));
+    }
+    weigher = std::move(opened).value();
+  }
+  if (!tilde_dir.empty()) {
+    auto files = rerank::ReadTokenizerFiles(tilde_dir);
+    if (!files.ok()) return ReportError("index", files.status());
+    Status s = query::AttachTildeTokenizer(**store, *files, tilde_dir);
+    if (!s.ok()) return ReportError("index", s);
+  }
+  auto tilde_tokenizer = query::LoadTildeTokenizer(**store);
+  if (!tilde_tokenizer.ok()) return ReportError("index", tilde_tokenizer.status());
+  if (!flags.default_rerank.empty()) {
+    auto spec = query::ParseCascadeSpec(flags.default_rerank);
+    if (!spec.ok()) return ReportError("index", spec.status());
+    Status s = (*store)->PutMeta(index::kMetaDefaultCascade,
+                                 query::FormatCascadeSpec(*spec));
+    if (!s.ok()) return ReportError("index", s);
+  }
+  uint64_t tilde_skipped = 0;
+
   Progress progress(!flags.quiet && isatty(STDERR_FILENO));
   std::vector<index::Document> batch;
   batch.reserve(flags.batch);
@@ -118,10 +165,35 @@ int RunIndex(const IndexFlags& flags) {
       return ReportError("index", more.status());
     }
     if (*more) {
-      batch.push_back(std::move(record.doc));
       ++read;
+      Status mapped = Status::OK();
+      if (!record.doc.tilde_terms.empty() && *tilde_tokenizer) {
+        mapped = query::MapTildeTerms(**tilde_tokenizer, &record.doc);
+      } else if (!record.doc.tilde_terms.empty()) {
+        mapped = Status::InvalidArgument(
+            "\"tilde\" weights need a TILDE tokenizer: pass --tilde-model DIR "
+            "or --tilde-tokenizer DIR");
+      }
+      if (mapped.ok()) {
+        batch.push_back(std::move(record.doc));
+      } else {
+        ++tilde_skipped;
+        if (problems_shown + tilde_skipped <= flags.max_errors_shown) {
+          progress.Done();
+          std::fprintf(stderr, "cascade index: %s:%llu: %s (skipped)\n",
+                       record.source.c_str(),
+                       static_cast<unsigned long long>(record.line),
+                       mapped.message().c_str());
+        }
+      }
     }
     if (batch.size() == flags.batch || (!*more && !batch.empty())) {
+      if (weigher) {
+        std::vector<index::Document*> targets;
+        for (index::Document& doc : batch) targets.push_back(&doc);
+        Status weighed = query::WeighDocuments(*weigher, targets);
+        if (!weighed.ok()) return ReportError("index", weighed);
+      }
       Status s = (*writer)->AddBatch(batch);
       if (!s.ok()) return ReportError("index", s);
       batch.clear();
@@ -139,16 +211,25 @@ int RunIndex(const IndexFlags& flags) {
                  problems.size() - flags.max_errors_shown);
   }
   const double secs = NowSeconds() - start;
-  const auto& stats = (*writer)->stats();
+  const index::WriterStats stats = (*writer)->stats();  // a copy: the writer closes below
   writer->reset();
   store->reset();
+  if (stats.tilde_documents > 0 || tilde_skipped > 0) {
+    std::printf("TILDE weights stored for %llu documents (%llu above the index's "
+                "scale, stored as its maximum; %llu documents skipped for bad "
+                "\"tilde\" input)\n",
+                static_cast<unsigned long long>(stats.tilde_documents),
+                static_cast<unsigned long long>(stats.tilde_saturated),
+                static_cast<unsigned long long>(tilde_skipped));
+  }
   std::printf(
       "indexed %llu documents (%llu replaced an existing id, %llu skipped) "
       "into %s in %.2f s: %.0f docs/s, %llu segments, %.1f MiB on disk, "
       "peak memory %.0f MiB\n",
       static_cast<unsigned long long>(stats.added),
       static_cast<unsigned long long>(stats.replaced),
-      static_cast<unsigned long long>((*reader)->skipped()), flags.index.c_str(),
+      static_cast<unsigned long long>((*reader)->skipped() + tilde_skipped),
+      flags.index.c_str(),
       secs, secs > 0 ? stats.added / secs : 0.0,
       static_cast<unsigned long long>(stats.segments),
       DiskUsageBytes(flags.index) / 1048576.0, PeakRssMib());
@@ -191,6 +272,20 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
                           "Problems printed in full (all are counted)")
               ->capture_default_str());
   WithEnv(cmd->add_flag("--quiet", flags->quiet, "No progress line"));
+  WithEnv(cmd->add_option("--tilde-model", flags->tilde_model,
+                          "TILDEv2 model folder: weigh every document without "
+                          "\"tilde\" weights and store them (8-bit) for the tilde stage"));
+  WithEnv(cmd->add_option("--tilde-tokenizer", flags->tilde_tokenizer,
+                          "Tokenizer folder for documents' own \"tilde\" weights "
+                          "(when no --tilde-model)"));
+  WithEnv(cmd->add_option("--default-rerank", flags->default_rerank,
+                          "Store this cascade as the index's default, e.g. "
+                          "bm25:1000,tilde:200,ce:50"));
+  WithEnv(cmd->add_option("--device", flags->device, "Where --tilde-model runs: cpu, cuda, auto")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--model-threads", flags->model_threads,
+                          "CPU threads for --tilde-model (0 = all cores)")
+              ->capture_default_str());
   cmd->add_option("inputs", flags->inputs, "Corpus inputs")->required();
   cmd->callback([flags, exit_code] { *exit_code = RunIndex(*flags); });
 }

@@ -19,28 +19,25 @@ struct RunFlags {
   size_t k = 10;
   std::string output;
   std::optional<double> k1, b;
+  std::string algorithm = "auto";
   bool json = false;
+  RerankFlags rerank;
 };
-
-// Nearest-rank percentile of sorted values.
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * sorted.size()));
-  rank = std::clamp<size_t>(rank, 1, sorted.size());
-  return sorted[rank - 1];
-}
 
 int RunRun(const RunFlags& flags) {
   auto queries = ReadQueries(flags.queries);
   if (!queries.ok()) return ReportError("run", queries.status());
   OpenOptions options;
   options.read_only = true;
+  SearchOptions search;
+  ApplyRerankFlags(flags.rerank, &options, &search);
   auto index = Index::Open(flags.index, options);
   if (!index.ok()) return ReportError("run", index.status());
-  SearchOptions search;
   search.k = flags.k;
   search.k1 = flags.k1;
   search.b = flags.b;
+  search.algorithm = flags.algorithm;
+  StageTimings stages;
   Run run;
   std::vector<double> latencies;
   latencies.reserve(queries->size());
@@ -53,6 +50,7 @@ int RunRun(const RunFlags& flags) {
       return ReportError("run", Status::InvalidArgument(
                                     "query " + q.id + ": " + result.status().ToString()));
     }
+    stages.Add(*result);
     if (!flags.output.empty()) {
       auto& ranked = run.ranked[q.id];
       for (const Hit& hit : result->hits) ranked.push_back({hit.id, hit.score});
@@ -71,14 +69,15 @@ int RunRun(const RunFlags& flags) {
   const double qps = total > 0 ? latencies.size() / total : 0;
   if (flags.json) {
     std::printf("{\"queries\":%zu,\"qps\":%.1f,\"mean_ms\":%.4f,\"p50_ms\":%.4f,"
-                "\"p99_ms\":%.4f}\n",
+                "\"p99_ms\":%.4f,\"stages\":%s}\n",
                 latencies.size(), qps, mean, Percentile(sorted, 50),
-                Percentile(sorted, 99));
+                Percentile(sorted, 99), stages.Json().c_str());
   } else {
     std::printf("queries  %zu\nqps      %.1f\nmean_ms  %.4f\np50_ms   %.4f\n"
                 "p99_ms   %.4f\n",
                 latencies.size(), qps, mean, Percentile(sorted, 50),
                 Percentile(sorted, 99));
+    stages.Print(stdout);
   }
   return kExitOk;
 }
@@ -97,7 +96,13 @@ void RegisterRunCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--output", flags->output, "Write a TREC run file"));
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's)"));
+  WithEnv(cmd->add_option("--algorithm", flags->algorithm,
+                          "Top-k algorithm: auto, exhaustive, wand, bmw (block-max WAND) or "
+                          "maxscore (block-max MaxScore); same hits, different speed")
+              ->check(CLI::IsMember({"auto", "exhaustive", "wand", "bmw", "maxscore"}))
+              ->capture_default_str());
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
+  AddRerankFlags(cmd, &flags->rerank);
   cmd->callback([flags, exit_code] { *exit_code = RunRun(*flags); });
 }
 

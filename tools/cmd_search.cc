@@ -16,13 +16,77 @@ struct SearchFlags {
   size_t k = 10;
   size_t offset = 0;
   std::optional<double> k1, b;
+  std::string algorithm = "auto";
   bool json = false;
   bool text = false;
+  bool explain = false;
+  RerankFlags rerank;
 };
+
+// "bm25 #3 12.1, tilde #1 4.2, ce -" for a hit's explain line.
+std::string ExplainText(const Hit& hit) {
+  std::string out;
+  char buf[96];
+  for (const StageScore& s : hit.explain) {
+    if (!out.empty()) out += ", ";
+    if (s.scored) {
+      std::snprintf(buf, sizeof(buf), "%s #%zu %.4f", s.stage.c_str(), s.rank, s.score);
+    } else {
+      std::snprintf(buf, sizeof(buf), "%s -", s.stage.c_str());
+    }
+    out += buf;
+  }
+  return out;
+}
+
+void AppendExplainJson(const Hit& hit, std::string* out) {
+  *out += ",\"explain\":[";
+  char buf[96];
+  for (size_t i = 0; i < hit.explain.size(); ++i) {
+    const StageScore& s = hit.explain[i];
+    if (i) out->push_back(',');
+    *out += "{\"stage\":";
+    AppendJsonString(out, s.stage);
+    if (s.scored) {
+      std::snprintf(buf, sizeof(buf), ",\"rank\":%zu,\"score\":%.6f}", s.rank, s.score);
+      *out += buf;
+    } else {
+      *out += ",\"rank\":null,\"score\":null}";
+    }
+  }
+  out->push_back(']');
+}
+
+void AppendStagesJson(const SearchResult& result, std::string* out) {
+  *out += ",\"cascade\":";
+  AppendJsonString(out, result.cascade);
+  *out += ",\"stages\":[";
+  char buf[256];
+  for (size_t i = 0; i < result.stages.size(); ++i) {
+    const StageInfo& s = result.stages[i];
+    if (i) out->push_back(',');
+    *out += "{\"stage\":";
+    AppendJsonString(out, s.stage);
+    std::snprintf(buf, sizeof(buf),
+                  ",\"depth\":%zu,\"candidates\":%zu,\"scored\":%zu,"
+                  "\"sequences\":%zu,\"took_ms\":%.3f,\"budget_exhausted\":%s",
+                  s.depth, s.candidates, s.scored, s.sequences, s.took_ms,
+                  s.budget_exhausted ? "true" : "false");
+    *out += buf;
+    if (s.budget_ms) {
+      std::snprintf(buf, sizeof(buf), ",\"budget_ms\":%.3f", *s.budget_ms);
+      *out += buf;
+    }
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
 
 int RunSearch(const SearchFlags& flags) {
   OpenOptions options;
   options.read_only = true;
+  SearchOptions search;
+  ApplyRerankFlags(flags.rerank, &options, &search);
   auto index = Index::Open(flags.index, options);
   if (!index.ok()) return ReportError("search", index.status());
   std::string query;
@@ -30,11 +94,12 @@ int RunSearch(const SearchFlags& flags) {
     if (!query.empty()) query.push_back(' ');
     query += word;
   }
-  SearchOptions search;
+  search.explain = flags.explain;
   search.k = flags.k;
   search.offset = flags.offset;
   search.k1 = flags.k1;
   search.b = flags.b;
+  search.algorithm = flags.algorithm;
   search.load_text = flags.text;
   auto result = (*index)->Search(query, search);
   if (!result.ok()) return ReportError("search", result.status());
@@ -42,6 +107,8 @@ int RunSearch(const SearchFlags& flags) {
     std::string out = "{\"query\":";
     AppendJsonString(&out, query);
     out += ",\"total_hits\":" + std::to_string(result->total_hits);
+    out += result->total_hits_exact ? ",\"total_hits_exact\":true"
+                                    : ",\"total_hits_exact\":false";
     char buf[64];
     std::snprintf(buf, sizeof(buf), ",\"took_ms\":%.3f", result->took_ms);
     out += buf;
@@ -59,13 +126,17 @@ int RunSearch(const SearchFlags& flags) {
         out += ",\"text\":";
         AppendJsonString(&out, hit.text);
       }
+      if (flags.explain) AppendExplainJson(hit, &out);
       out.push_back('}');
     }
-    out += "]}";
+    out += "]";
+    AppendStagesJson(*result, &out);
+    out += "}";
     std::cout << out << "\n";
     return kExitOk;
   }
-  std::printf("%llu hits for \"%s\" (%.2f ms)\n",
+  std::printf("%s%llu hits for \"%s\" (%.2f ms)\n",
+              result->total_hits_exact ? "" : "at least ",
               static_cast<unsigned long long>(result->total_hits), query.c_str(),
               result->took_ms);
   for (size_t i = 0; i < result->hits.size(); ++i) {
@@ -73,7 +144,16 @@ int RunSearch(const SearchFlags& flags) {
     std::string title = hit.title.substr(0, 100);
     std::printf("%4zu  %9.4f  %-24s %s\n", flags.offset + i + 1, hit.score,
                 hit.id.c_str(), title.c_str());
+    if (flags.explain) std::printf("      %s\n", ExplainText(hit).c_str());
     if (flags.text) std::printf("      %s\n", hit.text.substr(0, 300).c_str());
+  }
+  if (result->stages.size() > 1) {
+    std::printf("cascade %s:", result->cascade.c_str());
+    for (const StageInfo& s : result->stages) {
+      std::printf(" %s %.2f ms (%zu scored%s)", s.stage.c_str(), s.took_ms, s.scored,
+                  s.budget_exhausted ? ", budget exhausted" : "");
+    }
+    std::printf("\n");
   }
   return kExitOk;
 }
@@ -82,7 +162,7 @@ int RunSearch(const SearchFlags& flags) {
 
 void RegisterSearchCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<SearchFlags>();
-  CLI::App* cmd = app.add_subcommand("search", "Search an index (BM25, bag of words)");
+  CLI::App* cmd = app.add_subcommand("search", "Search an index (BM25, bag of words, then any --rerank stages)");
   WithEnv(cmd->add_option("--index", flags->index, "Index folder")->required());
   WithEnv(cmd->add_option("--k", flags->k, "Hits to show (1..100000)")
               ->capture_default_str());
@@ -90,8 +170,16 @@ void RegisterSearchCommand(CLI::App& app, int* exit_code) {
               ->capture_default_str());
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's, 0.9)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's, 0.4)"));
+  WithEnv(cmd->add_option("--algorithm", flags->algorithm,
+                          "Top-k algorithm: auto, exhaustive, wand, bmw (block-max WAND) or "
+                          "maxscore (block-max MaxScore); same hits, different speed")
+              ->check(CLI::IsMember({"auto", "exhaustive", "wand", "bmw", "maxscore"}))
+              ->capture_default_str());
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
   WithEnv(cmd->add_flag("--text", flags->text, "Show each hit's text"));
+  WithEnv(cmd->add_flag("--explain", flags->explain,
+                        "Show each hit's rank and score at every stage"));
+  AddRerankFlags(cmd, &flags->rerank);
   cmd->add_option("query", flags->query, "Query words")->required();
   cmd->callback([flags, exit_code] { *exit_code = RunSearch(*flags); });
 }

@@ -13,6 +13,7 @@ void RegisterEvalCommand(CLI::App& app, int* exit_code);
 void RegisterRunCommand(CLI::App& app, int* exit_code);
 void RegisterModelCommand(CLI::App& app, int* exit_code);
 void RegisterServeCommand(CLI::App& app, int* exit_code);
+void RegisterGenCorpusCommand(CLI::App& app, int* exit_code);
 
 }  // namespace cascade::tools
 

@@ -23,6 +23,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cascade/options.h"
@@ -34,19 +35,53 @@ struct Document {
   std::string id;     // unique; adding an existing id replaces that document
   std::string title;  // UTF-8, may be empty
   std::string text;   // UTF-8, may be empty (not both)
+  // Precomputed TILDEv2 weights {token, weight} (tokens of the index's TILDE
+  // tokenizer; passage expansion tokens welcome). Empty: the index's TILDE
+  // model (if any) weighs the document.
+  std::vector<std::pair<std::string, float>> tilde;
+};
+
+// A hit's place at one stage of the cascade (SearchOptions::explain).
+struct StageScore {
+  std::string stage;    // "bm25", "tilde", "ce"
+  bool scored = false;  // false: below the stage's depth or past its budget
+  size_t rank = 0;      // 1-based rank among the stage's scored candidates
+  float score = 0;
 };
 
 struct Hit {
   std::string id;
+  // The score of the last stage that scored the hit.
   float score = 0;
   std::string title;
   std::string text;  // only with SearchOptions::load_text
+  std::vector<StageScore> explain;  // one per stage, with explain
+};
+
+// What one stage of a search did.
+struct StageInfo {
+  std::string stage;        // "bm25", "tilde", "ce"
+  size_t depth = 0;         // from the cascade spec
+  size_t candidates = 0;    // candidates it was given (first stage: found)
+  size_t scored = 0;        // candidates it scored
+  size_t sequences = 0;     // cross-encoder sequences run (chunks included)
+  double took_ms = 0;
+  std::optional<double> budget_ms;
+  bool budget_exhausted = false;  // stopped early; the rest kept its order
+  // Not empty when the stage's model failed: its candidates kept the
+  // previous order.
+  std::string error;
 };
 
 struct SearchResult {
   std::vector<Hit> hits;     // best first; ties by insertion order
   uint64_t total_hits = 0;   // documents matching at least one term
+  // False when the first stage pruned (SearchOptions::algorithm) after
+  // counting 1,000 matches: total_hits is then a lower bound (>= 1000).
+  bool total_hits_exact = true;
   double took_ms = 0;        // wall time of the search
+  std::string cascade;       // the stages run, canonical spec text
+  std::vector<StageInfo> stages;
 };
 
 struct IndexStats {
@@ -56,16 +91,21 @@ struct IndexStats {
   double average_length = 0;       // indexed terms per document
   uint32_t format_version = 0;
   uint64_t pending_changes = 0;    // adds and deletes awaiting Commit()
+  bool tilde = false;              // has TILDE weights (a "tilde" stage can run)
+  std::string default_cascade;     // "" when none is stored
 };
 
-// Parses one JSON document record, {"_id" or "id", "title", "text"}, by the
-// rules `cascade index` applies to corpus lines ("_id" wins over "id"; null
-// or absent title/text are empty, but not both; other fields are ignored).
+// Parses one JSON document record, {"_id" or "id", "title", "text",
+// "tilde"}, by the rules `cascade index` applies to corpus lines ("_id" wins
+// over "id"; null or absent title/text are empty, but not both; "tilde" is
+// an optional object of token weights; other fields are ignored).
 // InvalidArgument whose message names the problem, e.g.
 // `field "text": expected a string, got number` or `invalid UTF-8`.
 // numeric_ids: accept a number as id (as its shortest decimal text).
 // Thread-safe.
 Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids = true);
+
+struct IndexInternals;  // the HTTP server's hooks (query/engine_internal.h)
 
 class Index {
  public:
@@ -91,14 +131,21 @@ class Index {
   // searchable.
   Status Commit();
 
-  // Bag-of-words BM25 search, analysed like the documents.
+  // Bag-of-words BM25 search, analysed like the documents, then the
+  // reranking stages of options.cascade (or the index's default). Errors:
+  // InvalidArgument for bad options, a bad cascade spec, or a stage whose
+  // model or data is missing (named); a model's failure is returned as is.
   Result<SearchResult> Search(std::string_view query,
                               const SearchOptions& options) const;
+  // Stores `spec` as the cascade searches run when they name none ("" to
+  // remove it). InvalidArgument for a bad spec.
+  Status SetDefaultCascade(std::string_view spec);
   // The stored document with this id, or nullopt.
   Result<std::optional<Document>> Get(std::string_view id) const;
   IndexStats Stats() const;
 
  private:
+  friend struct IndexInternals;
   struct Impl;
   explicit Index(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

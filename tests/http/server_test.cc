@@ -296,7 +296,7 @@ TEST_F(ServerTest, StatsDescribeTheIndex) {
   EXPECT_GE(Int(root, "segments"), 1);
   EXPECT_TRUE(Near(Num(root, "average_length"), want.average_length, 1e-6));
   EXPECT_GT(Num(root, "average_length"), 0);
-  EXPECT_EQ(Int(root, "format_version"), 1);
+  EXPECT_EQ(Int(root, "format_version"), 2);
   EXPECT_EQ(Int(root, "pending_changes"), 0);
   EXPECT_GE(Int(root, "queue_depth"), 0);
   EXPECT_EQ(Int(root, "rerank_queue_depth"), 0);
@@ -428,13 +428,13 @@ TEST_F(ServerTest, SearchReportsTimingsAndExplains) {
     ASSERT_FALSE(r.Header("x-stage-bm25-ms").empty()) << r;
     EXPECT_GE(std::stod(r.Header("x-took-ms")), 0);
     EXPECT_GE(std::stod(r.Header("x-stage-bm25-ms")), 0);
-    EXPECT_TRUE(r.Header("x-stage-rerank-ms").empty()) << r;
+    EXPECT_TRUE(r.Header("x-stage-ce-ms").empty()) << r;
     Json json = ExpectJson(r);
     const auto root = json.root();
     EXPECT_GE(Num(root, "took_ms"), 0);
     simdjson::dom::element timings = root["timings"].value();
     EXPECT_GE(Num(timings, "bm25_ms"), 0);
-    EXPECT_FALSE(Has(timings, "rerank_ms"));
+    EXPECT_FALSE(Has(timings, "ce_ms"));
   }
   {
     const Response r =
@@ -454,8 +454,8 @@ TEST_F(ServerTest, SearchReportsTimingsAndExplains) {
       EXPECT_TRUE(base == 0 || base == 1) << r;
       EXPECT_EQ(Int(explain, "bm25_rank"), base + i);
       EXPECT_TRUE(Near(Num(explain, "bm25_score"), Num(hit, "score"), 1e-5)) << r;
-      EXPECT_FALSE(Has(explain, "rerank_rank"));
-      EXPECT_FALSE(Has(explain, "rerank_score"));
+      EXPECT_FALSE(Has(explain, "ce_rank"));
+      EXPECT_FALSE(Has(explain, "ce_score"));
       ++i;
     }
   }
@@ -697,19 +697,20 @@ TEST_F(ServerTest, SearchWithRerankReordersByCrossEncoder) {
   ASSERT_NE(order, identity) << "the cross-encoder keeps BM25 order: pick another query";
 
   Client client(s->port);
-  for (const std::string rerank : {"{\"depth\":8}", "{\"depth\":8,\"model\":\"ce\"}"}) {
+  for (const std::string rerank :
+       {"{\"depth\":8}", "{\"depth\":8,\"model\":\"ce\"}", "\"bm25:8,ce:8\""}) {
     SCOPED_TRACE(rerank);
     const Response r = client.Post(
         "/search", SearchBody(query, "\"k\":5,\"explain\":true,\"rerank\":" + rerank));
     ASSERT_EQ(r.status, 200) << r;
     EXPECT_FALSE(r.Header("x-stage-bm25-ms").empty()) << r;
-    ASSERT_FALSE(r.Header("x-stage-rerank-ms").empty()) << r;
-    EXPECT_GE(std::stod(r.Header("x-stage-rerank-ms")), 0);
+    ASSERT_FALSE(r.Header("x-stage-ce-ms").empty()) << r;
+    EXPECT_GE(std::stod(r.Header("x-stage-ce-ms")), 0);
     Json json = ExpectJson(r);
     const auto root = json.root();
     simdjson::dom::element timings = root["timings"].value();
     EXPECT_GE(Num(timings, "bm25_ms"), 0);
-    EXPECT_GE(Num(timings, "rerank_ms"), 0);
+    EXPECT_GE(Num(timings, "ce_ms"), 0);
     auto hits = Arr(root, "hits");
     ASSERT_EQ(hits.size(), kK) << r;
     int64_t bm25_base = -1;
@@ -722,13 +723,13 @@ TEST_F(ServerTest, SearchWithRerankReordersByCrossEncoder) {
       ASSERT_TRUE(Has(hit, "explain")) << r;
       simdjson::dom::element explain = hit["explain"].value();
       if (bm25_base < 0) bm25_base = Int(explain, "bm25_rank") - static_cast<int64_t>(at);
-      if (rerank_base < 0) rerank_base = Int(explain, "rerank_rank");
+      if (rerank_base < 0) rerank_base = Int(explain, "ce_rank");
       EXPECT_TRUE(bm25_base == 0 || bm25_base == 1);
       EXPECT_TRUE(rerank_base == 0 || rerank_base == 1);
       EXPECT_EQ(Int(explain, "bm25_rank"), bm25_base + static_cast<int64_t>(at));
-      EXPECT_EQ(Int(explain, "rerank_rank"), rerank_base + static_cast<int64_t>(i));
+      EXPECT_EQ(Int(explain, "ce_rank"), rerank_base + static_cast<int64_t>(i));
       EXPECT_TRUE(Near(Num(explain, "bm25_score"), bm25->hits[at].score, 1e-4));
-      EXPECT_NEAR(Num(explain, "rerank_score"), (*scores)[at], 1e-4);
+      EXPECT_NEAR(Num(explain, "ce_score"), (*scores)[at], 1e-4);
       ++i;
     }
   }
@@ -925,6 +926,16 @@ std::vector<BadRequest> BadRequests() {
       {"rerank depth 0", M, "POST", "/search", R"({"query":"a","rerank":{"depth":0}})", none, 400, "depth"},
       {"rerank depth 1001", M, "POST", "/search", R"({"query":"a","rerank":{"depth":1001}})", none, 400, "depth"},
       {"rerank unknown model", M, "POST", "/search", R"({"query":"a","rerank":{"model":"gpt"}})", none, 400, "model"},
+      {"cascade unknown stage", M, "POST", "/search", R"({"query":"a","rerank":"bm25:10,gpt:5"})", none, 400, "gpt"},
+      {"cascade deeper than previous", M, "POST", "/search", R"({"query":"a","rerank":"bm25:10,ce:20"})", none, 400, "rerank"},
+      {"cascade reranker first", M, "POST", "/search", R"({"query":"a","rerank":"ce:10"})", none, 400, "rerank"},
+      {"cascade ce depth 1001", M, "POST", "/search", R"({"query":"a","rerank":"bm25:5000,ce:1001"})", none, 400, "1000"},
+      {"cascade empty", M, "POST", "/search", R"({"query":"a","rerank":""})", none, 400, "rerank"},
+      {"cascade tilde without weights", M, "POST", "/search", R"({"query":"a","rerank":"bm25:10,tilde:5"})", none, 400, "TILDE"},
+      {"tilde_alpha 2", M, "POST", "/search", R"({"query":"a","tilde_alpha":2})", none, 400, "tilde_alpha"},
+      {"tilde_alpha string", M, "POST", "/search", R"({"query":"a","tilde_alpha":"x"})", none, 400, "tilde_alpha"},
+      {"long_passages unknown", M, "POST", "/search", R"({"query":"a","long_passages":"split"})", none, 400, "long_passages"},
+      {"chunk_overlap negative", M, "POST", "/search", R"({"query":"a","chunk_overlap":-1})", none, 400, "chunk_overlap"},
       // Unknown and missing fields, limits.
       {"unknown field", M, "POST", "/search", R"({"query":"a","foo":1})", none, 400, "foo"},
       {"missing query", M, "POST", "/search", R"({"k":5})", none, 400, "query"},

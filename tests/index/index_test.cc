@@ -179,7 +179,7 @@ class IndexTest : public testing::Test {
     delete db;
   }
   static std::vector<std::string_view> AllCfs() {
-    return {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds, kCfDeletes};
+    return {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds, kCfDeletes, kCfTilde};
   }
 
   fs::path root_;
@@ -734,6 +734,20 @@ TEST_F(IndexTest, OpenNewerFormatVersionIsNotSupported) {
     Result<std::shared_ptr<Store>> store = Store::Open(path_, options);
     EXPECT_TRUE(store.status().IsNotSupported()) << store.status().ToString();
     EXPECT_NE(store.status().message().find("99"), std::string::npos)
+        << store.status().ToString();
+  }
+  // An older format (version 1 postings lack block-max metadata) is refused
+  // with a request to re-index, not misread.
+  WithRawDb(path_, AllCfs(), [&](rocksdb::DB* db, auto& handles) {
+    EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0],
+                        std::string(kMetaFormatVersion), "1").ok());
+  });
+  for (bool read_only : {false, true}) {
+    StoreOptions options = Existing();
+    options.read_only = read_only;
+    Result<std::shared_ptr<Store>> store = Store::Open(path_, options);
+    EXPECT_TRUE(store.status().IsNotSupported()) << store.status().ToString();
+    EXPECT_NE(store.status().message().find("re-index"), std::string::npos)
         << store.status().ToString();
   }
   // Only the version was in the way: put it back and the index opens.

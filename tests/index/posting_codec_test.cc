@@ -54,16 +54,23 @@ void ExpectRoundTrip(const Postings& p) {
 // per block; *rest is left at the first block.
 std::vector<std::pair<uint32_t, uint32_t>> ReadSkips(std::string_view bytes,
                                                      std::string_view* rest) {
-  uint32_t doc_freq = 0, block_count = 0;
+  uint32_t doc_freq = 0, block_count = 0, frontier = 0, skip_bytes = 0, v = 0;
   uint64_t total = 0;
   EXPECT_TRUE(GetVarint32(&bytes, &doc_freq));
   EXPECT_TRUE(GetVarint64(&bytes, &total));
   EXPECT_TRUE(GetVarint32(&bytes, &block_count));
+  EXPECT_TRUE(GetVarint32(&bytes, &frontier));
+  for (uint32_t i = 0; i < 2 * frontier; ++i) EXPECT_TRUE(GetVarint32(&bytes, &v));
+  EXPECT_TRUE(GetVarint32(&bytes, &skip_bytes));
+  const size_t before = bytes.size();
   std::vector<std::pair<uint32_t, uint32_t>> skips(block_count);
   for (auto& [last, size] : skips) {
     EXPECT_TRUE(GetVarint32(&bytes, &last));
     EXPECT_TRUE(GetVarint32(&bytes, &size));
+    EXPECT_TRUE(GetVarint32(&bytes, &v));  // max tf
+    EXPECT_TRUE(GetVarint32(&bytes, &v));  // min length
   }
+  EXPECT_EQ(before - bytes.size(), skip_bytes);
   *rest = bytes;
   return skips;
 }
@@ -80,12 +87,22 @@ std::string HandBlock(const std::vector<uint32_t>& gaps,
   w = BitWidth(tf_minus_one);
   block.push_back(static_cast<char>(w));
   PackBits(tf_minus_one, w, &block);
+  const uint32_t max_tf =
+      *std::max_element(tf_minus_one.begin(), tf_minus_one.end()) + 1;
   std::string out;
   PutVarint32(&out, static_cast<uint32_t>(gaps.size()));
   PutVarint64(&out, total);
   PutVarint32(&out, 1);
-  PutVarint32(&out, last_doc);
-  PutVarint32(&out, static_cast<uint32_t>(block.size()));
+  PutVarint32(&out, 1);  // frontier: (max tf, max tf)
+  PutVarint32(&out, max_tf);
+  PutVarint32(&out, max_tf);
+  std::string skip;
+  PutVarint32(&skip, last_doc);
+  PutVarint32(&skip, static_cast<uint32_t>(block.size()));
+  PutVarint32(&skip, max_tf);
+  PutVarint32(&skip, max_tf);
+  PutVarint32(&out, static_cast<uint32_t>(skip.size()));
+  out.append(skip);
   out.append(block);
   return out;
 }
@@ -179,8 +196,9 @@ TEST(PackBitsTest, WidthZeroWritesNothingAndUnpacksZeros) {
 
 TEST(PostingCodecTest, EmptyListRoundTrips) {
   ExpectRoundTrip(Postings{});
-  // Header only: doc_freq 0, total 0, block_count 0.
-  EXPECT_EQ(Encode(Postings{}), std::string("\0\0\0", 3));
+  // Header only: doc_freq 0, total 0, block_count 0, no frontier, an empty
+  // skip table.
+  EXPECT_EQ(Encode(Postings{}), std::string("\0\0\0\0\0", 5));
 }
 
 TEST(PostingCodecTest, OnePostingRoundTrips) {
@@ -190,10 +208,21 @@ TEST(PostingCodecTest, OnePostingRoundTrips) {
 }
 
 TEST(PostingCodecTest, OnePostingHasTheDocumentedBytes) {
-  // doc 5, tf 3: doc_freq 1, total 3, 1 block; skip (last 5, 4 bytes);
-  // block: gap 5 at width 3 -> 0x05, tf - 1 = 2 at width 2 -> 0x02.
-  const std::string want("\x01\x03\x01\x05\x04\x03\x05\x02\x02", 9);
+  // doc 5, tf 3, no lengths given (so length = tf = 3): doc_freq 1,
+  // total 3, 1 block; frontier of 1 point (3, 3); 4 bytes of skip table:
+  // (last 5, 4 bytes, max tf 3, min length 3); block: gap 5 at width 3 ->
+  // 0x05, tf - 1 = 2 at width 2 -> 0x02.
+  const std::string want(
+      "\x01\x03\x01\x01\x03\x03\x04\x05\x04\x03\x03\x03\x05\x02\x02", 15);
   EXPECT_EQ(Encode({{5}, {3}}), want);
+  // With lengths, the length of doc 5 is the one stored.
+  std::vector<uint32_t> lengths(6, 1);
+  lengths[5] = 200;
+  std::string with;
+  EncodePostings(std::vector<uint32_t>{5}, std::vector<uint32_t>{3}, lengths, &with);
+  EXPECT_EQ(with, std::string("\x01\x03\x01\x01\x03\xc8\x01\x05\x05\x04\x03"
+                              "\xc8\x01\x03\x05\x02\x02",
+                              17));
 }
 
 TEST(PostingCodecTest, BlockBoundariesRoundTrip) {
@@ -260,11 +289,12 @@ TEST(PostingCodecTest, DenseRunsPackAtWidthZero) {
   }
   ExpectRoundTrip(p);
   // Header: varint 1000 (2 bytes), varint64 1000 (2), varint 8 (1) = 5.
+  // Frontier: count 1, point (1, 1) = 3. skip_bytes: 1.
   // Skips: last docs 127 (1 byte), 255..999 (2 bytes each, 7 of them) = 15,
-  // plus 8 one-byte sizes = 8. Blocks: each is just two width bytes (0, 0)
-  // = 16. Total 44 bytes for 1000 postings.
+  // plus 8 one-byte sizes, max tfs and min lengths = 24. Blocks: each is
+  // just two width bytes (0, 0) = 16. Total 64 bytes for 1000 postings.
   const std::string bytes = Encode(p);
-  EXPECT_EQ(bytes.size(), 44u);
+  EXPECT_EQ(bytes.size(), 64u);
   std::string_view blocks;
   const auto skips = ReadSkips(bytes, &blocks);
   for (const auto& s : skips) EXPECT_EQ(s.second, 2u);
@@ -279,8 +309,9 @@ TEST(PostingCodecTest, DenseRunsPackAtWidthZero) {
   ExpectRoundTrip(late);
   // The block's gaps are {1000000, 0, ...}: one width for the block, taken
   // from the largest gap, 20 bits, so 1 + 320 bytes, plus the tf width byte.
-  // Header 2 + 2 + 1; skip entry: varint 1000127 (3 bytes), varint 322 (2).
-  EXPECT_EQ(Encode(late).size(), 5u + 3u + 2u + 1u + 320u + 1u);
+  // Header 2 + 2 + 1; frontier 3; skip_bytes 1; skip entry: varint 1000127
+  // (3 bytes), varint 322 (2), max tf 1 (1), min length 1 (1).
+  EXPECT_EQ(Encode(late).size(), 5u + 3u + 1u + 3u + 2u + 1u + 1u + 1u + 320u + 1u);
 }
 
 TEST(PostingCodecTest, DecodePostingHeaderValues) {
@@ -390,30 +421,30 @@ TEST(PostingCodecCorruptionTest, HugeClaimedDocFreqWithShortBytesIsCorruption) {
 TEST(PostingCodecCorruptionTest, BadBitWidthIsCorruption) {
   std::vector<uint32_t> docs, tfs;
   std::string bytes = Encode({{5}, {3}});  // see OnePostingHasTheDocumentedBytes
-  ASSERT_EQ(bytes.size(), 9u);
-  bytes[5] = 33;  // doc gap width
+  ASSERT_EQ(bytes.size(), 15u);
+  bytes[11] = 33;  // doc gap width
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
-  bytes[5] = static_cast<char>(0xff);
+  bytes[11] = static_cast<char>(0xff);
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
   bytes = Encode({{5}, {3}});
-  bytes[7] = 40;  // tf width
+  bytes[13] = 40;  // tf width
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
   // A width that claims more packed bytes than the block holds.
   bytes = Encode({{5}, {3}});
-  bytes[5] = 32;
+  bytes[11] = 32;
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
 }
 
 TEST(PostingCodecCorruptionTest, ZeroSizedOrOversizedBlockIsCorruption) {
   std::vector<uint32_t> docs, tfs;
   std::string bytes = Encode({{5}, {3}});
-  bytes[4] = 0;  // block size 0, and its 4 bytes become trailing garbage
+  bytes[8] = 0;  // block size 0, and its 4 bytes become trailing garbage
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
   bytes = Encode({{5}, {3}});
-  bytes[4] = 1;  // only the gap width byte: no tf part
+  bytes[8] = 1;  // only the gap width byte: no tf part
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
   bytes = Encode({{5}, {3}});
-  bytes[4] = 5;  // one byte more than is there
+  bytes[8] = 5;  // one byte more than is there
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
 }
 
@@ -462,9 +493,181 @@ TEST(PostingCodecCorruptionTest, PaddingInsideABlockIsCorruption) {
   // {5}/{3} with the block size raised from 4 to 5 and one extra byte: the
   // same thing as trailing garbage, one level down.
   std::string bytes = Encode({{5}, {3}});
-  bytes[4] = 5;
+  bytes[8] = 5;
   bytes.push_back('\x7f');
   EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
+}
+
+// ------------------------------------------------- block-max metadata
+
+// Brute force: the postings no other posting beats on both tf (>=) and
+// length (<=), one per (tf, length), increasing tf.
+std::vector<TfLength> BruteFrontier(const Postings& p,
+                                    const std::vector<uint32_t>& lengths) {
+  std::vector<TfLength> out;
+  for (size_t i = 0; i < p.docs.size(); ++i) {
+    const TfLength a{p.tfs[i], lengths[p.docs[i]]};
+    bool dominated = false;
+    for (size_t j = 0; j < p.docs.size() && !dominated; ++j) {
+      const TfLength b{p.tfs[j], lengths[p.docs[j]]};
+      dominated = b.tf >= a.tf && b.length <= a.length && !(b == a);
+    }
+    if (!dominated && std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const TfLength& x, const TfLength& y) { return x.tf < y.tf; });
+  return out;
+}
+
+TEST(PostingMetaTest, FrontierAndBlockMaxesMatchBruteForce) {
+  std::mt19937_64 rng(77);
+  for (int list = 0; list < 200; ++list) {
+    SCOPED_TRACE("list " + std::to_string(list));
+    const uint32_t n = std::uniform_int_distribution<uint32_t>(1, 600)(rng);
+    const uint32_t max_tf = list % 3 == 0 ? 3 : 200;  // few or many distinct tfs
+    Postings p = RandomPostings(rng, n, 20, max_tf);
+    std::vector<uint32_t> lengths(p.docs.back() + 1);
+    for (size_t d = 0; d < lengths.size(); ++d) {
+      lengths[d] = std::uniform_int_distribution<uint32_t>(1, list % 2 ? 10 : 100000)(rng);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      lengths[p.docs[i]] = std::max(lengths[p.docs[i]], p.tfs[i]);
+    }
+    std::string bytes;
+    EncodePostings(p.docs, p.tfs, lengths, &bytes);
+    Result<PostingMeta> meta = DecodePostingMeta(bytes);
+    ASSERT_TRUE(meta.ok()) << meta.status().ToString();
+    EXPECT_EQ(meta->frontier, BruteFrontier(p, lengths));
+    ASSERT_EQ(meta->blocks.size(), (n + kBlockSize - 1) / kBlockSize);
+    for (size_t b = 0; b < meta->blocks.size(); ++b) {
+      uint32_t want_tf = 0, want_len = UINT32_MAX;
+      for (size_t i = b * kBlockSize; i < std::min<size_t>(n, (b + 1) * kBlockSize); ++i) {
+        want_tf = std::max(want_tf, p.tfs[i]);
+        want_len = std::min(want_len, lengths[p.docs[i]]);
+      }
+      EXPECT_EQ(meta->blocks[b].max_tf, want_tf) << "block " << b;
+      EXPECT_EQ(meta->blocks[b].min_length, want_len) << "block " << b;
+      EXPECT_EQ(meta->blocks[b].last_doc,
+                p.docs[std::min<size_t>(n, (b + 1) * kBlockSize) - 1]);
+    }
+    std::vector<uint32_t> docs, tfs;
+    ASSERT_TRUE(DecodePostings(bytes, &docs, &tfs).ok());
+    EXPECT_EQ(docs, p.docs);
+    EXPECT_EQ(tfs, p.tfs);
+  }
+}
+
+TEST(PostingMetaTest, BlockMaxTfMustMatchTheBlock) {
+  std::vector<uint32_t> docs, tfs;
+  std::string bytes = Encode({{5}, {3}});  // skip entry max tf at byte 9
+  ASSERT_EQ(bytes[9], 3);
+  bytes[9] = 2;
+  EXPECT_TRUE(DecodePostings(bytes, &docs, &tfs).IsCorruption());
+  PostingCursor cursor;
+  ASSERT_TRUE(cursor.Reset(bytes, 100).ok());
+  EXPECT_EQ(cursor.doc(), 5u);
+  cursor.tf();  // above the block's max: the cursor ends and says why
+  EXPECT_TRUE(cursor.status().IsCorruption());
+  EXPECT_EQ(cursor.doc(), PostingCursor::kEnd);
+}
+
+// ---------------------------------------------------------------- kernels
+
+TEST(UnpackKernelTest, Avx512AgreesWithScalarAtEveryWidthAndOffset) {
+  if (!HaveAvx512Unpack()) GTEST_SKIP() << "no AVX-512 VBMI on this CPU";
+  std::mt19937_64 rng(5);
+  for (uint32_t width = 0; width <= 32; ++width) {
+    const uint64_t limit = width == 32 ? uint64_t{UINT32_MAX} : (uint64_t{1} << width) - 1;
+    std::uniform_int_distribution<uint64_t> value(0, limit);
+    for (uint32_t n = 0; n <= 130; ++n) {
+      std::vector<uint32_t> values(n);
+      for (uint32_t& v : values) v = static_cast<uint32_t>(value(rng));
+      std::string packed;
+      PackBits(values, width, &packed);
+      // An exact-size heap buffer: reading past it is caught by ASan.
+      std::vector<unsigned char> in(packed.begin(), packed.end());
+      std::vector<uint32_t> a(n + 1, 7), b(n + 1, 7);
+      UnpackBitsScalar(in.data(), n, width, a.data());
+      UnpackBitsAvx512(in.data(), n, width, b.data());
+      ASSERT_EQ(a, b) << "width " << width << " n " << n;
+      ASSERT_EQ(std::vector<uint32_t>(a.begin(), a.begin() + n), values);
+    }
+  }
+  EXPECT_STREQ(UnpackKernelName(), "avx512");
+}
+
+// ------------------------------------------------------------------ cursor
+
+TEST(PostingCursorTest, WalksSkipsAndBoundsLikeTheDecodedList) {
+  std::mt19937_64 rng(31);
+  for (int list = 0; list < 100; ++list) {
+    SCOPED_TRACE("list " + std::to_string(list));
+    const uint32_t n = std::uniform_int_distribution<uint32_t>(1, 2000)(rng);
+    const Postings p = RandomPostings(rng, n, list % 2 ? 3 : 300, 20);
+    std::vector<uint32_t> lengths(p.docs.back() + 1);
+    for (uint32_t& l : lengths) l = std::uniform_int_distribution<uint32_t>(20, 500)(rng);
+    std::string bytes;
+    EncodePostings(p.docs, p.tfs, lengths, &bytes);
+    PostingCursor c;
+    ASSERT_TRUE(c.Reset(bytes, p.docs.back() + 1).ok());
+    EXPECT_EQ(c.doc_freq(), n);
+    // Next() visits every posting.
+    for (uint32_t i = 0; i < n; ++i) {
+      ASSERT_EQ(c.doc(), p.docs[i]);
+      ASSERT_EQ(c.tf(), p.tfs[i]);
+      c.Next();
+    }
+    EXPECT_EQ(c.doc(), PostingCursor::kEnd);
+    // Random forward NextGeq / ShallowGeq targets.
+    ASSERT_TRUE(c.Reset(bytes, p.docs.back() + 1).ok());
+    uint32_t target = 0;
+    while (true) {
+      target += std::uniform_int_distribution<uint32_t>(0, 700)(rng);
+      const auto it = std::lower_bound(p.docs.begin(), p.docs.end(), target);
+      const bool shallow = c.ShallowGeq(target);
+      ASSERT_EQ(shallow, it != p.docs.end());
+      if (shallow) {
+        // The shallow block holds the first doc >= target and bounds it.
+        const size_t i = it - p.docs.begin();
+        EXPECT_EQ(c.shallow_index(), i / kBlockSize);
+        EXPECT_GE(c.shallow_block().max_tf, p.tfs[i]);
+        EXPECT_LE(c.shallow_block().min_length, lengths[p.docs[i]]);
+      }
+      c.NextGeq(target);
+      if (it == p.docs.end()) {
+        EXPECT_EQ(c.doc(), PostingCursor::kEnd);
+        break;
+      }
+      ASSERT_EQ(c.doc(), *it);
+      ASSERT_EQ(c.tf(), p.tfs[it - p.docs.begin()]);
+    }
+    EXPECT_TRUE(c.status().ok());
+  }
+}
+
+TEST(PostingCursorTest, DocsAtOrPastTheSegmentEndAreCorruption) {
+  const std::string bytes = Encode({{1, 5, 9}, {1, 1, 1}});
+  PostingCursor c;
+  ASSERT_TRUE(c.Reset(bytes, 10).ok());
+  EXPECT_EQ(c.doc(), 1u);
+  EXPECT_FALSE(c.Reset(bytes, 9).ok());
+}
+
+TEST(PostingCursorTest, EveryTruncationEndsTheCursorWithCorruption) {
+  std::mt19937_64 rng(8);
+  const Postings p = RandomPostings(rng, 300, 500, 9);
+  const std::string bytes = Encode(p);
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    const std::string cut = bytes.substr(0, len);  // exact-size copy
+    PostingCursor c;
+    Status s = c.Reset(cut, UINT32_MAX);
+    while (s.ok() && c.doc() != PostingCursor::kEnd) {
+      c.tf();
+      c.Next();
+    }
+    if (s.ok()) s = c.status();
+    EXPECT_TRUE(s.IsCorruption()) << "prefix " << len << ": " << s.ToString();
+  }
 }
 
 }  // namespace

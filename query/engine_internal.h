@@ -1,0 +1,24 @@
+// Hooks into cascade::Index for in-tree callers that own resources the
+// public API does not expose (not part of the public library).
+#ifndef CASCADE_QUERY_ENGINE_INTERNAL_H_
+#define CASCADE_QUERY_ENGINE_INTERNAL_H_
+
+#include <memory>
+
+#include "cascade/engine.h"
+#include "rerank/batch_queue.h"
+
+namespace cascade {
+
+struct IndexInternals {
+  // Makes `queue` (over a cross-encoder) the model of the index's "ce"
+  // stage, shared with its other users (the HTTP server's /rerank), so one
+  // model and one batching queue serve both. InvalidArgument when the model
+  // is not a cross-encoder.
+  static Status AttachCrossEncoder(Index& index,
+                                   std::shared_ptr<rerank::BatchQueue> queue);
+};
+
+}  // namespace cascade
+
+#endif  // CASCADE_QUERY_ENGINE_INTERNAL_H_

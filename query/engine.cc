@@ -174,7 +174,7 @@ namespace {
 class ReaderSource : public rerank::CandidateSource {
  public:
   explicit ReaderSource(const index::IndexReader* reader) : reader_(reader) {}
-  Status TermWeights(std::span<const uint32_t> docs,
+  Status ReadTermWeights(std::span<const uint32_t> docs,
                      std::vector<std::optional<std::string>>* out) override {
     return reader_->ReadTermWeights(docs, out);
   }

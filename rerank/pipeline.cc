@@ -63,7 +63,7 @@ Status RunTilde(std::string_view query, const query::StageSpec& stage,
     const size_t end = std::min(count, begin + kTildeFetchBatch);
     docs.clear();
     for (size_t i = begin; i < end; ++i) docs.push_back((*candidates)[i].doc);
-    CASCADE_RETURN_IF_ERROR(source.TermWeights(docs, &bytes));
+    CASCADE_RETURN_IF_ERROR(source.ReadTermWeights(docs, &bytes));
     if (bytes.size() != docs.size()) {
       return Status::Internal("TILDE weights: wrong number of results");
     }

@@ -50,8 +50,8 @@ class CandidateSource {
   virtual ~CandidateSource() = default;
   // The stored TILDE weights of each doc (encoded, tilde.h), nullopt for a
   // doc that has none. One call per batch of candidates.
-  virtual Status TermWeights(std::span<const uint32_t> docs,
-                             std::vector<std::optional<std::string>>* out) = 0;
+  virtual Status ReadTermWeights(std::span<const uint32_t> docs,
+                                 std::vector<std::optional<std::string>>* out) = 0;
   // The passage the cross-encoder reads: title and text.
   virtual Result<std::string> Passage(uint32_t doc) = 0;
 };

@@ -72,6 +72,7 @@ struct SearchRequest {
   std::optional<double> tilde_alpha;
   std::string long_passages = "truncate";
   std::optional<int64_t> chunk_overlap;
+  std::string syntax = "plain";  // or "lucene"
 };
 
 Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
@@ -199,6 +200,12 @@ Result<SearchRequest> ParseSearch(std::string_view body) {
     } else if (key == "chunk_overlap") {
       CASCADE_ASSIGN_OR_RETURN(req.chunk_overlap,
                                ReadInt(value, "chunk_overlap", 0, kMaxChunkOverlap));
+    } else if (key == "syntax") {
+      CASCADE_ASSIGN_OR_RETURN(std::string_view syntax, ReadString(value, "syntax"));
+      if (syntax != "plain" && syntax != "lucene") {
+        return FieldError("syntax", "expected \"plain\" or \"lucene\"");
+      }
+      req.syntax.assign(syntax);
     } else {
       return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
     }
@@ -369,8 +376,18 @@ Response Handlers::Search(std::string_view body) {
   if (req.tilde_alpha) options.tilde_alpha = *req.tilde_alpha;
   options.long_passages = req.long_passages;
   if (req.chunk_overlap) options.chunk_overlap = static_cast<size_t>(*req.chunk_overlap);
+  options.syntax = req.syntax;
   Result<SearchResult> result = index_->Search(req.query, options);
   if (!result.ok()) {
+    // A Lucene syntax error, or a construct this index cannot run yet (a
+    // phrase, a range), is the request's mistake: name the field.
+    if (req.syntax == "lucene" &&
+        ((result.status().IsNotSupported() &&
+          result.status().message().find("query") != std::string::npos) ||
+         result.status().message().starts_with("query syntax error") ||
+         result.status().message().starts_with("query too"))) {
+      return ErrorResponse(FieldError("query", result.status().message()));
+    }
     // A stage that cannot run is the request's mistake: name the field.
     if (result.status().IsInvalidArgument() &&
         result.status().message().find("stage") != std::string::npos) {
@@ -392,6 +409,8 @@ Response Handlers::Search(std::string_view body) {
   json.BeginObject();
   json.Key("took_ms").Millis(took_ms);
   json.Key("total_hits").Uint(result->total_hits);
+  // False when pruning stopped counting: total_hits is then a lower bound.
+  json.Key("total_hits_exact").Bool(result->total_hits_exact);
   json.Key("cascade").String(result->cascade);
   json.Key("hits").BeginArray();
   for (const Hit& hit : result->hits) {

@@ -20,10 +20,14 @@ struct Document {
   // TILDEv2 term weights given with the document, as the input spells them
   // ({"token": weight}); the caller maps them to `tilde` with the index's
   // TILDE tokenizer before the writer sees the document.
-  std::vector<std::pair<std::string, float>> tilde_terms;
+  std::vector<std::pair<std::string, float>> tilde_terms = {};
   // TILDEv2 weights by token id (distinct ids, weights >= 0), stored
   // quantized (keys.h, "tilde"). Empty: the document has none.
-  std::vector<std::pair<int32_t, float>> tilde;
+  std::vector<std::pair<int32_t, float>> tilde = {};
+  // Dense vectors by field name ({"vectors": {"name": [...]}}): one per
+  // vector field of the index, checked against it by the writer
+  // (index/dense/vector_field.h) and stored in "vectors" (keys.h).
+  std::vector<std::pair<std::string, std::vector<float>>> vectors = {};
 };
 
 }  // namespace cascade::index

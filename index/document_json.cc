@@ -128,6 +128,58 @@ bool OptionalTilde(const simdjson::dom::object& obj,
   return true;
 }
 
+// Reads the optional "vectors" object: {"name": [number, ...], ...}. Values
+// must be finite in float32; the writer checks names and dimensions
+// against the index's vector fields.
+bool OptionalVectors(const simdjson::dom::object& obj,
+                     std::vector<std::pair<std::string, std::vector<float>>>* out,
+                     std::string* problem) {
+  out->clear();
+  simdjson::dom::element value;
+  if (obj.at_key("vectors").get(value) != simdjson::SUCCESS || value.is_null()) {
+    return true;
+  }
+  simdjson::dom::object fields;
+  if (value.get(fields) != simdjson::SUCCESS) {
+    *problem = "field \"vectors\": expected an object of named vectors, got ";
+    problem->append(JsonTypeName(value.type()));
+    return false;
+  }
+  for (auto field : fields) {
+    const std::string name(field.key);
+    simdjson::dom::array values;
+    if (field.value.get(values) != simdjson::SUCCESS) {
+      *problem = "field \"vectors\": vector \"" + name + "\": expected an array of numbers, got " +
+                 std::string(JsonTypeName(field.value.type()));
+      return false;
+    }
+    std::vector<float> v;
+    v.reserve(values.size());
+    for (auto element : values) {
+      double x;
+      if (v.size() == kMaxVectorDimension) {
+        *problem = "field \"vectors\": vector \"" + name + "\": more than " +
+                   std::to_string(kMaxVectorDimension) + " values";
+        return false;
+      }
+      if (element.get(x) != simdjson::SUCCESS) {
+        *problem = "field \"vectors\": vector \"" + name + "\": value " +
+                   std::to_string(v.size()) + ": expected a number, got " +
+                   std::string(JsonTypeName(element.type()));
+        return false;
+      }
+      if (!std::isfinite(x) || std::fabs(x) > 3.4028234663852886e38) {
+        *problem = "field \"vectors\": vector \"" + name + "\": value " +
+                   std::to_string(v.size()) + " is not a finite float";
+        return false;
+      }
+      v.push_back(static_cast<float>(x));
+    }
+    out->emplace_back(name, std::move(v));
+  }
+  return true;
+}
+
 }  // namespace
 
 struct DocumentJsonParser::Impl {
@@ -206,6 +258,7 @@ bool DocumentJsonParser::Parse(std::string_view line, Document* doc,
   if (!OptionalString(obj, "title", &doc->title, &problem)) return false;
   if (!OptionalString(obj, "text", &doc->text, &problem)) return false;
   if (!OptionalTilde(obj, &doc->tilde_terms, &problem)) return false;
+  if (!OptionalVectors(obj, &doc->vectors, &problem)) return false;
   doc->tilde.clear();
   if (doc->title.empty() && doc->text.empty()) {
     problem = "empty document: no title or text";

@@ -3,7 +3,10 @@
 // HTTP bulk endpoint, the library's ParseDocumentJson):
 //   {"_id" or "id": string (or number, when allowed), "title": string,
 //    "text": string, "tilde": {"token": weight, ...} (optional TILDEv2
-//    weights, Anserini's JSON vector format), ...other fields ignored}
+//    weights, Anserini's JSON vector format), "vectors": {"name": [number,
+//    ...], ...} (optional dense vectors, finite float32 values; the writer
+//    checks them against the index's vector fields), ...other fields
+//    ignored}
 // "_id" wins over "id"; a null or absent title/text is empty; a document
 // with neither is refused ("empty document: no title or text"); invalid
 // UTF-8 and malformed JSON are refused with simdjson's reason. Messages name
@@ -23,6 +26,8 @@ namespace cascade::index {
 
 // Most "tilde" entries one document may carry.
 inline constexpr size_t kMaxTildeEntries = 65536;
+// Most values one "vectors" entry may carry (dense::kMaxDimension).
+inline constexpr size_t kMaxVectorDimension = 65536;
 
 class DocumentJsonParser {
  public:

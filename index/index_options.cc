@@ -26,6 +26,7 @@ Status ValidateIndexOptions(const IndexOptions& options) {
   if (!(options.k1 >= 0) || !std::isfinite(options.k1)) bad += " k1 (must be >= 0)";
   if (!(options.b >= 0 && options.b <= 1)) bad += " b (must be in [0, 1])";
   if (!bad.empty()) return Status::InvalidArgument("bad index options:" + bad);
+  CASCADE_RETURN_IF_ERROR(dense::ValidateVectorFields(options.vector_fields));
   return ValidateAnalyzerOptions(options.analyzer);
 }
 
@@ -44,6 +45,11 @@ std::string SerializeIndexOptions(const IndexOptions& options) {
   std::snprintf(buf, sizeof(buf), "%.17g", options.b);
   line("bm25.b", buf);
   line("bm25.length_norm", std::string(LengthNormName(options.length_norm)));
+  // One line per field, in ordinal order (written only when there are some,
+  // so indexes without vectors keep their exact options text).
+  for (const dense::VectorField& field : options.vector_fields) {
+    line("vector_field", dense::FormatVectorFieldSpec(field));
+  }
   return out;
 }
 
@@ -90,6 +96,10 @@ Result<IndexOptions> ParseIndexOptions(std::string_view text) {
       CASCADE_ASSIGN_OR_RETURN(options.k1, ParseDouble(key, value));
     } else if (key == "bm25.b") {
       CASCADE_ASSIGN_OR_RETURN(options.b, ParseDouble(key, value));
+    } else if (key == "vector_field") {
+      auto field = dense::ParseVectorFieldSpec(value);
+      if (!field.ok()) return Status::Corruption(field.status().message());
+      options.vector_fields.push_back(std::move(field).value());
     } else if (key == "bm25.length_norm") {
       auto norm = ParseLengthNorm(value);
       if (!norm.ok()) return Status::Corruption(norm.status().message());

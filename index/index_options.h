@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cascade/status.h"
 #include "index/analyzer.h"
+#include "index/dense/vector_field.h"
 
 namespace cascade::index {
 
@@ -31,6 +33,10 @@ struct IndexOptions {
   double k1 = 0.9;
   double b = 0.4;
   LengthNorm length_norm = LengthNorm::kLucene;
+  // Dense vector fields (index/dense/vector_field.h); every document
+  // carries one vector per field. Their order gives each its ordinal in
+  // keys (keys.h, "vectors"): fixed at creation.
+  std::vector<dense::VectorField> vector_fields;
 };
 
 // InvalidArgument naming each bad option (k1 < 0, b outside [0, 1], a bad

@@ -1,5 +1,6 @@
 #include "index/index_reader.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -115,6 +116,24 @@ Result<bool> IndexReader::ReadPostings(uint32_t segment, std::string_view term,
   return true;
 }
 
+Status IndexReader::ForEachTermWithPrefix(
+    uint32_t segment, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  const std::string start = PostingKey(segment, prefix);
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(read_options_, store_->cf(Cf::kPostings)));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (!key.starts_with(start)) break;
+    const rocksdb::Slice value = it->value();
+    if (!fn(std::string_view(key.data() + 4, key.size() - 4),
+            std::string_view(value.data(), value.size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scan postings");
+}
+
 Result<Document> IndexReader::ReadDocument(uint32_t doc) const {
   std::string value;
   rocksdb::Status s = store_->db()->Get(read_options_, store_->cf(Cf::kDocs),
@@ -152,20 +171,31 @@ Status IndexReader::ReadTermWeights(
   out->assign(docs.size(), std::nullopt);
   rocksdb::ColumnFamilyHandle* cf = store_->cf(Cf::kTilde);
   if (cf == nullptr || docs.empty()) return Status::OK();
-  std::vector<std::string> keys(docs.size());
+  // Keys in doc id order (big-endian keys sort the same way), so RocksDB's
+  // batched MultiGet reads each block once for the keys it holds.
+  std::vector<uint32_t> order(docs.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return docs[a] < docs[b]; });
+  std::vector<char> keys(docs.size() * 4);
   std::vector<rocksdb::Slice> slices(docs.size());
   for (size_t i = 0; i < docs.size(); ++i) {
-    keys[i] = DocKey(docs[i]);
-    slices[i] = keys[i];
+    const uint32_t doc = docs[order[i]];
+    char* key = keys.data() + 4 * i;
+    key[0] = static_cast<char>(doc >> 24);
+    key[1] = static_cast<char>(doc >> 16);
+    key[2] = static_cast<char>(doc >> 8);
+    key[3] = static_cast<char>(doc);
+    slices[i] = rocksdb::Slice(key, 4);
   }
   std::vector<rocksdb::PinnableSlice> values(docs.size());
   std::vector<rocksdb::Status> statuses(docs.size());
   store_->db()->MultiGet(read_options_, cf, docs.size(), slices.data(),
-                         values.data(), statuses.data());
+                         values.data(), statuses.data(), /*sorted_input=*/true);
   for (size_t i = 0; i < docs.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     CASCADE_RETURN_IF_ERROR(FromRocks(statuses[i], "read TILDE weights"));
-    (*out)[i].emplace(values[i].data(), values[i].size());
+    (*out)[order[i]].emplace(values[i].data(), values[i].size());
   }
   return Status::OK();
 }

@@ -10,6 +10,7 @@
 #define CASCADE_INDEX_INDEX_READER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -67,6 +68,14 @@ class IndexReader {
   // holds a block cache entry meanwhile, so release it after the search.
   Result<bool> ReadPostings(uint32_t segment, std::string_view term,
                             rocksdb::PinnableSlice* bytes) const;
+  // Calls fn(term, encoded postings) for each term of `segment` that starts
+  // with `prefix`, in byte order, until fn returns false. Both views are
+  // valid only during the call. For prefix queries: the terms of a segment
+  // are one contiguous key range (keys.h).
+  Status ForEachTermWithPrefix(
+      uint32_t segment, std::string_view prefix,
+      const std::function<bool(std::string_view term, std::string_view postings)>& fn)
+      const;
   // Stored fields of a document (deleted or not). NotFound for an unknown
   // doc id, Corruption for a bad record.
   Result<Document> ReadDocument(uint32_t doc) const;

@@ -8,6 +8,8 @@
 
 #include <rocksdb/write_batch.h>
 
+#include "index/dense/kmeans.h"
+#include "index/dense/vector_field.h"
 #include "index/keys.h"
 #include "index/posting_codec.h"
 #include "rerank/tilde.h"
@@ -94,6 +96,33 @@ Status IndexWriter::Check(const Document& doc) const {
       return Status::InvalidArgument("document " + doc.id +
                                      ": bad TILDE weight for token id " +
                                      std::to_string(id));
+    }
+  }
+  const auto& fields = store_->options().vector_fields;
+  for (size_t i = 0; i < doc.vectors.size(); ++i) {
+    const auto& [name, values] = doc.vectors[i];
+    auto field = std::find_if(fields.begin(), fields.end(),
+                              [&](const dense::VectorField& f) { return f.name == name; });
+    if (field == fields.end()) {
+      return Status::InvalidArgument("document " + doc.id + ": the index has no vector field \"" +
+                                     name + "\"" +
+                                     (fields.empty() ? " (it was created without vector fields)"
+                                                     : ""));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (doc.vectors[j].first == name) {
+        return Status::InvalidArgument("document " + doc.id + ": vector \"" + name +
+                                       "\" given twice");
+      }
+    }
+    CASCADE_RETURN_IF_ERROR(dense::CheckVector(*field, values, doc.id));
+  }
+  for (const dense::VectorField& field : fields) {
+    bool found = false;
+    for (const auto& v : doc.vectors) found |= (v.first == field.name);
+    if (!found) {
+      return Status::InvalidArgument("document " + doc.id + ": missing vector \"" +
+                                     field.name + "\" (every document needs one)");
     }
   }
   const size_t bytes = doc.id.size() + doc.title.size() + doc.text.size();
@@ -186,6 +215,7 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
   buffer_.bytes += kPerDocOverhead + doc.id.size() + doc.title.size() +
                    doc.text.size() + kPerPosting * scratch_tf_.size() +
                    kPerPosting * doc.tilde.size();
+  for (const auto& v : doc.vectors) buffer_.bytes += 4 * v.second.size();
   stats_.terms += scratch_tf_.size();
   buffer_.docs.push_back({doc, static_cast<uint32_t>(terms.size())});
   ++next_doc_;
@@ -263,6 +293,7 @@ Status IndexWriter::Flush() {
     batch.Put(store_->cf(Cf::kDocs), DocKey(base + i), value);
   }
   CASCADE_RETURN_IF_ERROR(FlushTilde(base, &batch));
+  CASCADE_RETURN_IF_ERROR(FlushVectors(base, &batch));
   for (const auto& [id, local] : buffer_.ids) {
     if (local == kDeletedInBuffer) continue;
     value.clear();
@@ -337,6 +368,50 @@ Status IndexWriter::FlushTilde(uint32_t base, rocksdb::WriteBatch* batch) {
     rerank::EncodeTermWeights(weights, &value);
     batch->Put(store_->cf(Cf::kTilde), DocKey(base + i), value);
     ++stats_.tilde_documents;
+  }
+  return Status::OK();
+}
+
+Status IndexWriter::FlushVectors(uint32_t base, rocksdb::WriteBatch* batch) {
+  const auto& fields = store_->options().vector_fields;
+  if (fields.empty() || buffer_.docs.empty()) return Status::OK();
+  if (store_->cf(Cf::kVectors) == nullptr || store_->cf(Cf::kIvf) == nullptr) {
+    return Status::Internal("index has no vectors column family");
+  }
+  std::string value;
+  std::vector<float> unit;
+  for (size_t f = 0; f < fields.size(); ++f) {
+    const dense::VectorField& field = fields[f];
+    // Centroids are read at each flush: training (dense/vector_store.h) may
+    // have replaced them since the last one.
+    CASCADE_ASSIGN_OR_RETURN(std::optional<std::string> meta,
+                             store_->GetMeta(std::string(kMetaIvfCentroidsPrefix) + field.name));
+    std::vector<float> centroids;
+    if (meta) {
+      CASCADE_ASSIGN_OR_RETURN(centroids, dense::DecodeCentroids(field, *meta));
+    }
+    const size_t nlist = centroids.size() / field.dim;
+    for (uint32_t i = 0; i < buffer_.docs.size(); ++i) {
+      const Document& doc = buffer_.docs[i].doc;
+      for (const auto& [name, values] : doc.vectors) {
+        if (name != field.name) continue;
+        value.clear();
+        dense::EncodeVector(field, values, &value);
+        batch->Put(store_->cf(Cf::kVectors), VectorKey(static_cast<uint8_t>(f), base + i), value);
+        ++stats_.vectors;
+        if (nlist == 0) continue;
+        // The list of the vector as readers decode it (storage precision).
+        unit.resize(field.dim);
+        CASCADE_RETURN_IF_ERROR(dense::DecodeVector(field, value, unit.data()));
+        if (field.metric == dense::Metric::kCosine) dense::Normalize(unit.data(), field.dim);
+        uint32_t list = 0;
+        dense::AssignNearest(unit.data(), 1, centroids.data(), nlist, field.dim, field.metric,
+                             1, &list);
+        std::string key = IvfListPrefix(static_cast<uint8_t>(f), list);
+        PutFixed32BE(&key, base + i);
+        batch->Put(store_->cf(Cf::kIvf), key, "");
+      }
+    }
   }
   return Status::OK();
 }

@@ -51,6 +51,7 @@ struct WriterStats {
   uint64_t terms = 0;     // postings (term, doc) pairs written
   uint64_t tilde_documents = 0;  // documents stored with TILDE weights
   uint64_t tilde_saturated = 0;  // weights above the index's scale (code 255)
+  uint64_t vectors = 0;          // dense vectors stored (all fields)
 };
 
 class IndexWriter {
@@ -64,8 +65,9 @@ class IndexWriter {
   IndexWriter& operator=(const IndexWriter&) = delete;
 
   // Adds one document. InvalidArgument for an empty id, a document with
-  // neither title nor text, or one over max_document_bytes; the index is
-  // unchanged then. May flush a segment (and return its I/O error).
+  // neither title nor text, one over max_document_bytes, or bad vectors (a
+  // vector field missing, unknown or given twice; a wrong dimension; a
+  // non-finite value; CheckDocument); the index is unchanged then. May flush a segment (and return its I/O error).
   Status Add(const Document& doc);
 
   // Adds documents in order, analysing them on `threads` threads. The
@@ -83,6 +85,10 @@ class IndexWriter {
   Status Flush();
   // Flush() and make everything durable (fsync of the WAL).
   Status Commit();
+
+  // The checks Add() makes, without adding: OK or InvalidArgument naming
+  // the problem. Lets a caller skip a bad record before a batch.
+  Status CheckDocument(const Document& doc) const { return Check(doc); }
 
   const WriterStats& stats() const { return stats_; }
   size_t buffered_documents() const { return buffer_.docs.size(); }
@@ -118,6 +124,9 @@ class IndexWriter {
   // Adds the buffered documents' TILDE weights to `batch`, fixing the
   // index's weight scale first if this is the first segment with weights.
   Status FlushTilde(uint32_t base, rocksdb::WriteBatch* batch);
+  // Adds the buffered documents' vectors to `batch`, and their IVF list
+  // entries for fields with centroids (nearest list, no retraining).
+  Status FlushVectors(uint32_t base, rocksdb::WriteBatch* batch);
 
   std::shared_ptr<Store> store_;
   WriterOptions options_;

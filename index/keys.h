@@ -43,6 +43,24 @@
 //               WordPiece ids of the index's TILDE tokenizer with 8-bit
 //               codes). Absent for documents without weights. New in
 //               version 2.
+//   "vectors"   key: one byte, the vector field's ordinal (its place in
+//               IndexOptions::vector_fields), then fixed32-BE internal doc
+//               id. value: the document's vector in the field's storage
+//               encoding (index/dense/vector_field.h: f32, f16 or int8).
+//               Like "docs", kept for deleted documents; readers skip them
+//               through "deletes". New in version 2.
+//   "ivf"       key: one byte field ordinal, fixed32-BE list id, fixed32-BE
+//               internal doc id. value: empty. The IVF inverted lists of a
+//               field: list l is the key range with prefix (field, l), so a
+//               probe is a prefix scan. Written for every document added
+//               once the field has centroids (kMetaIvfCentroidsPrefix), to
+//               its nearest list; training rewrites the field's whole range
+//               from its live documents. New in version 2.
+// Dense metadata in "default":
+//               kMetaIvfCentroidsPrefix + field name: the field's IVF
+//                                   centroids: fixed32 nlist, fixed32 dim,
+//                                   fixed32 seed, then nlist x dim float32
+//                                   (row-major; unit length for cosine)
 // TILDE metadata in "default" (absent until the index has TILDE weights):
 //               kMetaTildeScale     decimal text: weight = code * scale,
 //                                   fixed by the first segment with weights
@@ -67,7 +85,7 @@
 namespace cascade::index {
 
 // Version 2: the layout above. Version 1 (no block-max metadata in
-// postings, no "tilde" column family) is refused with a request to
+// postings, no "tilde", "vectors" or "ivf" column family) is refused with a request to
 // re-index: its posting lists do not decode as version 2.
 inline constexpr uint32_t kFormatVersion = 2;
 // The oldest version this build reads.
@@ -80,6 +98,8 @@ inline constexpr std::string_view kCfDocs = "docs";
 inline constexpr std::string_view kCfIds = "ids";
 inline constexpr std::string_view kCfDeletes = "deletes";
 inline constexpr std::string_view kCfTilde = "tilde";
+inline constexpr std::string_view kCfVectors = "vectors";
+inline constexpr std::string_view kCfIvf = "ivf";
 
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaOptions = "options";
@@ -90,6 +110,7 @@ inline constexpr std::string_view kMetaTildeScale = "tilde_scale";
 inline constexpr std::string_view kMetaTildeTokenizer = "tilde_tokenizer";
 inline constexpr std::string_view kMetaTildeModel = "tilde_model";
 inline constexpr std::string_view kMetaDefaultCascade = "default_cascade";
+inline constexpr std::string_view kMetaIvfCentroidsPrefix = "ivf_centroids/";
 
 inline void PutFixed32BE(std::string* out, uint32_t v) {
   char buf[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
@@ -168,6 +189,17 @@ inline std::string PostingKey(uint32_t segment, std::string_view term) {
 inline std::string DocKey(uint32_t doc) {
   std::string key;
   PutFixed32BE(&key, doc);
+  return key;
+}
+inline std::string VectorKey(uint8_t field, uint32_t doc) {
+  std::string key(1, static_cast<char>(field));
+  PutFixed32BE(&key, doc);
+  return key;
+}
+// The prefix of list `list` of `field` in "ivf"; a key appends the doc id.
+inline std::string IvfListPrefix(uint8_t field, uint32_t list) {
+  std::string key(1, static_cast<char>(field));
+  PutFixed32BE(&key, list);
   return key;
 }
 

@@ -46,13 +46,16 @@ rocksdb::ColumnFamilyOptions CfOptions(std::string_view name,
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  t.block_size = 16 * 1024;
+  // TILDE weights are read by point lookups of ~1,000 random documents per
+  // query: small uncompressed blocks make each lookup one short read.
+  t.block_size = name == kCfTilde ? 4 * 1024 : 16 * 1024;
   t.cache_index_and_filter_blocks = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   // Postings are bit-packed already; LZ4 is cheap to decode. Stored text
   // compresses well, so it gets ZSTD where this RocksDB has it.
-  o.compression = Pick(name == kCfDocs ? rocksdb::kZSTD : rocksdb::kLZ4Compression);
+  o.compression = name == kCfTilde ? rocksdb::kNoCompression
+                 : Pick(name == kCfDocs ? rocksdb::kZSTD : rocksdb::kLZ4Compression);
   o.write_buffer_size = 64 << 20;
   return o;
 }
@@ -119,19 +122,27 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   for (std::string_view name : {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds, kCfDeletes}) {
     descriptors.emplace_back(std::string(name), CfOptions(name, cache));
   }
-  // "tilde" (version 2) is created when missing so that a version 1 index
-  // reaches the version check below and gets its clear message; read-only
-  // opens do without it.
-  const bool has_tilde =
-      creating || std::find(existing.begin(), existing.end(), kCfTilde) != existing.end();
-  if (has_tilde || !options.read_only) {
-    descriptors.emplace_back(std::string(kCfTilde), CfOptions(kCfTilde, cache));
-    db_options.create_missing_column_families = true;
+  // "tilde", "vectors" and "ivf" (version 2) are created when missing so
+  // that a version 1 index reaches the version check below and gets its
+  // clear message; read-only opens do without them.
+  constexpr size_t kRequiredCfs = 6;
+  constexpr std::string_view kOptionalCfs[] = {kCfTilde, kCfVectors, kCfIvf};
+  std::vector<int> optional_at;  // descriptor index of each optional CF, or -1
+  for (std::string_view name : kOptionalCfs) {
+    const bool has =
+        creating || std::find(existing.begin(), existing.end(), name) != existing.end();
+    if (has || !options.read_only) {
+      optional_at.push_back(static_cast<int>(descriptors.size()));
+      descriptors.emplace_back(std::string(name), CfOptions(name, cache));
+      db_options.create_missing_column_families = true;
+    } else {
+      optional_at.push_back(-1);
+    }
   }
   const size_t known_cfs = descriptors.size();
   if (!creating) {
-    for (const auto& name : descriptors) {
-      if (name.name == kCfTilde) continue;
+    for (size_t i = 0; i < kRequiredCfs; ++i) {
+      const auto& name = descriptors[i];
       if (std::find(existing.begin(), existing.end(), name.name) == existing.end()) {
         return Status::InvalidArgument(
             "not a Cascade index (column family '" + name.name + "' is missing)", path);
@@ -160,8 +171,8 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
     return FromRocks(s, "cannot open index " + path);
   }
   store->db_.reset(raw);
-  store->handles_.assign(handles.begin(), handles.begin() + known_cfs);
-  if (known_cfs == 6) store->handles_.push_back(nullptr);  // no "tilde"
+  store->handles_.assign(handles.begin(), handles.begin() + kRequiredCfs);
+  for (int at : optional_at) store->handles_.push_back(at < 0 ? nullptr : handles[at]);
   store->extra_handles_.assign(handles.begin() + known_cfs, handles.end());
 
   rocksdb::DB* db = store->db_.get();

@@ -12,6 +12,7 @@
 #include "index/keys.h"
 #include "index/store.h"
 #include "query/cascade_spec.h"
+#include "query/dense_search.h"
 #include "query/engine_internal.h"
 #include "query/searcher.h"
 #include "query/tilde_index.h"
@@ -74,6 +75,8 @@ struct Index::Impl {
   // query: idle ones wait here for the next search on the same reader.
   mutable std::mutex pool_mu;
   mutable std::vector<std::unique_ptr<query::Searcher>> pool;
+  // Vector fields' in-memory indexes for dense and hybrid searches.
+  mutable query::DenseCache dense_cache;
 
   Result<std::unique_ptr<query::Searcher>> AcquireSearcher(
       const std::shared_ptr<const index::IndexReader>& current) const {
@@ -199,8 +202,9 @@ Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids) {
   if (!(numeric_ids ? with_numbers : strings_only).Parse(json, &doc, &problem)) {
     return Status::InvalidArgument(problem);
   }
-  Document out{std::move(doc.id), std::move(doc.title), std::move(doc.text), {}};
+  Document out{std::move(doc.id), std::move(doc.title), std::move(doc.text), {}, {}};
   out.tilde = std::move(doc.tilde_terms);
+  out.vectors = std::move(doc.vectors);
   return out;
 }
 
@@ -225,6 +229,10 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   store_options.create_options.analyzer.stopwords = options.analysis.stopwords;
   store_options.create_options.k1 = options.k1;
   store_options.create_options.b = options.b;
+  for (const std::string& spec : options.vector_fields) {
+    CASCADE_ASSIGN_OR_RETURN(dense::VectorField field, dense::ParseVectorFieldSpec(spec));
+    store_options.create_options.vector_fields.push_back(std::move(field));
+  }
 
   auto impl = std::make_unique<Impl>();
   CASCADE_ASSIGN_OR_RETURN(impl->store, index::Store::Open(path, store_options));
@@ -254,6 +262,7 @@ Status Index::AddBatch(std::span<const Document> docs) {
     doc.title = d.title;
     doc.text = d.text;
     doc.tilde_terms = d.tilde;
+    doc.vectors = d.vectors;
     converted.push_back(std::move(doc));
   }
   std::shared_ptr<const rerank::WordPieceTokenizer> tokenizer;
@@ -305,6 +314,13 @@ Result<SearchResult> Index::Search(std::string_view query,
     ce_queue = impl_->ce_queue;
     default_cascade = impl_->default_cascade;
   }
+  if (options.mode != "bm25") {  // dense or hybrid (query/dense_search.h)
+    CASCADE_ASSIGN_OR_RETURN(auto searcher, impl_->AcquireSearcher(reader));
+    auto result = query::DenseSearch(query, options, *impl_->store, reader, *searcher,
+                                     impl_->dense_cache);
+    impl_->ReleaseSearcher(std::move(searcher));
+    return result;
+  }
   if (options.k == 0) return Status::InvalidArgument("k must be at least 1");
   if (options.offset > query::kMaxK || options.k > query::kMaxK - options.offset) {
     return Status::InvalidArgument("offset + k must be at most " +
@@ -328,12 +344,15 @@ Result<SearchResult> Index::Search(std::string_view query,
 
   CASCADE_ASSIGN_OR_RETURN(query::Algorithm algorithm,
                            query::ParseAlgorithm(options.algorithm));
+  CASCADE_ASSIGN_OR_RETURN(query::QuerySyntax syntax,
+                           query::ParseQuerySyntax(options.syntax));
   CASCADE_ASSIGN_OR_RETURN(auto searcher, impl_->AcquireSearcher(reader));
   query::SearchParams params;
   params.k = stages[0].depth;
   params.k1 = options.k1;
   params.b = options.b;
   params.algorithm = algorithm;
+  params.syntax = syntax;
   auto searched = searcher->Search(query, params);
   impl_->ReleaseSearcher(std::move(searcher));
   CASCADE_ASSIGN_OR_RETURN(query::TopDocs top, std::move(searched));
@@ -426,7 +445,7 @@ Result<std::optional<Document>> Index::Get(std::string_view id) const {
   CASCADE_ASSIGN_OR_RETURN(std::optional<uint32_t> doc, reader->Lookup(id));
   if (!doc) return std::optional<Document>();
   CASCADE_ASSIGN_OR_RETURN(index::Document d, reader->ReadDocument(*doc));
-  return std::optional<Document>(Document{d.id, d.title, d.text, {}});
+  return std::optional<Document>(Document{d.id, d.title, d.text, {}, {}});
 }
 
 IndexStats Index::Stats() const {

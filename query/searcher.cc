@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "query/lucene_search.h"
+
 namespace cascade::query {
 
 namespace {
@@ -338,6 +340,38 @@ Result<Algorithm> ParseAlgorithm(std::string_view name) {
       "\" (expected auto, exhaustive, wand, bmw or maxscore)");
 }
 
+std::string_view QuerySyntaxName(QuerySyntax syntax) {
+  switch (syntax) {
+    case QuerySyntax::kPlain: return "plain";
+    case QuerySyntax::kLucene: return "lucene";
+  }
+  return "?";
+}
+
+Result<QuerySyntax> ParseQuerySyntax(std::string_view name) {
+  for (QuerySyntax s : {QuerySyntax::kPlain, QuerySyntax::kLucene}) {
+    if (name == QuerySyntaxName(s)) return s;
+  }
+  return Status::InvalidArgument("unknown query syntax \"" + std::string(name) +
+                                 "\" (expected plain or lucene)");
+}
+
+Result<Bm25Params> CheckSearchParams(const SearchParams& params,
+                                     const index::IndexOptions& options) {
+  if (params.k == 0 || params.k > kMaxK) {
+    return Status::InvalidArgument("k must be between 1 and " +
+                                   std::to_string(kMaxK));
+  }
+  Bm25Params bm25{params.k1.value_or(options.k1), params.b.value_or(options.b)};
+  if (!(bm25.k1 >= 0) || !std::isfinite(bm25.k1)) {
+    return Status::InvalidArgument("k1 must be a finite number >= 0");
+  }
+  if (!(bm25.b >= 0 && bm25.b <= 1)) {
+    return Status::InvalidArgument("b must be between 0 and 1");
+  }
+  return bm25;
+}
+
 Algorithm ChooseAlgorithm(size_t k, size_t terms, uint64_t postings,
                           uint64_t longest) {
   (void)terms;
@@ -367,6 +401,14 @@ Result<TopDocs> Searcher::Search(std::string_view query,
         "query has " + std::to_string(query.size()) + " bytes, over the limit of " +
         std::to_string(kMaxQueryBytes));
   }
+  if (params.syntax == QuerySyntax::kLucene) {
+    ParserOptions options;
+    options.max_bytes = kMaxQueryBytes;
+    options.max_clauses = kMaxQueryTerms;
+    CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<QueryNode> tree,
+                             ParseLuceneQuery(query, options));
+    return SearchQuery(*tree, params);
+  }
   scratch_terms_.clear();
   analyzer_->Analyze(query, &scratch_terms_);
   std::vector<std::pair<std::string, uint32_t>> terms;
@@ -382,25 +424,25 @@ Result<TopDocs> Searcher::Search(std::string_view query,
   return SearchTerms(std::move(terms), params);
 }
 
+Result<TopDocs> Searcher::SearchQuery(const QueryNode& query,
+                                      const SearchParams& params) {
+  if (!normalizer_) {
+    CASCADE_ASSIGN_OR_RETURN(normalizer_,
+                             index::Analyzer::Create(LuceneNormalizerOptions(
+                                 reader_->options().analyzer)));
+  }
+  return SearchLucene(query, *reader_, analyzer_.get(), normalizer_.get(), params);
+}
+
 Result<TopDocs> Searcher::SearchTerms(
     std::vector<std::pair<std::string, uint32_t>> terms,
     const SearchParams& params) {
-  if (params.k == 0 || params.k > kMaxK) {
-    return Status::InvalidArgument("k must be between 1 and " +
-                                   std::to_string(kMaxK));
-  }
+  CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
+                           CheckSearchParams(params, reader_->options()));
   if (terms.size() > kMaxQueryTerms) {
     return Status::InvalidArgument(
         "query has " + std::to_string(terms.size()) +
         " distinct terms, over the limit of " + std::to_string(kMaxQueryTerms));
-  }
-  Bm25Params bm25{params.k1.value_or(reader_->options().k1),
-                  params.b.value_or(reader_->options().b)};
-  if (!(bm25.k1 >= 0) || !std::isfinite(bm25.k1)) {
-    return Status::InvalidArgument("k1 must be a finite number >= 0");
-  }
-  if (!(bm25.b >= 0 && bm25.b <= 1)) {
-    return Status::InvalidArgument("b must be between 0 and 1");
   }
 
   TopDocs result;

@@ -1,4 +1,10 @@
-// Searcher: bag-of-words BM25 top-k over an IndexReader.
+// Searcher: BM25 top-k over an IndexReader, for bag-of-words queries and
+// for Lucene's query syntax (SearchParams::syntax).
+//
+// Plain syntax (the default) analyses the whole query text as one bag of
+// words; the rest of this comment is about that path. Lucene syntax
+// (query_parser.h) is parsed and run exhaustively by lucene_search.h, whose
+// header documents its semantics.
 //
 // Four ways to the same top k (SearchParams::algorithm):
 //   - exhaustive: term-at-a-time, every posting of every query term is
@@ -41,6 +47,7 @@
 #include "index/index_reader.h"
 #include "index/posting_codec.h"
 #include "query/bm25.h"
+#include "query/query_parser.h"
 
 namespace cascade::query {
 
@@ -62,6 +69,16 @@ std::string_view AlgorithmName(Algorithm algorithm);
 // The inverse; InvalidArgument naming the choices for anything else.
 Result<Algorithm> ParseAlgorithm(std::string_view name);
 
+// How the query text is read.
+enum class QuerySyntax {
+  kPlain,   // a bag of words: the text is analysed, operators are words
+  kLucene,  // Lucene's classic syntax (query_parser.h, lucene_search.h)
+};
+// "plain", "lucene".
+std::string_view QuerySyntaxName(QuerySyntax syntax);
+// The inverse; InvalidArgument naming the choices for anything else.
+Result<QuerySyntax> ParseQuerySyntax(std::string_view name);
+
 struct SearchParams {
   size_t k = 10;                 // hits to return, 1..kMaxK
   std::optional<double> k1;      // BM25 k1; default: the index's
@@ -70,7 +87,15 @@ struct SearchParams {
   // Pruning starts only once this many hits were counted, so total_hits is
   // exact up to here (0: prune as early as possible).
   uint64_t total_hits_threshold = 1000;
+  // How Search() reads its text. Default: plain (bag of words).
+  QuerySyntax syntax = QuerySyntax::kPlain;
 };
+
+// The BM25 parameters a search runs with (params' k1 and b, else the
+// index's). InvalidArgument for k outside 1..kMaxK, a k1 that is not a
+// finite number >= 0, a b outside [0, 1].
+Result<Bm25Params> CheckSearchParams(const SearchParams& params,
+                                     const index::IndexOptions& options);
 
 struct ScoredDoc {
   uint32_t doc = 0;  // internal id
@@ -96,7 +121,14 @@ class Searcher {
   // InvalidArgument for an empty k, k over kMaxK, a query over
   // kMaxQueryBytes or with more than kMaxQueryTerms terms, bad k1/b.
   // A query with no indexable terms returns no hits.
+  // With params.syntax == kLucene the text is parsed first (a syntax error
+  // is InvalidArgument naming the column, query_parser.h) and run as
+  // SearchQuery() does.
   Result<TopDocs> Search(std::string_view query, const SearchParams& params);
+
+  // Runs a parsed query tree (lucene_search.h has the semantics and the
+  // errors). The tree is only read.
+  Result<TopDocs> SearchQuery(const QueryNode& query, const SearchParams& params);
 
   // Scores given (term, query weight) pairs; no analysis.
   Result<TopDocs> SearchTerms(std::vector<std::pair<std::string, uint32_t>> terms,
@@ -110,6 +142,9 @@ class Searcher {
 
   std::shared_ptr<const index::IndexReader> reader_;
   std::unique_ptr<index::Analyzer> analyzer_;
+  // Lucene syntax only, made on first use: the analyzer without stop
+  // words or stemming, for prefixes (lucene_search.h).
+  std::unique_ptr<index::Analyzer> normalizer_;
   std::vector<std::string> scratch_terms_;
   std::vector<float> accumulators_;
   std::vector<uint32_t> docs_, tfs_;

@@ -50,7 +50,8 @@ Status RunTilde(std::string_view query, const query::StageSpec& stage,
                 std::vector<RankedCandidate>* candidates, size_t* scored,
                 bool* exhausted) {
   const auto start = Clock::now();
-  const std::vector<int32_t> query_ids = models.tilde->Encode(query);
+  std::vector<int32_t> query_ids = models.tilde->Encode(query);
+  std::sort(query_ids.begin(), query_ids.end());  // for TildeScoreEncoded
   const TildeQuantizer& quantizer = *models.tilde_quantizer;
   const double alpha = options.tilde_alpha;
   std::vector<uint32_t> docs;
@@ -71,8 +72,7 @@ Status RunTilde(std::string_view query, const query::StageSpec& stage,
       float tilde = 0;
       const auto& stored = bytes[i - begin];
       if (stored && !query_ids.empty()) {
-        CASCADE_ASSIGN_OR_RETURN(TermWeights weights, DecodeTermWeights(*stored));
-        tilde = TildeScore(query_ids, weights, quantizer);
+        CASCADE_ASSIGN_OR_RETURN(tilde, TildeScoreEncoded(query_ids, *stored, quantizer));
       }
       RankedCandidate& c = (*candidates)[i];
       c.score = alpha == 1.0 ? tilde

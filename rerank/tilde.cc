@@ -116,6 +116,35 @@ Result<TermWeights> DecodeTermWeights(std::string_view bytes) {
   return out;
 }
 
+Result<float> TildeScoreEncoded(std::span<const int32_t> sorted_query_ids,
+                                std::string_view bytes,
+                                const TildeQuantizer& quantizer) {
+  uint32_t count;
+  if (!GetVarint(&bytes, &count)) return Status::Corruption("TILDE weights: bad count");
+  if (bytes.size() < size_t{2} * count) {
+    return Status::Corruption("TILDE weights: truncated");
+  }
+  uint32_t sum = 0;
+  size_t q = 0;
+  int64_t id = 0;
+  for (uint32_t i = 0; i < count && q < sorted_query_ids.size(); ++i) {
+    uint32_t gap;
+    if (!GetVarint(&bytes, &gap) || bytes.empty()) {
+      return Status::Corruption("TILDE weights: truncated");
+    }
+    if (i > 0 && gap == 0) return Status::Corruption("TILDE weights: ids not increasing");
+    id += gap;
+    const auto code = static_cast<uint8_t>(bytes.front());
+    bytes.remove_prefix(1);
+    while (q < sorted_query_ids.size() && sorted_query_ids[q] < id) ++q;
+    while (q < sorted_query_ids.size() && sorted_query_ids[q] == id) {
+      sum += code;
+      ++q;
+    }
+  }
+  return static_cast<float>(sum) * quantizer.scale();
+}
+
 float TildeScore(std::span<const int32_t> query_ids, const TermWeights& doc,
                  const TildeQuantizer& quantizer) {
   uint32_t sum = 0;  // in codes: one multiply at the end

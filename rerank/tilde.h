@@ -59,6 +59,13 @@ void EncodeTermWeights(const TermWeights& weights, std::string* out);
 // Corruption for truncated bytes, a non-increasing id or a zero code.
 Result<TermWeights> DecodeTermWeights(std::string_view bytes);
 
+// The TILDE score straight from the stored bytes, without decoding: the
+// fast path of the tilde stage. `query_ids` sorted ascending, repeats kept
+// (each counts). Corruption as DecodeTermWeights.
+Result<float> TildeScoreEncoded(std::span<const int32_t> sorted_query_ids,
+                                std::string_view bytes,
+                                const TildeQuantizer& quantizer);
+
 // The TILDE score: sum over query ids of the document's dequantized weight.
 // Query ids need not be sorted; duplicates count once per occurrence.
 float TildeScore(std::span<const int32_t> query_ids, const TermWeights& doc,

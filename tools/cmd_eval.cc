@@ -24,6 +24,7 @@ struct EvalFlags {
   std::string run_out;
   std::string run_in;
   std::optional<double> k1, b;
+  std::string syntax = "plain";
   bool json = false;
   RerankFlags rerank;
 };
@@ -76,6 +77,7 @@ int RunEval(const EvalFlags& flags) {
     search.k = flags.k;
     search.k1 = flags.k1;
     search.b = flags.b;
+    search.syntax = flags.syntax;
     std::set<std::string> seen;
     for (const Query& q : *queries) {
       // Only judged queries are run, as Anserini's regressions do.
@@ -157,6 +159,12 @@ void RegisterEvalCommand(CLI::App& app, int* exit_code) {
                           "Evaluate this existing TREC run instead of searching"));
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's)"));
+  WithEnv(cmd->add_option("--syntax", flags->syntax,
+                          "Query syntax: plain (a bag of words, as BEIR topics are run) or "
+                          "lucene (+must -not AND OR NOT, (groups), word^2, prefix*, "
+                          "title:/text:, *:*)")
+              ->check(CLI::IsMember({"plain", "lucene"}))
+              ->capture_default_str());
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
   AddRerankFlags(cmd, &flags->rerank);
   cmd->callback([flags, exit_code] { *exit_code = RunEval(*flags); });

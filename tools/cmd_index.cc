@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "index/corpus_reader.h"
+#include "index/dense/vector_store.h"
 #include "index/index_writer.h"
 #include "index/keys.h"
 #include "index/store.h"
@@ -42,6 +43,8 @@ struct IndexFlags {
   std::string default_rerank;
   std::string device = "auto";
   unsigned model_threads = 0;
+  std::vector<std::string> vector_fields;
+  size_t ivf_lists = 0;
 };
 
 class Progress {
@@ -87,6 +90,11 @@ int RunIndex(const IndexFlags& flags) {
   auto norm = index::ParseLengthNorm(flags.length_norm);
   if (!norm.ok()) return ReportError("index", norm.status());
   store_options.create_options.length_norm = *norm;
+  for (const std::string& spec : flags.vector_fields) {
+    auto field = dense::ParseVectorFieldSpec(spec);
+    if (!field.ok()) return ReportError("index", field.status());
+    store_options.create_options.vector_fields.push_back(std::move(field).value());
+  }
 
   // Check the inputs before creating anything.
   index::CorpusOptions corpus_options;
@@ -139,6 +147,7 @@ int RunIndex(const IndexFlags& flags) {
     if (!s.ok()) return ReportError("index", s);
   }
   uint64_t tilde_skipped = 0;
+  uint64_t rejected = 0;  // refused by the writer's checks (e.g. bad vectors)
 
   Progress progress(!flags.quiet && isatty(STDERR_FILENO));
   std::vector<index::Document> batch;
@@ -174,11 +183,14 @@ int RunIndex(const IndexFlags& flags) {
             "\"tilde\" weights need a TILDE tokenizer: pass --tilde-model DIR "
             "or --tilde-tokenizer DIR");
       }
+      // Bad vectors (and other refusals) skip the record, not the run.
+      const bool tilde_problem = !mapped.ok();
+      if (mapped.ok()) mapped = (*writer)->CheckDocument(record.doc);
       if (mapped.ok()) {
         batch.push_back(std::move(record.doc));
       } else {
-        ++tilde_skipped;
-        if (problems_shown + tilde_skipped <= flags.max_errors_shown) {
+        ++(tilde_problem ? tilde_skipped : rejected);
+        if (problems_shown + tilde_skipped + rejected <= flags.max_errors_shown) {
           progress.Done();
           std::fprintf(stderr, "cascade index: %s:%llu: %s (skipped)\n",
                        record.source.c_str(),
@@ -205,6 +217,22 @@ int RunIndex(const IndexFlags& flags) {
   Status s = (*writer)->Commit();
   if (!s.ok()) return ReportError("index", s);
   progress.Done();
+  // IVF lists: trained now when asked, else once a field's threshold is hit.
+  for (const dense::VectorField& field :
+       flags.ivf_lists > 0 ? (*store)->options().vector_fields : std::vector<dense::VectorField>{}) {
+    dense::IvfTrainOptions train;
+    train.lists = flags.ivf_lists;
+    train.kmeans.threads = flags.threads;
+    auto report = dense::TrainIvf(*store, field.name, train);
+    if (!report.ok()) return ReportError("index", report.status());
+    std::printf("trained %zu IVF lists for field %s on %zu vectors in %.2f s\n", report->lists,
+                field.name.c_str(), report->vectors, report->seconds);
+  }
+  auto auto_trained = dense::MaybeAutoTrainIvf(*store, flags.threads);
+  if (!auto_trained.ok()) return ReportError("index", auto_trained.status());
+  for (const std::string& field : *auto_trained) {
+    std::printf("trained IVF lists for field %s (past its ivf_auto_threshold)\n", field.c_str());
+  }
   const auto& problems = (*reader)->problems();
   if (problems.size() > flags.max_errors_shown) {
     std::fprintf(stderr, "cascade index: ... and %zu more problems\n",
@@ -228,7 +256,7 @@ int RunIndex(const IndexFlags& flags) {
       "peak memory %.0f MiB\n",
       static_cast<unsigned long long>(stats.added),
       static_cast<unsigned long long>(stats.replaced),
-      static_cast<unsigned long long>((*reader)->skipped() + tilde_skipped),
+      static_cast<unsigned long long>((*reader)->skipped() + tilde_skipped + rejected),
       flags.index.c_str(),
       secs, secs > 0 ? stats.added / secs : 0.0,
       static_cast<unsigned long long>(stats.segments),
@@ -285,6 +313,14 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
               ->capture_default_str());
   WithEnv(cmd->add_option("--model-threads", flags->model_threads,
                           "CPU threads for --tilde-model (0 = all cores)")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--vector-field", flags->vector_fields,
+                          "New index: a dense vector field name:dim:metric[:storage"
+                          "[:ivf_auto_threshold]] (metric cosine|dot|l2, storage "
+                          "f32|f16|int8); repeat for several. Documents carry "
+                          "\"vectors\": {\"name\": [...]}"));
+  WithEnv(cmd->add_option("--ivf-lists", flags->ivf_lists,
+                          "Train IVF lists (k-means) for every vector field after indexing")
               ->capture_default_str());
   cmd->add_option("inputs", flags->inputs, "Corpus inputs")->required();
   cmd->callback([flags, exit_code] { *exit_code = RunIndex(*flags); });

@@ -20,6 +20,7 @@ struct RunFlags {
   std::string output;
   std::optional<double> k1, b;
   std::string algorithm = "auto";
+  std::string syntax = "plain";
   bool json = false;
   RerankFlags rerank;
 };
@@ -37,6 +38,7 @@ int RunRun(const RunFlags& flags) {
   search.k1 = flags.k1;
   search.b = flags.b;
   search.algorithm = flags.algorithm;
+  search.syntax = flags.syntax;
   StageTimings stages;
   Run run;
   std::vector<double> latencies;
@@ -96,6 +98,11 @@ void RegisterRunCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--output", flags->output, "Write a TREC run file"));
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's)"));
+  WithEnv(cmd->add_option("--syntax", flags->syntax,
+                          "Query syntax: plain (a bag of words; operators are just words) or lucene "
+                          "(+must -not AND OR NOT, (groups), word^2, prefix*, title:/text:, *:*)")
+              ->check(CLI::IsMember({"plain", "lucene"}))
+              ->capture_default_str());
   WithEnv(cmd->add_option("--algorithm", flags->algorithm,
                           "Top-k algorithm: auto, exhaustive, wand, bmw (block-max WAND) or "
                           "maxscore (block-max MaxScore); same hits, different speed")

@@ -5,6 +5,7 @@
 #include "cascade/engine.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "tools/dense_flags.h"
 
 namespace cascade::tools {
 
@@ -17,10 +18,12 @@ struct SearchFlags {
   size_t offset = 0;
   std::optional<double> k1, b;
   std::string algorithm = "auto";
+  std::string syntax = "plain";
   bool json = false;
   bool text = false;
   bool explain = false;
   RerankFlags rerank;
+  DenseFlags dense;
 };
 
 // "bm25 #3 12.1, tilde #1 4.2, ce -" for a hit's explain line.
@@ -100,7 +103,11 @@ int RunSearch(const SearchFlags& flags) {
   search.k1 = flags.k1;
   search.b = flags.b;
   search.algorithm = flags.algorithm;
+  search.syntax = flags.syntax;
   search.load_text = flags.text;
+  if (Status s = ApplyDenseFlags(flags.dense, &search); !s.ok()) {
+    return ReportError("search", s);
+  }
   auto result = (*index)->Search(query, search);
   if (!result.ok()) return ReportError("search", result.status());
   if (flags.json) {
@@ -162,7 +169,7 @@ int RunSearch(const SearchFlags& flags) {
 
 void RegisterSearchCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<SearchFlags>();
-  CLI::App* cmd = app.add_subcommand("search", "Search an index (BM25, bag of words, then any --rerank stages)");
+  CLI::App* cmd = app.add_subcommand("search", "Search an index (BM25, bag of words or --syntax lucene, then any --rerank stages)");
   WithEnv(cmd->add_option("--index", flags->index, "Index folder")->required());
   WithEnv(cmd->add_option("--k", flags->k, "Hits to show (1..100000)")
               ->capture_default_str());
@@ -170,6 +177,11 @@ void RegisterSearchCommand(CLI::App& app, int* exit_code) {
               ->capture_default_str());
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's, 0.9)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's, 0.4)"));
+  WithEnv(cmd->add_option("--syntax", flags->syntax,
+                          "Query syntax: plain (a bag of words; operators are just words) or lucene "
+                          "(+must -not AND OR NOT, (groups), word^2, prefix*, title:/text:, *:*)")
+              ->check(CLI::IsMember({"plain", "lucene"}))
+              ->capture_default_str());
   WithEnv(cmd->add_option("--algorithm", flags->algorithm,
                           "Top-k algorithm: auto, exhaustive, wand, bmw (block-max WAND) or "
                           "maxscore (block-max MaxScore); same hits, different speed")
@@ -180,7 +192,9 @@ void RegisterSearchCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_flag("--explain", flags->explain,
                         "Show each hit's rank and score at every stage"));
   AddRerankFlags(cmd, &flags->rerank);
-  cmd->add_option("query", flags->query, "Query words")->required();
+  AddDenseFlags(cmd, &flags->dense);
+  // Optional only for --mode dense (kNN without a lexical filter).
+  cmd->add_option("query", flags->query, "Query words (a Lucene query with --syntax lucene)");
   cmd->callback([flags, exit_code] { *exit_code = RunSearch(*flags); });
 }
 

@@ -14,6 +14,8 @@ void RegisterRunCommand(CLI::App& app, int* exit_code);
 void RegisterModelCommand(CLI::App& app, int* exit_code);
 void RegisterServeCommand(CLI::App& app, int* exit_code);
 void RegisterGenCorpusCommand(CLI::App& app, int* exit_code);
+// train-ivf, ivf-stats, gen-vectors (cmd_dense.cc).
+void RegisterDenseCommands(CLI::App& app, int* exit_code);
 
 }  // namespace cascade::tools
 

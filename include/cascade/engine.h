@@ -38,12 +38,15 @@ struct Document {
   // Precomputed TILDEv2 weights {token, weight} (tokens of the index's TILDE
   // tokenizer; passage expansion tokens welcome). Empty: the index's TILDE
   // model (if any) weighs the document.
-  std::vector<std::pair<std::string, float>> tilde;
+  std::vector<std::pair<std::string, float>> tilde = {};
+  // Dense vectors by field name, one per vector field of the index
+  // (OpenOptions::vector_fields); checked on Add.
+  std::vector<std::pair<std::string, std::vector<float>>> vectors = {};
 };
 
 // A hit's place at one stage of the cascade (SearchOptions::explain).
 struct StageScore {
-  std::string stage;    // "bm25", "tilde", "ce"
+  std::string stage;    // "bm25", "tilde", "ce"; hybrid: "bm25", "dense"
   bool scored = false;  // false: below the stage's depth or past its budget
   size_t rank = 0;      // 1-based rank among the stage's scored candidates
   float score = 0;

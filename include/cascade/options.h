@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cascade {
 
@@ -56,6 +57,11 @@ struct OpenOptions {
   // When not empty, stored in the index as the cascade searches run when
   // they name none, e.g. "bm25:1000,tilde:200,ce:50" (checked here).
   std::string default_cascade;
+  // For a new index: its dense vector fields, each
+  // "name:dim:metric[:storage[:ivf_auto_threshold]]" with metric cosine,
+  // dot or l2 and storage f32 (default), f16 or int8, e.g.
+  // "emb:384:cosine". Every document must then carry each field's vector.
+  std::vector<std::string> vector_fields;
 };
 
 struct SearchOptions {
@@ -69,6 +75,14 @@ struct SearchOptions {
   // same hits and scores; the pruning ones are faster on long lists and may
   // report total_hits as a lower bound (SearchResult::total_hits_exact).
   std::string algorithm = "auto";
+  // How the query text is read: "plain" (default), a bag of words where
+  // operators and punctuation are just text; or "lucene", Lucene's classic
+  // query syntax (+must -not AND OR NOT, (groups), boost^2, prefix*,
+  // title:/text:/contents: as aliases of the one text field, *:*), run
+  // exhaustively with Lucene's BooleanQuery scoring. A syntax error is
+  // InvalidArgument naming the column; phrases and ranges are NotSupported
+  // for now. README "Query syntax" has the details.
+  std::string syntax = "plain";
 
   // The stages to run, "bm25:DEPTH[,tilde:DEPTH][,ce:DEPTH]" with an
   // optional per-stage budget in ms ("ce:50:20"). Empty: the index's default
@@ -85,6 +99,26 @@ struct SearchOptions {
   // passage taking its best window's score.
   std::string long_passages = "truncate";
   size_t chunk_overlap = 64;  // tokens shared by consecutive windows
+
+  // Dense retrieval (README "Dense retrieval"). mode: "bm25" (the above),
+  // "dense" (k nearest neighbours of `vector`; a non-empty query text keeps
+  // only documents matching it, at most 100,000) or "hybrid" (the top
+  // dense_depth of BM25 and of kNN, fused). Rerank stages do not run in
+  // dense and hybrid modes.
+  std::string mode = "bm25";
+  std::vector<float> vector;  // the query vector (dense, hybrid)
+  std::string vector_field;   // empty: the index's first vector field
+  size_t nprobe = 0;          // IVF lists to probe; 0: exact search
+  bool quantized = false;     // score 8-bit codes, re-score rescore * k exactly
+  size_t rescore = 4;
+  size_t dense_depth = 100;   // hybrid: candidates taken from each side
+  // Hybrid fusion: "rrf" (sum of 1 / (rrf_k + rank)) or "weighted"
+  // (dense_weight * dense + (1 - dense_weight) * bm25 after each side's
+  // scores are normalised: "minmax" or "zscore").
+  std::string fusion = "rrf";
+  double rrf_k = 60;
+  double dense_weight = 0.5;
+  std::string normalization = "minmax";
 };
 
 }  // namespace cascade

@@ -350,6 +350,19 @@ TEST_F(ServerTest, SearchMatchesTheEmbeddedIndex) {
     ASSERT_TRUE(want.ok()) << want.status().ToString();
     ExpectSameHits(json.root(), *want, context);
   }
+  {  // "syntax": "lucene" reads operators: rocket documents without "orbit".
+    const Response r = client.Post(
+        "/search", SearchBody("+rocket -orbit", R"("syntax":"lucene","k":100)"));
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    SearchOptions options;
+    options.k = 100;
+    options.syntax = "lucene";
+    auto want = s->index->Search("+rocket -orbit", options);
+    ASSERT_TRUE(want.ok()) << want.status().ToString();
+    ExpectSameHits(json.root(), *want, "lucene");
+    EXPECT_EQ(Int(json.root(), "total_hits"), 17);  // 18 rocket documents but d7
+  }
 }
 
 TEST_F(ServerTest, SearchFieldsChooseWhatHitsCarry) {
@@ -432,6 +445,9 @@ TEST_F(ServerTest, SearchReportsTimingsAndExplains) {
     Json json = ExpectJson(r);
     const auto root = json.root();
     EXPECT_GE(Num(root, "took_ms"), 0);
+    bool exact = false;
+    EXPECT_EQ(root["total_hits_exact"].get(exact), simdjson::SUCCESS);
+    EXPECT_TRUE(exact);  // a handful of matches: counted exactly
     simdjson::dom::element timings = root["timings"].value();
     EXPECT_GE(Num(timings, "bm25_ms"), 0);
     EXPECT_FALSE(Has(timings, "ce_ms"));
@@ -936,6 +952,12 @@ std::vector<BadRequest> BadRequests() {
       {"tilde_alpha string", M, "POST", "/search", R"({"query":"a","tilde_alpha":"x"})", none, 400, "tilde_alpha"},
       {"long_passages unknown", M, "POST", "/search", R"({"query":"a","long_passages":"split"})", none, 400, "long_passages"},
       {"chunk_overlap negative", M, "POST", "/search", R"({"query":"a","chunk_overlap":-1})", none, 400, "chunk_overlap"},
+      {"syntax unknown", M, "POST", "/search", R"({"query":"a","syntax":"sql"})", none, 400, "syntax"},
+      {"syntax not a string", M, "POST", "/search", R"({"query":"a","syntax":1})", none, 400, "syntax"},
+      {"lucene syntax error", M, "POST", "/search", R"({"query":"rocket AND","syntax":"lucene"})", none, 400, "column"},
+      {"lucene phrase", M, "POST", "/search", R"({"query":"\"rocket engines\"","syntax":"lucene"})", none, 400, "positions"},
+      {"lucene range", M, "POST", "/search", R"({"query":"year:[1 TO 5]","syntax":"lucene"})", none, 400, "numeric"},
+      {"lucene unknown field", M, "POST", "/search", R"({"query":"author:x","syntax":"lucene"})", none, 400, "author"},
       // Unknown and missing fields, limits.
       {"unknown field", M, "POST", "/search", R"({"query":"a","foo":1})", none, 400, "foo"},
       {"missing query", M, "POST", "/search", R"({"k":5})", none, 400, "query"},
@@ -971,6 +993,8 @@ std::vector<BadRequest> BadRequests() {
       // Limits that must still be accepted.
       {"query of 16384 bytes", M, "POST", "/search", SearchBody(max_query), none, 200, ""},
       {"k 10000", M, "POST", "/search", R"({"query":"rocket","k":10000})", none, 200, ""},
+      {"lucene query", M, "POST", "/search", R"({"query":"+rocket -title:engines","syntax":"lucene"})", none, 200, ""},
+      {"plain syntax reads operators as words", M, "POST", "/search", R"({"query":"rocket AND (","syntax":"plain"})", none, 200, ""},
       {"k+offset 10000", M, "POST", "/search", R"({"query":"rocket","k":1,"offset":9999})", none, 200, ""},
       {"b 0 and 1, k1 0", M, "POST", "/search", R"({"query":"rocket","b":1,"k1":0})", none, 200, ""},
       {"body of max_body_bytes", M, "POST", "/search", padded(64 << 10), none, 200, ""},

@@ -179,7 +179,8 @@ class IndexTest : public testing::Test {
     delete db;
   }
   static std::vector<std::string_view> AllCfs() {
-    return {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds, kCfDeletes, kCfTilde};
+    return {kCfDefault, kCfSegments, kCfPostings, kCfDocs,
+            kCfIds,     kCfDeletes,  kCfTilde,    kCfVectors, kCfIvf};
   }
 
   fs::path root_;

@@ -242,7 +242,9 @@ TEST_F(CascadeEngineTest, FullCascadeMatchesTheModelsAndExplainsEveryStage) {
   ASSERT_TRUE(scores.ok());
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_NEAR(result->hits[i].score, (*scores)[i], 1e-4);
-    if (i > 0) EXPECT_GE(result->hits[i - 1].score, result->hits[i].score);
+    if (i > 0) {
+      EXPECT_GE(result->hits[i - 1].score, result->hits[i].score);
+    }
     ASSERT_EQ(result->hits[i].explain.size(), 3u);
     EXPECT_EQ(result->hits[i].explain[2].rank, i + 1);
     EXPECT_EQ(result->hits[i].explain[2].score, result->hits[i].score);
@@ -254,7 +256,9 @@ TEST_F(CascadeEngineTest, FullCascadeMatchesTheModelsAndExplainsEveryStage) {
     if (i < 6) {
       ASSERT_TRUE(hit.explain[1].scored);
       EXPECT_EQ(hit.score, hit.explain[1].score);
-      if (i > 3) EXPECT_GT(hit.explain[1].rank, result->hits[i - 1].explain[1].rank);
+      if (i > 3) {
+        EXPECT_GT(hit.explain[1].rank, result->hits[i - 1].explain[1].rank);
+      }
     } else {
       EXPECT_FALSE(hit.explain[1].scored);
       EXPECT_EQ(hit.score, hit.explain[0].score);

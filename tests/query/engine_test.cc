@@ -378,6 +378,28 @@ TEST_F(EngineTest, OpenErrors) {
       << not_index.status().ToString();
 }
 
+// SearchOptions::syntax: "plain" reads operators as words (the default),
+// "lucene" runs them; anything else is refused.
+TEST_F(EngineTest, QuerySyntaxOption) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  SearchOptions lucene;
+  lucene.syntax = "lucene";
+  // d4 and d5 hold "reef"; d4 also "ocean".
+  EXPECT_EQ(SearchIds(*index, "reef -ocean", lucene), std::vector<std::string>{"d5"});
+  EXPECT_EQ(SearchIds(*index, "+reef +ocean", lucene), std::vector<std::string>{"d4"});
+  EXPECT_EQ(SearchIds(*index, "reef -ocean"), (std::vector<std::string>{"d4", "d5"}));
+  auto bad = index->Search("reef AND", lucene);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsInvalidArgument()) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("column"), std::string::npos);
+  SearchOptions unknown;
+  unknown.syntax = "sql";
+  auto refused = index->Search("reef", unknown);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+}
+
 TEST_F(EngineTest, SearchArgumentLimits) {
   auto index = Build(path_);
   ASSERT_NE(index, nullptr);

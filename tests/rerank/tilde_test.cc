@@ -59,6 +59,27 @@ TEST(TildeTest, ScoreOfAHandMadeExample) {
   EXPECT_EQ(TildeScore(query, TermWeights{}, q), 0.0f);
 }
 
+TEST(TildeTest, ScoreFromTheBytesEqualsScoreOfTheDecodedWeights) {
+  const TildeQuantizer q(0.01f);
+  TermWeights doc;
+  doc.ids = {3, 200, 201, 5000, 70000};
+  doc.codes = {1, 50, 255, 7, 100};
+  std::string bytes;
+  EncodeTermWeights(doc, &bytes);
+  const std::vector<std::vector<int32_t>> queries = {
+      {}, {3}, {2}, {200, 201}, {201, 201, 5000}, {1, 3, 4, 70000, 80000},
+      {70000, 70000, 70000}, {0, 99999}};
+  for (std::vector<int32_t> query : queries) {
+    std::sort(query.begin(), query.end());
+    auto fast = TildeScoreEncoded(query, bytes, q);
+    ASSERT_TRUE(fast.ok());
+    EXPECT_FLOAT_EQ(*fast, TildeScore(query, doc, q)) << query.size();
+  }
+  const std::vector<int32_t> query = {3};
+  EXPECT_TRUE(TildeScoreEncoded(query, bytes.substr(0, 3), q).status().IsCorruption());
+  EXPECT_TRUE(TildeScoreEncoded(query, "", q).status().IsCorruption());
+}
+
 TEST(TildeTest, EncodingRoundTripsAndRejectsCorruption) {
   TermWeights w;
   w.ids = {0, 1, 130, 30521, 1 << 20};

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -336,6 +337,64 @@ TEST_F(CliTest, RunReportsLatencyAndWritesARun) {
   EXPECT_EQ(docs("q2"), (Ids{"d8", "d2"}));
   EXPECT_EQ(docs("q4"), Ids{"d1"});
   EXPECT_GT(run->ranked["q1"][0].score, run->ranked["q1"][1].score);
+}
+
+// --syntax lucene: operators, groups and fields (title is an alias of the
+// one text field for now). r1 and r3 are the rocket documents with an
+// engine or a motor and nothing solid; r2 is solid, r4 no rocket.
+TEST_F(CliTest, SearchLuceneSyntax) {
+  const std::string corpus = Path("rockets.jsonl");
+  WriteFile(corpus,
+            R"({"_id": "r1", "title": "Rocket engine", "text": "liquid fuel burns"})" "\n"
+            R"({"_id": "r2", "title": "Solid rocket", "text": "a solid motor"})" "\n"
+            R"({"_id": "r3", "title": "Rocket", "text": "a small motor for models"})" "\n"
+            R"({"_id": "r4", "title": "Electric motor", "text": "an engine without fuel"})" "\n");
+  const std::string index = Path("idx");
+  IndexCorpus(index, Quote(corpus));
+  const std::string query = "title:rocket AND (engine OR motor) -solid";
+  Ids got = Search(index, query, "--syntax lucene");
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (Ids{"r1", "r3"}));
+  // The environment twin; the default stays plain (words: r2 matches).
+  const CommandResult env = Shell("CASCADE_SYNTAX=lucene " + Quote(kBinaryDir + "/cascade") +
+                                  " search --json --index " + Quote(index) + " " +
+                                  Quote("+motor -solid"));
+  ASSERT_EQ(env.exit_code, 0) << env;
+  got = HitIds(env.out);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (Ids{"r3", "r4"}));
+  const Ids plain = Search(index, query);
+  EXPECT_NE(std::find(plain.begin(), plain.end(), "r2"), plain.end());
+
+  // A syntax error is a usage error naming the column.
+  const CommandResult bad = Cascade("search --syntax lucene --index " + Quote(index) +
+                                    " " + Quote("rocket AND (motor"));
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+  EXPECT_NE(bad.err.find("column"), std::string::npos) << bad;
+  const CommandResult field = Cascade("search --syntax lucene --index " + Quote(index) +
+                                      " " + Quote("author:rocket"));
+  EXPECT_EQ(field.exit_code, 2) << field;
+  EXPECT_NE(field.err.find("author"), std::string::npos) << field;
+  const CommandResult phrase = Cascade("search --syntax lucene --index " + Quote(index) +
+                                       " " + Quote("\"solid rocket\""));
+  EXPECT_NE(phrase.exit_code, 0) << phrase;
+  EXPECT_NE(phrase.err.find("positions"), std::string::npos) << phrase;
+  EXPECT_EQ(Cascade("search --syntax sql --index " + Quote(index) + " rocket").exit_code, 2);
+
+  // run takes the flag too.
+  const std::string queries = Path("queries.tsv");
+  WriteFile(queries, "q1\t+rocket -solid\n");
+  const std::string run_path = Path("run.txt");
+  const CommandResult run = Cascade("run --syntax lucene --index " + Quote(index) +
+                                    " --queries " + Quote(queries) + " --output " +
+                                    Quote(run_path));
+  ASSERT_EQ(run.exit_code, 0) << run;
+  auto ranked = ReadRun(run_path);
+  ASSERT_TRUE(ranked.ok()) << ranked.status().ToString();
+  Ids ids;
+  for (const RunEntry& e : ranked->ranked["q1"]) ids.push_back(e.doc);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (Ids{"r1", "r3"}));
 }
 
 // trec_eval's "all" figures from a *.trec_eval.c.txt file.

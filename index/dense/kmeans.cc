@@ -1,0 +1,187 @@
+#include "index/dense/kmeans.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <thread>
+
+#include "index/dense/kernels.h"
+
+namespace cascade::dense {
+
+void ParallelFor(size_t n, unsigned threads,
+                 const std::function<void(size_t, size_t)>& fn) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, n));
+  if (threads <= 1) {
+    if (n > 0) fn(0, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] { fn(n * t / threads, n * (t + 1) / threads); });
+  }
+  for (auto& th : pool) th.join();
+}
+
+void AssignNearest(const float* data, size_t n, const float* centroids, size_t k,
+                   size_t dim, Metric metric, unsigned threads, uint32_t* out) {
+  const KernelTable& kt = Kernels();
+  ParallelFor(n, threads, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      const float* x = data + i * dim;
+      uint32_t best = 0;
+      float best_score = -std::numeric_limits<float>::infinity();
+      for (size_t c = 0; c < k; ++c) {
+        const float* y = centroids + c * dim;
+        const float s = metric == Metric::kL2 ? -kt.l2sq(x, y, dim) : kt.dot(x, y, dim);
+        if (s > best_score) {
+          best_score = s;
+          best = static_cast<uint32_t>(c);
+        }
+      }
+      out[i] = best;
+    }
+  });
+}
+
+Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
+                                       Metric metric, const KMeansOptions& options) {
+  const size_t k = options.k;
+  if (dim == 0 || data.size() % dim != 0) {
+    return Status::InvalidArgument("k-means: data is not a whole number of vectors");
+  }
+  const size_t n = data.size() / dim;
+  if (k == 0) return Status::InvalidArgument("k-means: k must be at least 1");
+  if (n < k) {
+    return Status::InvalidArgument("k-means: " + std::to_string(n) +
+                                   " vectors cannot make " + std::to_string(k) + " clusters");
+  }
+  if (options.iterations < 1) return Status::InvalidArgument("k-means: iterations must be >= 1");
+  std::mt19937_64 rng(options.seed);
+
+  // The training sample: a seeded partial Fisher-Yates shuffle, kept in
+  // ascending order so that sums run in a fixed order.
+  std::vector<uint32_t> sample(n);
+  std::iota(sample.begin(), sample.end(), 0u);
+  size_t m = n;
+  if (options.max_points_per_centroid > 0 && n > k * options.max_points_per_centroid) {
+    m = k * options.max_points_per_centroid;
+    for (size_t i = 0; i < m; ++i) {
+      std::uniform_int_distribution<size_t> pick(i, n - 1);
+      std::swap(sample[i], sample[pick(rng)]);
+    }
+    sample.resize(m);
+    std::sort(sample.begin(), sample.end());
+  }
+  std::vector<float> points(m * dim);
+  for (size_t i = 0; i < m; ++i) {
+    std::copy_n(data.data() + size_t{sample[i]} * dim, dim, points.data() + i * dim);
+  }
+
+  // Greedy k-means++ (as scikit-learn's) over a prefix of a seeded
+  // permutation of the sample: the first seed uniform; then, each round,
+  // 2 + ln k candidates drawn with probability proportional to the squared
+  // distance to the nearest seed so far, keeping the one that lowers the
+  // total most. Plain k-means++ (one draw) often puts two seeds in one
+  // well-separated cluster, which Lloyd's iterations cannot undo.
+  const KernelTable& kt = Kernels();
+  size_t s = m;
+  if (options.seeding_points_per_centroid > 0) {
+    s = std::min(m, k * options.seeding_points_per_centroid);
+  }
+  std::vector<uint32_t> seed_pool(m);
+  std::iota(seed_pool.begin(), seed_pool.end(), 0u);
+  for (size_t i = 0; i < s && s < m; ++i) {
+    std::uniform_int_distribution<size_t> pick(i, m - 1);
+    std::swap(seed_pool[i], seed_pool[pick(rng)]);
+  }
+  seed_pool.resize(s);
+  auto point = [&](size_t i) { return points.data() + size_t{seed_pool[i]} * dim; };
+  const size_t tries = 2 + static_cast<size_t>(std::log(double(k)));
+  std::vector<float> centroids(k * dim);
+  std::vector<double> d2(s), best_d2(s), trial_d2(s);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  size_t chosen = std::uniform_int_distribution<size_t>(0, s - 1)(rng);
+  for (size_t i = 0; i < s; ++i) d2[i] = kt.l2sq(point(i), point(chosen), dim);
+  std::copy_n(point(chosen), dim, centroids.data());
+  for (size_t c = 1; c < k; ++c) {
+    const double total = std::accumulate(d2.begin(), d2.end(), 0.0);
+    double best_total = std::numeric_limits<double>::infinity();
+    size_t best = c % s;  // all points equal: any will do (split later)
+    for (size_t t = 0; t < tries && total > 0; ++t) {
+      double target = unit(rng) * total;
+      size_t cand = 0;
+      for (; cand + 1 < s; ++cand) {
+        target -= d2[cand];
+        if (target <= 0 && d2[cand] > 0) break;
+      }
+      const float* x = point(cand);
+      ParallelFor(s, options.threads, [&](size_t begin, size_t end) {
+        for (size_t i = begin; i < end; ++i) {
+          trial_d2[i] = std::min(d2[i], double{kt.l2sq(point(i), x, dim)});
+        }
+      });
+      const double trial_total = std::accumulate(trial_d2.begin(), trial_d2.end(), 0.0);
+      if (trial_total < best_total) {
+        best_total = trial_total;
+        best = cand;
+        best_d2.swap(trial_d2);
+      }
+    }
+    if (total > 0) {
+      d2.swap(best_d2);
+    }
+    std::copy_n(point(best), dim, centroids.data() + c * dim);
+  }
+
+  // Lloyd iterations.
+  std::vector<uint32_t> assign(m);
+  std::vector<double> sums(k * dim);
+  std::vector<size_t> counts(k);
+  for (int iter = 0; iter < options.iterations; ++iter) {
+    AssignNearest(points.data(), m, centroids.data(), k, dim, metric, options.threads,
+                  assign.data());
+    std::fill(sums.begin(), sums.end(), 0.0);
+    std::fill(counts.begin(), counts.end(), 0);
+    for (size_t i = 0; i < m; ++i) {
+      double* sum = sums.data() + size_t{assign[i]} * dim;
+      const float* x = points.data() + i * dim;
+      for (size_t j = 0; j < dim; ++j) sum[j] += x[j];
+      ++counts[assign[i]];
+    }
+    for (size_t c = 0; c < k; ++c) {
+      if (counts[c] == 0) continue;
+      float* center = centroids.data() + c * dim;
+      for (size_t j = 0; j < dim; ++j) {
+        center[j] = static_cast<float>(sums[c * dim + j] / counts[c]);
+      }
+    }
+    // An empty cluster takes half of the largest one: both centroids move a
+    // little apart from the large one's, in opposite directions.
+    for (size_t c = 0; c < k; ++c) {
+      if (counts[c] != 0) continue;
+      const size_t big = static_cast<size_t>(
+          std::max_element(counts.begin(), counts.end()) - counts.begin());
+      float* from = centroids.data() + big * dim;
+      float* to = centroids.data() + c * dim;
+      constexpr float kEps = 1.0f / 1024;
+      for (size_t j = 0; j < dim; ++j) {
+        const float delta = (j % 2 == 0 ? kEps : -kEps) * (std::fabs(from[j]) + kEps);
+        to[j] = from[j] + delta;
+        from[j] -= delta;
+      }
+      counts[c] = counts[big] / 2;
+      counts[big] -= counts[c];
+    }
+    if (metric == Metric::kCosine) {
+      for (size_t c = 0; c < k; ++c) Normalize(centroids.data() + c * dim, dim);
+    }
+  }
+  return centroids;
+}
+
+}  // namespace cascade::dense

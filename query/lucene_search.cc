@@ -1,0 +1,466 @@
+#include "query/lucene_search.h"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "index/posting_codec.h"
+
+namespace cascade::query {
+
+namespace {
+
+bool IsContentsField(std::string_view field) {
+  return field.empty() || field == "contents" || field == "title" ||
+         field == "text";
+}
+
+std::string At(const QueryNode& node) {
+  return " at column " + std::to_string(node.column);
+}
+
+// What this index cannot run, found before any work: the first offending
+// leaf in query order.
+Status Validate(const QueryNode& node) {
+  switch (node.kind) {
+    case QueryKind::kPhrase:
+      return Status::NotSupported("phrase query \"" + node.text + "\"" +
+                                  At(node) +
+                                  ": phrase queries need positions, which this "
+                                  "index does not store yet");
+    case QueryKind::kRange:
+      return Status::NotSupported("range query on field \"" + node.field +
+                                  "\"" + At(node) +
+                                  ": range queries need numeric fields, which "
+                                  "this index does not have yet");
+    case QueryKind::kTerm:
+    case QueryKind::kPrefix:
+      if (!IsContentsField(node.field)) {
+        return Status::InvalidArgument(
+            "unknown field \"" + node.field + "\"" + At(node) +
+            ": this index has one text field, contents (title and text are "
+            "aliases of it)");
+      }
+      return Status::OK();
+    case QueryKind::kMatchAll:
+      return Status::OK();
+    case QueryKind::kBoolean:
+      for (const QueryClause& clause : node.clauses) {
+        CASCADE_RETURN_IF_ERROR(Validate(*clause.query));
+      }
+      return Status::OK();
+  }
+  return Status::OK();
+}
+
+struct PlanClause;
+
+// The query after analysis: what each segment evaluates.
+struct Plan {
+  enum class Kind { kTerm, kPrefix, kAll, kBoolean };
+  Kind kind = Kind::kBoolean;
+  double boost = 1.0;  // leaves: the product of the boosts on their path
+  uint32_t id = 0;     // kTerm: index into the term table; kPrefix: prefixes
+  std::vector<PlanClause> clauses;  // kBoolean, in query order
+};
+
+struct PlanClause {
+  Occur occur = Occur::kShould;
+  Plan plan;
+};
+
+// Adds a clause to a Boolean plan. A term already there with the same
+// occur (SHOULD or MUST) takes this one's boost instead, at the first one's
+// place, as Lucene's BooleanQuery.rewrite deduplicates clauses: "a b a" is
+// "a^2 b", which is exactly the plain path's query weight 2.
+void AddClause(Plan* boolean, Occur occur, Plan child) {
+  if (child.kind == Plan::Kind::kTerm && occur != Occur::kMustNot) {
+    for (PlanClause& c : boolean->clauses) {
+      if (c.occur == occur && c.plan.kind == Plan::Kind::kTerm &&
+          c.plan.id == child.id) {
+        c.plan.boost += child.boost;
+        return;
+      }
+    }
+  }
+  boolean->clauses.push_back(PlanClause{occur, std::move(child)});
+}
+
+// One matching document of a segment: local id and score so far.
+struct Match {
+  uint32_t doc = 0;
+  float score = 0;
+};
+using Matches = std::vector<Match>;
+
+// Best first: higher score, then lower doc id.
+bool Better(const ScoredDoc& a, const ScoredDoc& b) {
+  if (a.score != b.score) return a.score > b.score;
+  return a.doc < b.doc;
+}
+
+class Executor {
+ public:
+  Executor(const index::IndexReader& reader, index::Analyzer* analyzer,
+           index::Analyzer* normalizer, const Bm25Params& bm25)
+      : reader_(reader),
+        analyzer_(analyzer),
+        normalizer_(normalizer),
+        scorer_(bm25, reader.stats(), reader.options().length_norm) {}
+
+  // The plan of `node` under ancestors whose boosts multiply to `boost`;
+  // nullopt when analysis leaves nothing (the clause is dropped).
+  Result<std::optional<Plan>> Build(const QueryNode& node, double boost,
+                                    bool prohibited);
+  // Reads every term's postings in every segment and computes the idfs.
+  Status LoadTerms();
+  // The matches of `plan` in segment `s`, in doc order.
+  Result<Matches> Eval(const Plan& plan, size_t s);
+
+  size_t term_count() const { return terms_.size(); }
+  std::vector<std::pair<std::string, uint32_t>> TakeQueryTerms() {
+    return std::move(query_terms_);
+  }
+
+ private:
+  uint32_t TermId(const std::string& term);
+  Result<Matches> EvalTerm(const Plan& plan, size_t s);
+  Result<Matches> EvalPrefix(const Plan& plan, size_t s);
+  Result<Matches> EvalBoolean(const Plan& plan, size_t s);
+
+  const index::IndexReader& reader_;
+  index::Analyzer* analyzer_;
+  index::Analyzer* normalizer_;
+  Bm25Scorer scorer_;
+  std::vector<std::string> terms_;  // the term table
+  std::unordered_map<std::string, uint32_t> term_ids_;
+  std::vector<float> idf_;  // per term
+  // Per (term, segment): term * segments + s. present_ says whether the
+  // term occurs there; postings_ holds its pinned list.
+  std::vector<uint8_t> present_;
+  std::vector<std::unique_ptr<rocksdb::PinnableSlice>> postings_;
+  std::vector<std::string> prefixes_;
+  std::vector<std::set<std::string>> prefix_terms_;  // expanded so far
+  std::vector<const QueryNode*> prefix_nodes_;       // for error messages
+  std::vector<std::pair<std::string, uint32_t>> query_terms_;
+  std::vector<std::string> tokens_;
+  std::vector<uint32_t> docs_, tfs_;
+};
+
+uint32_t Executor::TermId(const std::string& term) {
+  auto [it, added] =
+      term_ids_.emplace(term, static_cast<uint32_t>(terms_.size()));
+  if (added) terms_.push_back(term);
+  return it->second;
+}
+
+Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
+                                            bool prohibited) {
+  boost *= node.boost;
+  Plan plan;
+  plan.boost = boost;
+  switch (node.kind) {
+    case QueryKind::kMatchAll:
+      plan.kind = Plan::Kind::kAll;
+      return std::optional<Plan>(std::move(plan));
+    case QueryKind::kTerm: {
+      tokens_.clear();
+      analyzer_->Analyze(node.text, &tokens_);
+      if (tokens_.empty()) return std::optional<Plan>();
+      for (const std::string& token : tokens_) {
+        if (prohibited) continue;
+        auto it = std::find_if(query_terms_.begin(), query_terms_.end(),
+                               [&](const auto& t) { return t.first == token; });
+        if (it == query_terms_.end()) {
+          query_terms_.emplace_back(token, 1);
+        } else {
+          ++it->second;
+        }
+      }
+      if (tokens_.size() == 1) {
+        plan.kind = Plan::Kind::kTerm;
+        plan.id = TermId(tokens_[0]);
+        return std::optional<Plan>(std::move(plan));
+      }
+      // Several tokens: a SHOULD group, one term per token.
+      plan.kind = Plan::Kind::kBoolean;
+      for (const std::string& token : tokens_) {
+        Plan term;
+        term.kind = Plan::Kind::kTerm;
+        term.boost = boost;
+        term.id = TermId(token);
+        AddClause(&plan, Occur::kShould, std::move(term));
+      }
+      return std::optional<Plan>(std::move(plan));
+    }
+    case QueryKind::kPrefix: {
+      tokens_.clear();
+      normalizer_->Analyze(node.text, &tokens_);
+      if (tokens_.empty()) return std::optional<Plan>();
+      if (tokens_.size() > 1) {
+        std::string words;
+        for (const std::string& t : tokens_)
+          words += (words.empty() ? "" : ", ") + t;
+        return Status::InvalidArgument("prefix \"" + node.text + "*\"" +
+                                       At(node) +
+                                       " is several words after analysis (" +
+                                       words + "); a prefix must be one word");
+      }
+      plan.kind = Plan::Kind::kPrefix;
+      plan.id = static_cast<uint32_t>(prefixes_.size());
+      prefixes_.push_back(tokens_[0]);
+      prefix_terms_.emplace_back();
+      prefix_nodes_.push_back(&node);
+      return std::optional<Plan>(std::move(plan));
+    }
+    case QueryKind::kBoolean:
+      plan.kind = Plan::Kind::kBoolean;
+      for (const QueryClause& clause : node.clauses) {
+        CASCADE_ASSIGN_OR_RETURN(
+            std::optional<Plan> child,
+            Build(*clause.query, boost,
+                  prohibited || clause.occur == Occur::kMustNot));
+        if (!child) continue;
+        AddClause(&plan, clause.occur, std::move(*child));
+      }
+      return std::optional<Plan>(std::move(plan));
+    case QueryKind::kPhrase:
+    case QueryKind::kRange:
+      break;  // refused by Validate
+  }
+  return Status::Internal("unvalidated query node" + At(node));
+}
+
+Status Executor::LoadTerms() {
+  const auto& segments = reader_.segments();
+  const size_t nseg = segments.size();
+  present_.assign(terms_.size() * nseg, 0);
+  postings_.clear();
+  idf_.assign(terms_.size(), 0.0f);
+  for (size_t t = 0; t < terms_.size(); ++t) {
+    uint64_t doc_freq = 0;
+    for (size_t s = 0; s < nseg; ++s) {
+      postings_.push_back(std::make_unique<rocksdb::PinnableSlice>());
+      rocksdb::PinnableSlice& bytes = *postings_.back();
+      CASCADE_ASSIGN_OR_RETURN(
+          bool found, reader_.ReadPostings(segments[s].id, terms_[t], &bytes));
+      if (!found) continue;
+      present_[t * nseg + s] = 1;
+      CASCADE_ASSIGN_OR_RETURN(index::PostingHeader h,
+                               index::DecodePostingHeader(std::string_view(
+                                   bytes.data(), bytes.size())));
+      doc_freq += h.doc_freq;
+    }
+    // As the plain path: deleted documents stay in df until a merge; keep
+    // idf defined when df exceeds the live count.
+    const uint64_t n = std::max(reader_.stats().docs_with_terms, doc_freq);
+    idf_[t] = Bm25Idf(doc_freq, n);
+  }
+  return Status::OK();
+}
+
+Result<Matches> Executor::Eval(const Plan& plan, size_t s) {
+  switch (plan.kind) {
+    case Plan::Kind::kTerm:
+      return EvalTerm(plan, s);
+    case Plan::Kind::kPrefix:
+      return EvalPrefix(plan, s);
+    case Plan::Kind::kBoolean:
+      return EvalBoolean(plan, s);
+    case Plan::Kind::kAll: {
+      const uint32_t count = reader_.segments()[s].count;
+      const auto score = static_cast<float>(plan.boost);
+      Matches out(count);
+      for (uint32_t local = 0; local < count; ++local)
+        out[local] = {local, score};
+      return out;
+    }
+  }
+  return Matches();
+}
+
+Result<Matches> Executor::EvalTerm(const Plan& plan, size_t s) {
+  const index::SegmentInfo& seg = reader_.segments()[s];
+  const size_t slot = plan.id * reader_.segments().size() + s;
+  Matches out;
+  if (!present_[slot]) return out;
+  const rocksdb::PinnableSlice& bytes = *postings_[slot];
+  CASCADE_RETURN_IF_ERROR(index::DecodePostings(
+      std::string_view(bytes.data(), bytes.size()), &docs_, &tfs_));
+  const auto weight =
+      static_cast<float>(plan.boost * static_cast<double>(idf_[plan.id]));
+  out.resize(docs_.size());
+  for (size_t i = 0; i < docs_.size(); ++i) {
+    const uint32_t local = docs_[i];
+    if (local >= seg.count) {
+      return Status::Corruption("posting beyond segment end in segment",
+                                std::to_string(seg.id));
+    }
+    out[i] = {local,
+              Bm25Scorer::Score(weight, tfs_[i],
+                                scorer_.LengthFactor(seg.lengths[local]))};
+  }
+  return out;
+}
+
+Result<Matches> Executor::EvalPrefix(const Plan& plan, size_t s) {
+  const index::SegmentInfo& seg = reader_.segments()[s];
+  std::set<std::string>& seen = prefix_terms_[plan.id];
+  std::vector<uint32_t> all;
+  Status problem;
+  CASCADE_RETURN_IF_ERROR(reader_.ForEachTermWithPrefix(
+      seg.id, prefixes_[plan.id],
+      [&](std::string_view term, std::string_view postings) {
+        seen.emplace(term);
+        if (seen.size() > kMaxPrefixTerms) {
+          const QueryNode& node = *prefix_nodes_[plan.id];
+          problem = Status::InvalidArgument("prefix \"" + node.text + "*\"" +
+                                            At(node) + " matches more than " +
+                                            std::to_string(kMaxPrefixTerms) +
+                                            " terms; use a longer prefix");
+          return false;
+        }
+        problem = index::DecodePostings(postings, &docs_, &tfs_);
+        if (!problem.ok()) return false;
+        all.insert(all.end(), docs_.begin(), docs_.end());
+        return true;
+      }));
+  CASCADE_RETURN_IF_ERROR(problem);
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  if (!all.empty() && all.back() >= seg.count) {
+    return Status::Corruption("posting beyond segment end in segment",
+                              std::to_string(seg.id));
+  }
+  const auto score = static_cast<float>(plan.boost);
+  Matches out(all.size());
+  for (size_t i = 0; i < all.size(); ++i) out[i] = {all[i], score};
+  return out;
+}
+
+Result<Matches> Executor::EvalBoolean(const Plan& plan, size_t s) {
+  const size_t n = plan.clauses.size();
+  std::vector<Matches> lists(n);
+  std::vector<uint32_t> excluded;
+  bool any_positive = false, any_must = false;
+  // Every clause is evaluated (no short cut), so that errors do not depend
+  // on which lists are empty.
+  for (size_t i = 0; i < n; ++i) {
+    CASCADE_ASSIGN_OR_RETURN(lists[i], Eval(plan.clauses[i].plan, s));
+    switch (plan.clauses[i].occur) {
+      case Occur::kMustNot:
+        for (const Match& m : lists[i]) excluded.push_back(m.doc);
+        break;
+      case Occur::kMust:
+        any_must = any_positive = true;
+        break;
+      case Occur::kShould:
+        any_positive = true;
+        break;
+    }
+  }
+  Matches out;
+  if (!any_positive) return out;
+  std::sort(excluded.begin(), excluded.end());
+  excluded.erase(std::unique(excluded.begin(), excluded.end()), excluded.end());
+  std::vector<size_t> pos(n, 0);
+  size_t next_excluded = 0;
+  constexpr uint32_t kNone = UINT32_MAX;
+  while (true) {
+    uint32_t doc = kNone;
+    for (size_t i = 0; i < n; ++i) {
+      if (plan.clauses[i].occur == Occur::kMustNot || pos[i] >= lists[i].size())
+        continue;
+      doc = std::min(doc, lists[i][pos[i]].doc);
+    }
+    if (doc == kNone) break;
+    // Without MUST clauses, the SHOULD clause that gave `doc` matches.
+    bool match = true;
+    if (any_must) {
+      for (size_t i = 0; i < n && match; ++i) {
+        if (plan.clauses[i].occur != Occur::kMust) continue;
+        match = pos[i] < lists[i].size() && lists[i][pos[i]].doc == doc;
+      }
+    }
+    while (next_excluded < excluded.size() && excluded[next_excluded] < doc) {
+      ++next_excluded;
+    }
+    if (next_excluded < excluded.size() && excluded[next_excluded] == doc)
+      match = false;
+    float score = 0.0f;
+    for (size_t i = 0; i < n; ++i) {
+      if (plan.clauses[i].occur == Occur::kMustNot ||
+          pos[i] >= lists[i].size() || lists[i][pos[i]].doc != doc) {
+        continue;
+      }
+      score += lists[i][pos[i]].score;  // in clause order
+      ++pos[i];
+    }
+    if (match) out.push_back({doc, score});
+  }
+  return out;
+}
+
+}  // namespace
+
+index::AnalyzerOptions LuceneNormalizerOptions(
+    const index::AnalyzerOptions& index_options) {
+  index::AnalyzerOptions options = index_options;
+  options.stopwords = false;
+  options.stemmer = "none";
+  return options;
+}
+
+Result<TopDocs> SearchLucene(const QueryNode& query,
+                             const index::IndexReader& reader,
+                             index::Analyzer* analyzer,
+                             index::Analyzer* normalizer,
+                             const SearchParams& params) {
+  CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
+                           CheckSearchParams(params, reader.options()));
+  CASCADE_RETURN_IF_ERROR(Validate(query));
+  Executor executor(reader, analyzer, normalizer, bm25);
+  CASCADE_ASSIGN_OR_RETURN(std::optional<Plan> plan,
+                           executor.Build(query, 1.0, /*prohibited=*/false));
+  // The parser caps the leaves; a leaf may analyse to several terms.
+  if (executor.term_count() > kMaxQueryTerms) {
+    return Status::InvalidArgument(
+        "query has " + std::to_string(executor.term_count()) +
+        " distinct terms, over the limit of " + std::to_string(kMaxQueryTerms));
+  }
+  TopDocs result;
+  result.terms = executor.TakeQueryTerms();
+  result.total_hits_exact = true;
+  if (!plan) return result;
+  CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
+
+  // The k best so far, in a heap with the worst on top.
+  std::vector<ScoredDoc>& heap = result.hits;
+  const auto worse_on_top = [](const ScoredDoc& a, const ScoredDoc& b) {
+    return Better(a, b);
+  };
+  const auto& segments = reader.segments();
+  for (size_t s = 0; s < segments.size(); ++s) {
+    CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(*plan, s));
+    const uint32_t base = segments[s].base;
+    for (const Match& m : matches) {
+      const ScoredDoc hit{base + m.doc, m.score};
+      if (reader.IsDeleted(hit.doc)) continue;
+      ++result.total_hits;
+      if (heap.size() < params.k) {
+        heap.push_back(hit);
+        std::push_heap(heap.begin(), heap.end(), worse_on_top);
+      } else if (Better(hit, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), worse_on_top);
+        heap.back() = hit;
+        std::push_heap(heap.begin(), heap.end(), worse_on_top);
+      }
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), worse_on_top);
+  return result;
+}
+
+}  // namespace cascade::query

@@ -1,0 +1,102 @@
+// LuceneSearch: runs a parsed Lucene query (query_parser.h) over an
+// IndexReader and returns the exact top k, as Lucene's BooleanQuery and
+// BM25Similarity would score it. Searcher::Search(query, {.syntax =
+// kLucene}) parses and calls this; plain bag-of-words queries never come
+// here and keep the pruned path of searcher.h.
+//
+// Fields. The index has one text field, "contents" (title + text). A leaf
+// may name "contents", "title" or "text" (the last two are aliases of
+// contents for now) or no field; any other field is InvalidArgument naming
+// it and its column.
+//
+// Leaves:
+//   term      The text goes through the index's analyzer. One token: a
+//             BM25 term query. Several tokens ("e-mail" -> e, mail): a
+//             Boolean of SHOULD term queries, one per token in order (what
+//             Lucene's QueryBuilder builds under the default OR, with
+//             autoGeneratePhraseQueries off). No token (a stop word, only
+//             punctuation): the clause is dropped, as Lucene drops it.
+//   prefix    The text is normalised like the documents but with neither
+//             stop words nor stemming (Lucene's Analyzer.normalize: case
+//             folding, here also the tokenizer). One token: every indexed
+//             term that starts with it matches; no token: dropped; several
+//             tokens: InvalidArgument (a prefix is one word). Indexed terms
+//             are stemmed, so "running*" does not find "running" (stored
+//             as "run"), as in Lucene over a stemmed field. Scoring is
+//             Lucene's constant-score rewrite: a matching document scores
+//             the boost, whatever term and tf matched. More than
+//             kMaxPrefixTerms distinct indexed terms is InvalidArgument
+//             asking for a longer prefix.
+//   *:*       Every document, constant score 1 x boost.
+//   phrase    NotSupported: phrase queries need positions, which this
+//             index does not store yet.
+//   range     NotSupported: range queries need numeric fields, which this
+//             index does not have yet.
+//
+// Booleans (Lucene's BooleanQuery). MUST_NOT clauses exclude. When there
+// are MUST clauses, a document must match all of them and the SHOULD
+// clauses are optional; without MUST clauses at least one SHOULD clause
+// must match. A Boolean with no positive clause left (after dropped
+// leaves), e.g. "(the -rocket)", matches nothing, as in Lucene.
+//
+// Scores. A document's score in a Boolean is the float sum, in clause
+// order starting from 0, of the scores of the MUST and SHOULD clauses it
+// matches (MUST_NOT clauses add nothing). Boosts multiply down the tree as
+// Lucene's createWeight passes them: a leaf's boost is the product (in
+// double) of its own and its ancestors'. As Lucene's BooleanQuery.rewrite
+// does, a term that appears again in the same Boolean with the same occur
+// (SHOULD or MUST; tokens of one multi-token term count too) is one clause,
+// at its first place, whose boost is the sum of theirs: "a b a" is
+// "a^2 b". A term scores BM25 (bm25.h) with
+// weight float(boost x idf) — idf from the document frequency summed over
+// segments, deleted documents included until a merge, as the plain path
+// does. So a query of bare words scores exactly as the plain path scores
+// the same words. A matching document is a hit even when its score is 0
+// (a boost of 0).
+//
+// Hits are the k best, ties broken by internal doc id (lower first);
+// deleted documents never match. Evaluation is exhaustive, one segment at
+// a time, so total_hits (matching live documents) is always exact.
+// TopDocs::terms lists the distinct analysed terms of the term leaves that
+// are not under a MUST_NOT, with their counts, in query order.
+//
+// Thread-safety: a pure function of its arguments; the analyzers are used
+// (so are not shared with another thread meanwhile).
+#ifndef CASCADE_QUERY_LUCENE_SEARCH_H_
+#define CASCADE_QUERY_LUCENE_SEARCH_H_
+
+#include <cstddef>
+
+#include "cascade/status.h"
+#include "index/analyzer.h"
+#include "index/index_reader.h"
+#include "query/query_parser.h"
+#include "query/searcher.h"
+
+namespace cascade::query {
+
+// Distinct indexed terms one prefix may expand to, over the whole index
+// (Lucene's default maxClauseCount).
+inline constexpr size_t kMaxPrefixTerms = 1024;
+
+// The analyzer options prefixes are normalised with: `index_options`
+// without stop words and without stemming.
+index::AnalyzerOptions LuceneNormalizerOptions(
+    const index::AnalyzerOptions& index_options);
+
+// Runs `query` (see above). `analyzer` is the index's analyzer (terms),
+// `normalizer` one made from LuceneNormalizerOptions (prefixes); neither is
+// owned. Errors: InvalidArgument for bad k, k1 or b (CheckSearchParams), an
+// unknown field, a prefix of several words or over kMaxPrefixTerms terms,
+// more than kMaxQueryTerms distinct terms after analysis;
+// NotSupported for a phrase or a range; Corruption or IOError from the
+// index.
+Result<TopDocs> SearchLucene(const QueryNode& query,
+                             const index::IndexReader& reader,
+                             index::Analyzer* analyzer,
+                             index::Analyzer* normalizer,
+                             const SearchParams& params);
+
+}  // namespace cascade::query
+
+#endif  // CASCADE_QUERY_LUCENE_SEARCH_H_

@@ -1,0 +1,782 @@
+// Tests of query/lucene_search.h: Lucene-syntax queries run by the searcher.
+//
+// Oracle: random corpora written through the real IndexWriter into RocksDB
+// (several segments, deletes, replacements, stop words, empty documents),
+// and random parsed queries (terms, +/-, AND/OR/NOT, nested groups, boosts,
+// field aliases, prefixes, *:*, multi-token terms, stop words, unknown
+// words) scored by a brute-force scorer written here from the documents'
+// own analysis: document at a time, straight from the semantics in
+// lucene_search.h. Hits, their order and their scores must be identical
+// (the oracle sums in the same order, so bit for bit), and total_hits too.
+//
+// Hand-written: an eight-document corpus where each query's answer is
+// written next to it, and the documented errors.
+#include "query/lucene_search.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "index/index_reader.h"
+#include "index/index_writer.h"
+#include "index/store.h"
+#include "query/query_parser.h"
+#include "query/searcher.h"
+
+namespace cascade::query {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One step of building a corpus.
+struct Op {
+  enum class Kind { kAdd, kDelete, kFlush };
+  Kind kind = Kind::kAdd;
+  index::Document doc;  // kAdd: the document; kDelete: doc.id
+};
+
+// The index as the oracle sees it: every version ever added (deleted ones
+// too: their postings still count in df), analysed here.
+struct Version {
+  std::string id;
+  std::map<std::string, uint32_t> tf;
+  uint32_t length = 0;
+  bool live = false;
+};
+
+class Oracle {
+ public:
+  // `versions` in internal doc id order.
+  Oracle(std::vector<Version> versions, const index::IndexOptions& options)
+      : versions_(std::move(versions)), options_(options) {
+    analyzer_ = std::move(*index::Analyzer::Create(options.analyzer));
+    normalizer_ = std::move(
+        *index::Analyzer::Create(LuceneNormalizerOptions(options.analyzer)));
+    for (const Version& v : versions_) {
+      for (const auto& [term, tf] : v.tf) ++df_[term];
+      if (v.live && v.length > 0) {
+        ++stats_.docs_with_terms;
+        stats_.sum_lengths += v.length;
+      }
+    }
+  }
+
+  const index::CollectionStats& stats() const { return stats_; }
+
+  // Every live match, best first, ties by doc id.
+  std::vector<ScoredDoc> Search(const QueryNode& query,
+                                const Bm25Params& bm25) {
+    scorer_.emplace(bm25, stats_, options_.length_norm);
+    tokens_.clear();  // keyed by node address: this tree's only
+    std::vector<ScoredDoc> hits;
+    for (uint32_t doc = 0; doc < versions_.size(); ++doc) {
+      if (!versions_[doc].live) continue;
+      const std::optional<Scored> s = Eval(query, 1.0, versions_[doc]);
+      if (s && s->match) hits.push_back({doc, s->score});
+    }
+    std::sort(hits.begin(), hits.end(),
+              [](const ScoredDoc& a, const ScoredDoc& b) {
+                if (a.score != b.score) return a.score > b.score;
+                return a.doc < b.doc;
+              });
+    return hits;
+  }
+
+ private:
+  struct Scored {
+    bool match = false;
+    float score = 0;
+  };
+
+  const std::vector<std::string>& Tokens(const QueryNode& node,
+                                         index::Analyzer& a) {
+    auto [it, added] = tokens_.try_emplace(&node);
+    if (added) a.Analyze(node.text, &it->second);
+    return it->second;
+  }
+
+  float TermScore(const std::string& term, double boost, const Version& v) {
+    const uint64_t df = df_[term];
+    const uint64_t n = std::max(stats_.docs_with_terms, df);
+    const auto weight =
+        static_cast<float>(boost * static_cast<double>(Bm25Idf(df, n)));
+    return Bm25Scorer::Score(weight, v.tf.at(term),
+                             scorer_->LengthFactor(v.length));
+  }
+
+  // nullopt: the clause is dropped (nothing left after analysis).
+  std::optional<Scored> Eval(const QueryNode& node, double boost,
+                             const Version& v) {
+    boost *= node.boost;
+    switch (node.kind) {
+      case QueryKind::kMatchAll:
+        return Scored{true, static_cast<float>(boost)};
+      case QueryKind::kTerm: {
+        const std::vector<std::string>& tokens = Tokens(node, *analyzer_);
+        if (tokens.empty()) return std::nullopt;
+        if (tokens.size() == 1) {
+          if (!v.tf.count(tokens[0])) return Scored{};
+          return Scored{true, TermScore(tokens[0], boost, v)};
+        }
+        // SHOULD over the distinct tokens, in order; a repeated token adds
+        // its boost to the first one's.
+        std::vector<std::pair<std::string, double>> merged;
+        for (const std::string& t : tokens) {
+          auto it = std::find_if(merged.begin(), merged.end(),
+                                 [&](const auto& m) { return m.first == t; });
+          if (it == merged.end()) {
+            merged.emplace_back(t, boost);
+          } else {
+            it->second += boost;
+          }
+        }
+        Scored group;
+        for (const auto& [t, b] : merged) {
+          if (!v.tf.count(t)) continue;
+          group.match = true;
+          group.score += TermScore(t, b, v);
+        }
+        return group;
+      }
+      case QueryKind::kPrefix: {
+        const std::vector<std::string>& tokens = Tokens(node, *normalizer_);
+        if (tokens.empty()) return std::nullopt;
+        EXPECT_EQ(tokens.size(), 1u) << node.text;
+        for (const auto& [term, tf] : v.tf) {
+          if (term.starts_with(tokens[0]))
+            return Scored{true, static_cast<float>(boost)};
+        }
+        return Scored{};
+      }
+      case QueryKind::kBoolean: {
+        bool positive = false, must = false, must_ok = true, should_ok = false,
+             excluded = false;
+        float score = 0.0f;
+        // Single-token terms repeated with the same occur (not MUST_NOT)
+        // are one clause with the summed boost, at the first one's place.
+        struct Clause {
+          Occur occur;
+          const QueryNode* node;  // null: a merged term
+          std::string token;
+          double boost = 0;
+        };
+        std::vector<Clause> clauses;
+        for (const QueryClause& c : node.clauses) {
+          const QueryNode& q = *c.query;
+          if (q.kind == QueryKind::kTerm && c.occur != Occur::kMustNot) {
+            const std::vector<std::string>& tokens = Tokens(q, *analyzer_);
+            if (tokens.size() == 1) {
+              auto it = std::find_if(
+                  clauses.begin(), clauses.end(), [&](const Clause& m) {
+                    return m.node == nullptr && m.occur == c.occur &&
+                           m.token == tokens[0];
+                  });
+              if (it == clauses.end()) {
+                clauses.push_back(
+                    {c.occur, nullptr, tokens[0], boost * q.boost});
+              } else {
+                it->boost += boost * q.boost;
+              }
+              continue;
+            }
+          }
+          clauses.push_back({c.occur, &q, {}, 0});
+        }
+        for (const Clause& c : clauses) {
+          std::optional<Scored> s;
+          if (c.node != nullptr) {
+            s = Eval(*c.node, boost, v);
+          } else if (v.tf.count(c.token)) {
+            s = Scored{true, TermScore(c.token, c.boost, v)};
+          } else {
+            s = Scored{};
+          }
+          if (!s) continue;
+          if (c.occur == Occur::kMustNot) {
+            excluded |= s->match;
+            continue;
+          }
+          positive = true;
+          if (c.occur == Occur::kMust) {
+            must = true;
+            must_ok &= s->match;
+          } else {
+            should_ok |= s->match;
+          }
+          if (s->match) score += s->score;
+        }
+        const bool match =
+            positive && !excluded && must_ok && (must || should_ok);
+        return Scored{match, match ? score : 0.0f};
+      }
+      case QueryKind::kPhrase:
+      case QueryKind::kRange:
+        ADD_FAILURE() << "unsupported node reached the oracle";
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  std::vector<Version> versions_;
+  index::IndexOptions options_;
+  std::map<std::string, uint64_t> df_;
+  index::CollectionStats stats_;
+  std::optional<Bm25Scorer> scorer_;
+  std::unique_ptr<index::Analyzer> analyzer_, normalizer_;
+  std::map<const QueryNode*, std::vector<std::string>> tokens_;
+};
+
+// ---------------------------------------------------------------------------
+// Random corpora and queries against the oracle.
+
+// Pseudo-words from syllables, so that prefixes are shared.
+std::vector<std::string> Vocabulary(size_t n, std::mt19937& rng) {
+  static const char* kSyllables[] = {"ka", "ko", "ri", "ra", "mu", "te",
+                                     "so", "lo", "pi", "na", "ve", "du"};
+  std::set<std::string> seen;
+  std::vector<std::string> words;
+  std::uniform_int_distribution<int> syl(0, 11), len(2, 3);
+  while (words.size() < n) {
+    std::string w;
+    for (int i = len(rng); i > 0; --i) w += kSyllables[syl(rng)];
+    if (seen.insert(w).second) words.push_back(w);
+  }
+  return words;
+}
+
+struct RandomCorpus {
+  std::vector<std::string> vocab;
+  std::vector<Op> ops;
+};
+
+RandomCorpus MakeCorpus(uint32_t seed, uint32_t docs, uint32_t segments) {
+  std::mt19937 rng(seed);
+  RandomCorpus c;
+  c.vocab = Vocabulary(300, rng);
+  std::vector<double> weights;
+  for (size_t i = 0; i < c.vocab.size(); ++i) weights.push_back(1.0 / (i + 1));
+  std::discrete_distribution<size_t> zipf(weights.begin(), weights.end());
+  const auto words = [&](int lo, int hi) {
+    std::string t;
+    for (int i = std::uniform_int_distribution<int>(lo, hi)(rng); i > 0; --i) {
+      const int r = std::uniform_int_distribution<int>(0, 19)(rng);
+      t += r == 0 ? "the" : r == 1 ? "And" : c.vocab[zipf(rng)];
+      t += r == 2 ? ", " : " ";
+    }
+    return t;
+  };
+  const auto doc = [&](uint32_t d) {
+    Op op;
+    op.doc.id = "d" + std::to_string(d);
+    op.doc.title = words(0, 3);
+    op.doc.text = words(0, 40);
+    if (op.doc.title.empty() && op.doc.text.empty())
+      op.doc.text = "the";  // no terms
+    return op;
+  };
+  const uint32_t per_segment = (docs + segments - 1) / segments;
+  for (uint32_t d = 0; d < docs; ++d) {
+    c.ops.push_back(doc(d));
+    if ((d + 1) % per_segment == 0) c.ops.push_back({Op::Kind::kFlush, {}});
+  }
+  c.ops.push_back({Op::Kind::kFlush, {}});
+  std::uniform_int_distribution<uint32_t> any(0, docs - 1);
+  for (uint32_t i = 0; i < docs / 8; ++i) {
+    Op del{Op::Kind::kDelete, {}};
+    del.doc.id = "d" + std::to_string(any(rng));
+    c.ops.push_back(del);
+  }
+  for (uint32_t i = 0; i < docs / 10; ++i) c.ops.push_back(doc(any(rng)));
+  return c;
+}
+
+class QueryGenerator {
+ public:
+  QueryGenerator(const std::vector<std::string>& vocab, uint32_t seed)
+      : vocab_(vocab), rng_(seed) {}
+
+  std::string Query() { return Clauses(0); }
+
+ private:
+  int Pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  const std::string& Word() {
+    // Mostly the frequent words, so that queries match.
+    return vocab_[Pick(4) == 0 ? Pick(static_cast<int>(vocab_.size()))
+                               : Pick(20)];
+  }
+
+  std::string Boost() {
+    static const char* kBoosts[] = {"^2", "^0.5", "^3", "^1.5", "^0", "^0.25"};
+    return Pick(5) == 0 ? kBoosts[Pick(6)] : "";
+  }
+
+  std::string Leaf() {
+    const int r = Pick(100);
+    if (r < 5) return "*:*" + Boost();
+    std::string field;
+    if (Pick(7) == 0)
+      field = std::vector<std::string>{"title:", "text:", "contents:"}[Pick(3)];
+    std::string text;
+    if (r < 55) {
+      text = Word();
+    } else if (r < 62) {
+      text = "qq" + std::to_string(Pick(5));  // in no document
+    } else if (r < 68) {
+      text = Pick(2) ? "the" : "and";  // stop words: dropped
+    } else if (r < 76) {
+      text = Word() + "-" + Word();  // two tokens: a SHOULD group
+    } else if (r < 82) {
+      text = Word();
+      for (char& ch : text) ch = static_cast<char>(std::toupper(ch));
+    } else {
+      const std::string& w = Word();
+      text =
+          w.substr(0, 1 + Pick(std::min<int>(4, static_cast<int>(w.size())))) +
+          "*";
+    }
+    return field + text + Boost();
+  }
+
+  std::string Clause(int depth) {
+    std::string out;
+    const int m = Pick(20);
+    if (m < 4)
+      out = "+";
+    else if (m < 7)
+      out = "-";
+    else if (m < 8)
+      out = "NOT ";
+    if (depth < 3 && Pick(4) == 0)
+      return out + "(" + Clauses(depth + 1) + ")" + Boost();
+    return out + Leaf();
+  }
+
+  std::string Clauses(int depth) {
+    std::string out = Clause(depth);
+    for (int i = Pick(4); i > 0; --i) {
+      const int op = Pick(6);
+      out += op == 0 ? " AND " : op == 1 ? " OR " : " ";
+      out += Clause(depth);
+    }
+    return out;
+  }
+
+  const std::vector<std::string>& vocab_;
+  std::mt19937 rng_;
+};
+
+class LuceneSearchTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::path(testing::TempDir()) /
+            ("lucene_search_test_" + std::to_string(getpid()) + "_" +
+             testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+  }
+  void TearDown() override {
+    searcher_.reset();
+    reader_.reset();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // Writes `ops` into a fresh index (English analysis: stop words, Porter)
+  // and records every version for the oracle.
+  void Build(const std::vector<Op>& ops, const std::string& name,
+             index::LengthNorm norm = index::LengthNorm::kLucene) {
+    searcher_.reset();
+    reader_.reset();
+    index::StoreOptions options;
+    options.create_if_missing = true;
+    options.create_options.length_norm = norm;
+    options.block_cache_mb = 8;
+    Result<std::shared_ptr<index::Store>> store =
+        index::Store::Open((root_ / name).string(), options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Result<std::unique_ptr<index::Analyzer>> analyzer =
+        index::Analyzer::Create((*store)->options().analyzer);
+    ASSERT_TRUE(analyzer.ok());
+    versions_.clear();
+    std::map<std::string, uint32_t> latest;  // external id -> version
+    {
+      Result<std::unique_ptr<index::IndexWriter>> writer =
+          index::IndexWriter::Open(*store, index::WriterOptions());
+      ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+      for (const Op& op : ops) {
+        switch (op.kind) {
+          case Op::Kind::kFlush:
+            ASSERT_TRUE((*writer)->Flush().ok());
+            break;
+          case Op::Kind::kDelete:
+            if ((*writer)->Delete(op.doc.id).ok()) {
+              versions_[latest.at(op.doc.id)].live = false;
+            }
+            break;
+          case Op::Kind::kAdd: {
+            ASSERT_TRUE((*writer)->Add(op.doc).ok());
+            Version v;
+            v.id = op.doc.id;
+            v.live = true;
+            std::vector<std::string> terms;
+            (*analyzer)->Analyze(op.doc.title, &terms);
+            (*analyzer)->Analyze(op.doc.text, &terms);
+            for (const std::string& t : terms) ++v.tf[t];
+            v.length = static_cast<uint32_t>(terms.size());
+            if (auto it = latest.find(op.doc.id); it != latest.end()) {
+              versions_[it->second].live = false;
+            }
+            latest[op.doc.id] = static_cast<uint32_t>(versions_.size());
+            versions_.push_back(std::move(v));
+            break;
+          }
+        }
+      }
+      ASSERT_TRUE((*writer)->Commit().ok());
+    }
+    Result<std::unique_ptr<index::IndexReader>> reader =
+        index::IndexReader::Open(*store);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    reader_ = std::shared_ptr<const index::IndexReader>(std::move(*reader));
+    // The oracle's idea of doc ids and liveness is the index's.
+    ASSERT_EQ(reader_->doc_id_limit(), versions_.size());
+    for (uint32_t d = 0; d < versions_.size(); ++d) {
+      ASSERT_EQ(reader_->IsDeleted(d), !versions_[d].live) << d;
+    }
+    Result<std::unique_ptr<Searcher>> searcher = Searcher::Create(reader_);
+    ASSERT_TRUE(searcher.ok()) << searcher.status().ToString();
+    searcher_ = std::move(*searcher);
+  }
+
+  Result<TopDocs> Lucene(const std::string& query, size_t k = 100,
+                         SearchParams params = {}) {
+    params.k = k;
+    params.syntax = QuerySyntax::kLucene;
+    return searcher_->Search(query, params);
+  }
+
+  // The external ids of a Lucene query's hits, best first.
+  std::vector<std::string> Find(const std::string& query, size_t k = 100) {
+    Result<TopDocs> top = Lucene(query, k);
+    EXPECT_TRUE(top.ok()) << query << ": " << top.status().ToString();
+    std::vector<std::string> ids;
+    if (!top.ok()) return ids;
+    for (const ScoredDoc& hit : top->hits) {
+      EXPECT_FALSE(reader_->IsDeleted(hit.doc)) << query;
+      ids.push_back(versions_[hit.doc].id);
+    }
+    return ids;
+  }
+
+  static void ExpectSameHits(const std::vector<ScoredDoc>& want,
+                             const std::vector<ScoredDoc>& got,
+                             const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(got[i].doc, want[i].doc) << what << " rank " << i;
+      uint32_t a, b;  // bit-identical, not merely close
+      std::memcpy(&a, &got[i].score, 4);
+      std::memcpy(&b, &want[i].score, 4);
+      ASSERT_EQ(a, b) << what << " rank " << i << ": " << got[i].score << " vs "
+                      << want[i].score;
+    }
+  }
+
+  // Random queries against the last Build(); fatal failures stop it.
+  void CheckRandomQueries(const RandomCorpus& corpus, uint32_t seed,
+                          int queries) {
+    const index::IndexReader& reader = *reader_;
+    Searcher& searcher = *searcher_;
+    QueryGenerator gen(corpus.vocab, seed);
+    std::mt19937 rng(seed + 1);
+    int parsed = 0, matched = 0;
+    Oracle oracle(versions_, reader.options());
+    ASSERT_EQ(oracle.stats().docs_with_terms, reader.stats().docs_with_terms);
+    ASSERT_EQ(oracle.stats().sum_lengths, reader.stats().sum_lengths);
+    for (int q = 0; q < queries; ++q) {
+      const std::string text = gen.Query();
+      Result<std::unique_ptr<QueryNode>> tree = ParseLuceneQuery(text);
+      if (!tree.ok()) continue;  // e.g. a purely negative group
+      ++parsed;
+      SearchParams params;
+      params.syntax = QuerySyntax::kLucene;
+      params.k = std::vector<size_t>{1, 10, 100, 5000}[q % 4];
+      if (q % 3 == 1) {
+        params.k1 = std::uniform_real_distribution<double>(0, 3)(rng);
+        params.b = std::uniform_real_distribution<double>(0, 1)(rng);
+      }
+      const Bm25Params bm25{params.k1.value_or(reader.options().k1),
+                            params.b.value_or(reader.options().b)};
+      std::vector<ScoredDoc> want = oracle.Search(**tree, bm25);
+      const std::string what = "seed " + std::to_string(seed) + " query " +
+                               std::to_string(q) + " [" + text +
+                               "] parsed as " + DebugString(**tree) + " k " +
+                               std::to_string(params.k);
+      Result<TopDocs> got = searcher.Search(text, params);
+      ASSERT_TRUE(got.ok()) << what << ": " << got.status().ToString();
+      EXPECT_TRUE(got->total_hits_exact);
+      EXPECT_EQ(got->total_hits, want.size()) << what;
+      matched += !want.empty();
+      if (want.size() > params.k) want.resize(params.k);
+      ExpectSameHits(want, got->hits, what);
+      if (testing::Test::HasFatalFailure()) return;
+    }
+    // The generator mostly makes valid, matching queries.
+    EXPECT_GT(parsed, queries / 2);
+    EXPECT_GT(matched, parsed / 2);
+  }
+
+  fs::path root_;
+  std::vector<Version> versions_;
+  std::shared_ptr<const index::IndexReader> reader_;
+  std::unique_ptr<Searcher> searcher_;
+};
+
+TEST_F(LuceneSearchTest, RandomQueriesMatchTheOracle) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    const RandomCorpus corpus = MakeCorpus(seed, 1500, 4);
+    Build(corpus.ops, "seed" + std::to_string(seed));
+    ASSERT_GE(reader_->segments().size(), 4u);
+    ASSERT_GT(reader_->stats().deleted_docs, 0u);
+    CheckRandomQueries(corpus, seed * 101, 150);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST_F(LuceneSearchTest, RandomQueriesExactLengthNorm) {
+  const RandomCorpus corpus = MakeCorpus(7, 800, 3);
+  Build(corpus.ops, "exact", index::LengthNorm::kExact);
+  CheckRandomQueries(corpus, 707, 150);
+}
+
+// A few words, no syntax: Lucene mode scores exactly as the plain path.
+TEST_F(LuceneSearchTest, BareWordsScoreAsThePlainPath) {
+  const RandomCorpus corpus = MakeCorpus(9, 1500, 3);
+  Build(corpus.ops, "bare");
+  std::mt19937 rng(99);
+  for (int q = 0; q < 100; ++q) {
+    std::string text;
+    for (int i = std::uniform_int_distribution<int>(1, 6)(rng); i > 0; --i) {
+      text +=
+          corpus.vocab[std::uniform_int_distribution<size_t>(0, 40)(rng)] + " ";
+    }
+    SearchParams params;
+    params.k = 50;
+    Result<TopDocs> plain = searcher_->Search(text, params);
+    ASSERT_TRUE(plain.ok());
+    Result<TopDocs> lucene = Lucene(text, 50);
+    ASSERT_TRUE(lucene.ok()) << lucene.status().ToString();
+    ExpectSameHits(plain->hits, lucene->hits, text);
+    EXPECT_EQ(lucene->total_hits, plain->total_hits) << text;
+    EXPECT_EQ(lucene->terms, plain->terms) << text;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Hand-written cases. English analysis (stop words, Porter). d8 holds
+// rocket, engine and motor but is deleted; d4..d8 are a second segment.
+std::vector<Op> Rockets() {
+  const std::vector<std::pair<const char*, const char*>> docs = {
+      {"Rocket engine", "A liquid rocket engine burns fuel"},         // d1
+      {"Solid rocket", "The solid rocket motor is simple"},           // d2
+      {"Electric motor", "An electric motor turns a shaft"},          // d3
+      {"Steam engine", "The steam engine drove the industrial age"},  // d4
+      {"Rocket science", "Orbital mechanics and rocket equations"},   // d5
+      {"Bicycle", "Pedals and gears, no engine at all"},              // d6
+      {"Model rocket", "A model rocket uses a small solid motor"},    // d7
+      {"Rocket engine motor", "deleted before the search"},           // d8
+  };
+  std::vector<Op> ops;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    Op op;
+    op.doc.id = "d" + std::to_string(i + 1);
+    op.doc.title = docs[i].first;
+    op.doc.text = docs[i].second;
+    ops.push_back(op);
+    if (i == 3) ops.push_back({Op::Kind::kFlush, {}});
+  }
+  ops.push_back({Op::Kind::kFlush, {}});
+  Op del{Op::Kind::kDelete, {}};
+  del.doc.id = "d8";
+  ops.push_back(del);
+  return ops;
+}
+
+using Ids = std::vector<std::string>;
+
+Ids Sorted(Ids ids) {
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+TEST_F(LuceneSearchTest, BooleanOperators) {
+  Build(Rockets(), "rockets");
+  // Both required: the intersection (d8 has both but is deleted).
+  EXPECT_EQ(Find("+rocket +engine"), Ids{"d1"});
+  EXPECT_EQ(Find("rocket AND engine"), Ids{"d1"});
+  EXPECT_EQ(Find("+rocket +engine +motor"), Ids{});
+  // Optional: the union, d1 (both words) first.
+  const Ids any = Find("rocket engine");
+  ASSERT_EQ(any.size(), 6u);
+  EXPECT_EQ(any[0], "d1");
+  EXPECT_EQ(Sorted(any), (Ids{"d1", "d2", "d4", "d5", "d6", "d7"}));
+  // Excluded: rocket documents without "solid".
+  EXPECT_EQ(Sorted(Find("rocket -solid")), (Ids{"d1", "d5"}));
+  EXPECT_EQ(Sorted(Find("rocket AND NOT solid")), (Ids{"d1", "d5"}));
+  // MUST with SHOULD: the SHOULD clause only reorders.
+  const Ids must = Find("+motor solid");
+  EXPECT_EQ(Sorted(must), (Ids{"d2", "d3", "d7"}));
+  EXPECT_EQ(must.back(), "d3");  // the only one without "solid"
+  // Nested groups, fields, the CLI example.
+  EXPECT_EQ(Find("title:rocket AND (engine OR motor) -solid"), Ids{"d1"});
+  EXPECT_EQ(Sorted(Find("(rocket AND solid) OR (steam AND engine)")),
+            (Ids{"d2", "d4", "d7"}));
+  // Everything but: constant score 1, so doc id order.
+  EXPECT_EQ(Find("*:* -rocket"), (Ids{"d3", "d4", "d6"}));
+  EXPECT_EQ(Lucene("*:*")->total_hits, 7u);
+}
+
+TEST_F(LuceneSearchTest, BoostsReorder) {
+  Build(Rockets(), "rockets");
+  // engine^3: the engine-only documents come right after d1; rocket^3: the
+  // rocket-only ones do.
+  const Ids engine = Find("engine^3 rocket");
+  ASSERT_EQ(engine.size(), 6u);
+  EXPECT_EQ(engine[0], "d1");
+  EXPECT_EQ(Sorted(Ids(engine.begin() + 1, engine.begin() + 3)),
+            (Ids{"d4", "d6"}));
+  const Ids rocket = Find("engine rocket^3");
+  ASSERT_EQ(rocket.size(), 6u);
+  EXPECT_EQ(rocket[0], "d1");
+  EXPECT_EQ(Sorted(Ids(rocket.begin() + 1, rocket.begin() + 4)),
+            (Ids{"d2", "d5", "d7"}));
+  // A boost scales the score; a group's boost reaches its leaves.
+  const TopDocs one = *Lucene("rocket");
+  const TopDocs three = *Lucene("rocket^3");
+  const TopDocs group = *Lucene("(rocket)^3");
+  ASSERT_EQ(one.hits.size(), 4u);
+  for (size_t i = 0; i < one.hits.size(); ++i) {
+    EXPECT_EQ(three.hits[i].doc, one.hits[i].doc);
+    EXPECT_FLOAT_EQ(three.hits[i].score, 3 * one.hits[i].score);
+    EXPECT_EQ(group.hits[i].score, three.hits[i].score);
+  }
+  // Boost 0 still matches, with score 0.
+  const TopDocs zero = *Lucene("rocket^0");
+  EXPECT_EQ(zero.total_hits, 4u);
+  for (const ScoredDoc& hit : zero.hits) EXPECT_EQ(hit.score, 0.0f);
+  const TopDocs all = *Lucene("*:*^2");
+  EXPECT_EQ(all.hits.size(), 7u);
+  for (const ScoredDoc& hit : all.hits) EXPECT_EQ(hit.score, 2.0f);
+}
+
+TEST_F(LuceneSearchTest, AnalysisOfTermsAndPrefixes) {
+  Build(Rockets(), "rockets");
+  const TopDocs rocket = *Lucene("rocket");
+  // Case folding, stemming, field aliases: the same term.
+  for (const char* q : {"Rocket", "ROCKETS", "title:rocket", "text:rocket",
+                        "contents:rocket", "+the +rocket", "the rocket"}) {
+    const TopDocs got = *Lucene(q);
+    ExpectSameHits(rocket.hits, got.hits, q);
+  }
+  // A stop word alone, or only beside prohibited clauses, matches nothing.
+  EXPECT_EQ(Find("the"), Ids{});
+  EXPECT_EQ(Find("(the -rocket)"), Ids{});
+  // Several tokens: a SHOULD group of them.
+  ExpectSameHits(Lucene("(rocket engine)")->hits, Lucene("rocket-engine")->hits,
+                 "rocket-engine");
+  // Prefixes: constant score (the boost), so doc id order.
+  EXPECT_EQ(Find("roc*"), (Ids{"d1", "d2", "d5", "d7"}));
+  EXPECT_EQ(Find("mot*"), (Ids{"d2", "d3", "d7"}));  // never the deleted d8
+  const TopDocs prefix = *Lucene("ROC*^2");
+  ASSERT_EQ(prefix.hits.size(), 4u);
+  for (const ScoredDoc& hit : prefix.hits) EXPECT_EQ(hit.score, 2.0f);
+  // Prefixes are not stemmed: "engines" is stored as "engin".
+  EXPECT_EQ(Find("engines*"), Ids{});
+  EXPECT_EQ(Find("engin*").size(), 3u);
+  // The terms of the query, prohibited ones left out.
+  EXPECT_EQ(Lucene("rocket engine^2 rocket -solid roc*")->terms,
+            (std::vector<std::pair<std::string, uint32_t>>{{"rocket", 2},
+                                                           {"engin", 1}}));
+}
+
+TEST_F(LuceneSearchTest, Errors) {
+  Build(Rockets(), "rockets");
+  const auto error = [&](const std::string& query) {
+    Result<TopDocs> r = Lucene(query);
+    EXPECT_FALSE(r.ok()) << query;
+    return r.ok() ? Status::OK() : r.status();
+  };
+  Status s = error("rocket foo:bar");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("unknown field \"foo\" at column 8"),
+            std::string::npos)
+      << s.ToString();
+  s = error("rocket \"solid rocket\"");
+  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+  EXPECT_NE(s.message().find("phrase queries need positions"),
+            std::string::npos)
+      << s.ToString();
+  s = error("year:[1990 TO 2000] rocket");
+  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
+  EXPECT_NE(s.message().find("numeric fields"), std::string::npos)
+      << s.ToString();
+  // Even when prohibited.
+  EXPECT_TRUE(error("rocket -\"a b\"").IsNotSupported());
+  s = error("rocket AND");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("column"), std::string::npos) << s.ToString();
+  s = error("roc-ke*");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("one word"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(Lucene("rocket", 0).status().IsInvalidArgument());
+  SearchParams params;
+  params.b = 2;
+  EXPECT_TRUE(Lucene("rocket", 10, params).status().IsInvalidArgument());
+  // The plain path reads the same text as words.
+  SearchParams plain;
+  EXPECT_TRUE(searcher_->Search("rocket foo:bar \"x", plain).ok());
+}
+
+TEST_F(LuceneSearchTest, PrefixExpansionIsCapped) {
+  // 1100 distinct terms zz0000..zz1099, 100 per document.
+  std::vector<Op> ops;
+  for (int d = 0; d < 11; ++d) {
+    Op op;
+    op.doc.id = "z" + std::to_string(d);
+    for (int i = 0; i < 100; ++i) {
+      char word[16];
+      std::snprintf(word, sizeof(word), "zz%04d ", d * 100 + i);
+      op.doc.text += word;
+    }
+    ops.push_back(op);
+    if (d == 5) ops.push_back({Op::Kind::kFlush, {}});
+  }
+  Build(ops, "zz");
+  const Status s = Lucene("zz*").status();
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("more than 1024 terms"), std::string::npos)
+      << s.ToString();
+  const Result<TopDocs> under = Lucene("zz0*");  // 1000 terms
+  ASSERT_TRUE(under.ok()) << under.status().ToString();
+  EXPECT_EQ(under->total_hits, 10u);
+}
+
+TEST(QuerySyntaxTest, Names) {
+  EXPECT_EQ(*ParseQuerySyntax("plain"), QuerySyntax::kPlain);
+  EXPECT_EQ(*ParseQuerySyntax("lucene"), QuerySyntax::kLucene);
+  const Status s = ParseQuerySyntax("sql").status();
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("plain or lucene"), std::string::npos);
+  EXPECT_EQ(SearchParams().syntax, QuerySyntax::kPlain);
+}
+
+}  // namespace
+}  // namespace cascade::query

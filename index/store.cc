@@ -51,6 +51,13 @@ rocksdb::ColumnFamilyOptions CfOptions(std::string_view name,
   t.block_size = name == kCfTilde ? 4 * 1024 : 16 * 1024;
   t.cache_index_and_filter_blocks = true;
   t.pin_l0_filter_and_index_blocks_in_cache = true;
+  if (name == kCfTilde) {
+    // Uncompressed blocks read through mmap are used in place: no copy into
+    // the block cache (the page cache holds them).
+    t.no_block_cache = true;
+    t.cache_index_and_filter_blocks = false;
+    t.pin_l0_filter_and_index_blocks_in_cache = false;
+  }
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   // Postings are bit-packed already; LZ4 is cheap to decode. Stored text
   // compresses well, so it gets ZSTD where this RocksDB has it.
@@ -112,6 +119,10 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
   db_options.max_open_files = 512;
+  // Reads of blocks not in the block cache come straight from the page
+  // cache through mmap, without a read syscall each: the TILDE stage looks
+  // up ~1,000 random documents per query.
+  db_options.allow_mmap_reads = true;
 
   std::vector<std::string> existing;
   if (!creating) {

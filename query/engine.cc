@@ -14,6 +14,7 @@
 #include "query/cascade_spec.h"
 #include "query/dense_search.h"
 #include "query/engine_internal.h"
+#include "query/query_parser.h"
 #include "query/searcher.h"
 #include "query/tilde_index.h"
 #include "rerank/batch_queue.h"
@@ -172,6 +173,33 @@ struct Index::Impl {
 };
 
 namespace {
+
+// The words of a parsed query's term, phrase and prefix leaves outside
+// prohibited clauses, space-separated: the text rerankers score.
+void AppendPositiveText(const query::QueryNode& node, std::string* out) {
+  switch (node.kind) {
+    case query::QueryKind::kTerm:
+    case query::QueryKind::kPhrase:
+    case query::QueryKind::kPrefix:
+      if (!out->empty()) out->push_back(' ');
+      out->append(node.text);
+      break;
+    case query::QueryKind::kBoolean:
+      for (const query::QueryClause& clause : node.clauses) {
+        if (clause.occur != query::Occur::kMustNot) AppendPositiveText(*clause.query, out);
+      }
+      break;
+    case query::QueryKind::kRange:
+    case query::QueryKind::kMatchAll:
+      break;
+  }
+}
+
+std::string PositiveText(const query::QueryNode& node) {
+  std::string out;
+  AppendPositiveText(node, &out);
+  return out;
+}
 
 // The index as the reranking stages read it.
 class ReaderSource : public rerank::CandidateSource {
@@ -383,7 +411,14 @@ Result<SearchResult> Index::Search(std::string_view query,
   if (stages.size() > 1) {
     ReaderSource source(reader.get());
     std::vector<rerank::StageReport> reports;
-    CASCADE_RETURN_IF_ERROR(rerank::RunRerankStages(query, stages, source, models,
+    // Rerankers read what the user asked for, not the syntax: with Lucene
+    // syntax, the words of the clauses that are not prohibited.
+    std::string rerank_text(query);
+    if (syntax == query::QuerySyntax::kLucene) {
+      auto tree = query::ParseLuceneQuery(query, query::ParserOptions());
+      if (tree.ok()) rerank_text = PositiveText(**tree);
+    }
+    CASCADE_RETURN_IF_ERROR(rerank::RunRerankStages(rerank_text, stages, source, models,
                                                     rerank_options, options.explain,
                                                     &candidates, &reports));
     for (const rerank::StageReport& r : reports) {

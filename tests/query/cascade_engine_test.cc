@@ -142,7 +142,8 @@ TEST_F(CascadeEngineTest, StoredWeightsEqualTheWeighersOutputWithinHalfAStep) {
 
 TEST_F(CascadeEngineTest, PrecomputedWeightsAreMappedAndScoredByHand) {
   std::vector<Document> docs = Docs();
-  docs[0].tilde = {{"rocket", 2.0f}, {"engine", 1.0f}, {"##s", 0.5f}};
+  // "thrust" is an expansion token: d1's text does not have it.
+  docs[0].tilde = {{"rocket", 2.0f}, {"engine", 1.0f}, {"##s", 0.5f}, {"thrust", 1.0f}};
   docs[1].tilde = {{"rocket", 1.0f}, {"launch", 4.0f}};  // 4.0 is the max
   docs[4].tilde = {{"orbit", 3.0f}, {"rocket", 0.2f}};
   OpenOptions options;
@@ -174,6 +175,18 @@ TEST_F(CascadeEngineTest, PrecomputedWeightsAreMappedAndScoredByHand) {
     EXPECT_TRUE(hit.explain[0].scored);
     EXPECT_TRUE(hit.explain[1].scored);
   }
+
+  // With Lucene syntax the rerankers read the words of the clauses that are
+  // not prohibited: "+rocket engine^2 -thrust" scores d1 as "rocket engine"
+  // does (its "thrust" weight is not added; BM25 keeps d1, whose text lacks
+  // the word).
+  search.syntax = "lucene";
+  auto lucene = index->Search("+rocket engine^2 -thrust", search);
+  ASSERT_TRUE(lucene.ok()) << lucene.status().ToString();
+  ASSERT_FALSE(lucene->hits.empty());
+  EXPECT_EQ(lucene->hits[0].id, "d1");
+  EXPECT_EQ(lucene->hits[0].score, result->hits[0].score);
+  search.syntax = "plain";
 
   // An unknown token is refused, naming it; nothing of the batch is added.
   std::vector<Document> bad = {{"d9", "x", "y", {{"rocket", 1.0f}}},

@@ -190,8 +190,16 @@ Status IndexReader::ReadTermWeights(
   }
   std::vector<rocksdb::PinnableSlice> values(docs.size());
   std::vector<rocksdb::Status> statuses(docs.size());
-  store_->db()->MultiGet(read_options_, cf, docs.size(), slices.data(),
-                         values.data(), statuses.data(), /*sorted_input=*/true);
+  // In groups small enough that MultiGet's scratch buffer for the blocks it
+  // reads stays on the heap: a larger one is a fresh mmap per call, and
+  // every query would pay page faults on it.
+  constexpr size_t kGroup = 16;
+  for (size_t begin = 0; begin < docs.size(); begin += kGroup) {
+    const size_t n = std::min(kGroup, docs.size() - begin);
+    store_->db()->MultiGet(read_options_, cf, n, slices.data() + begin,
+                           values.data() + begin, statuses.data() + begin,
+                           /*sorted_input=*/true);
+  }
   for (size_t i = 0; i < docs.size(); ++i) {
     if (statuses[i].IsNotFound()) continue;
     CASCADE_RETURN_IF_ERROR(FromRocks(statuses[i], "read TILDE weights"));

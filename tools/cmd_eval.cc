@@ -8,6 +8,7 @@
 #include "cascade/engine.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "tools/dense_flags.h"
 #include "tools/eval_metrics.h"
 
 namespace cascade::tools {
@@ -27,6 +28,8 @@ struct EvalFlags {
   std::string syntax = "plain";
   bool json = false;
   RerankFlags rerank;
+  DenseFlags dense;
+  std::string query_vectors;
 };
 
 // Scores as they appear in a run file, so that figures computed here equal
@@ -68,6 +71,8 @@ int RunEval(const EvalFlags& flags) {
     }
     auto queries = ReadQueries(queries_path);
     if (!queries.ok()) return ReportError("eval", queries.status());
+    auto vectors = ReadQueryVectors(flags.query_vectors, flags.dense.mode, *queries);
+    if (!vectors.ok()) return ReportError("eval", vectors.status());
     OpenOptions options;
     options.read_only = true;
     SearchOptions search;
@@ -78,11 +83,15 @@ int RunEval(const EvalFlags& flags) {
     search.k1 = flags.k1;
     search.b = flags.b;
     search.syntax = flags.syntax;
+    ApplyDenseOptions(flags.dense, &search);
     std::set<std::string> seen;
-    for (const Query& q : *queries) {
+    for (size_t i = 0; i < queries->size(); ++i) {
+      const Query& q = (*queries)[i];
       // Only judged queries are run, as Anserini's regressions do.
       if (!qrels->judgments.count(q.id) || !seen.insert(q.id).second) continue;
-      auto result = (*index)->Search(q.text, search);
+      search.vector = (*vectors)[i];
+      // Dense mode is plain kNN here: query words would filter the hits.
+      auto result = (*index)->Search(search.mode == "dense" ? std::string() : q.text, search);
       if (!result.ok()) {
         return ReportError("eval", Status::InvalidArgument(
                                        "query " + q.id + ": " + result.status().ToString()));
@@ -167,6 +176,8 @@ void RegisterEvalCommand(CLI::App& app, int* exit_code) {
               ->capture_default_str());
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
   AddRerankFlags(cmd, &flags->rerank);
+  AddDenseFlags(cmd, &flags->dense, /*with_vector=*/false);
+  AddQueryVectorsFlag(cmd, &flags->query_vectors);
   cmd->callback([flags, exit_code] { *exit_code = RunEval(*flags); });
 }
 

@@ -1,0 +1,439 @@
+// Dense retrieval against FAISS, in one process on the same data
+// (bench/README.md, "Dense retrieval"): clustered unit vectors and queries
+// as `cascade gen-vectors` draws them (index/dense/synthetic.h), exact
+// top-k by brute force in double precision, then
+//   Cascade flat   VectorIndex without IVF (exact scan)
+//   Cascade IVF    TrainKMeans + VectorIndex with the centroids
+//   FAISS flat     IndexFlatIP
+//   FAISS IVF      IndexIVFFlat over an IndexFlatIP quantizer
+// with the same nlist, the same k-means iterations and training sample
+// (max 256 points per centroid, spherical centroids, as Cascade's cosine
+// k-means), searched with nprobe 1, 4, 16, 64 on one thread and on all
+// threads (Cascade's SearchBatch threads; FAISS's omp_set_num_threads and
+// OpenBLAS's thread count). Optionally (--store 1, the default) the same
+// vectors indexed into a real RocksDB index in a temporary folder,
+// TrainIvf'ed and loaded with LoadVectorIndex (index/dense/vector_store.h).
+//
+// Prints Markdown tables: recall@k against the exact top-k, queries/s (the
+// best of three runs of the whole query batch),
+// build and train seconds, bytes of each structure and the resident-memory
+// growth while it was built, and Cascade/FAISS ratios.
+//
+// Usage: vector_bench [--n 200000] [--dim 128] [--queries 1000]
+//   [--clusters 100] [--spread 0.5] [--seed 1] [--nlist 1024] [--k 10]
+//   [--iterations 20] [--threads 0 (all)] [--store 1] [--faiss-only 0]
+// --faiss-only 1 prints just FAISS IVF recall (for choosing the data).
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIVFFlat.h>
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "index/dense/kernels.h"
+#include "index/dense/kmeans.h"
+#include "index/dense/synthetic.h"
+#include "index/dense/vector_index.h"
+#include "index/dense/vector_store.h"
+#include "index/index_reader.h"
+#include "index/index_writer.h"
+#include "index/store.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace cascade::dense {
+namespace {
+
+using FaissId = faiss::Index::idx_t;  // FAISS 1.7 names it here
+
+struct Flags {
+  size_t n = 200000, dim = 128, queries = 1000, clusters = 100;
+  double spread = 0.5;
+  uint64_t seed = 1;
+  size_t nlist = 1024, k = 10;
+  int iterations = 20;
+  unsigned threads = 0;
+  bool store = true;
+  bool faiss_only = false;
+};
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Resident memory now, in bytes (/proc/self/statm).
+double RssBytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long pages = 0, resident = 0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return double(resident) * double(sysconf(_SC_PAGESIZE));
+}
+
+double Mib(double bytes) { return bytes / (1024.0 * 1024.0); }
+
+void Die(const std::string& what, const Status& s) {
+  std::fprintf(stderr, "vector_bench: %s: %s\n", what.c_str(), s.ToString().c_str());
+  std::exit(1);
+}
+
+// Exact top-k ids by inner product (the vectors are unit: cosine), double
+// sums, ties to the lower id.
+std::vector<std::vector<uint32_t>> GroundTruth(const std::vector<float>& base,
+                                               const std::vector<float>& queries, size_t dim,
+                                               size_t k, unsigned threads) {
+  const size_t n = base.size() / dim, nq = queries.size() / dim;
+  std::vector<std::vector<uint32_t>> out(nq);
+  ParallelFor(nq, threads, [&](size_t begin, size_t end) {
+    std::vector<std::pair<double, uint32_t>> scored(n);
+    for (size_t q = begin; q < end; ++q) {
+      const float* qv = queries.data() + q * dim;
+      for (size_t i = 0; i < n; ++i) {
+        const float* x = base.data() + i * dim;
+        double s = 0;
+        for (size_t j = 0; j < dim; ++j) s += double(qv[j]) * double(x[j]);
+        scored[i] = {-s, uint32_t(i)};
+      }
+      std::partial_sort(scored.begin(), scored.begin() + k, scored.end());
+      for (size_t i = 0; i < k; ++i) out[q].push_back(scored[i].second);
+    }
+  });
+  return out;
+}
+
+// Mean fraction of the exact top-k found; hits[q] holds k ids (or fewer).
+double Recall(const std::vector<std::vector<uint32_t>>& truth,
+              const std::vector<std::vector<uint32_t>>& hits, size_t k) {
+  double sum = 0;
+  for (size_t q = 0; q < truth.size(); ++q) {
+    size_t found = 0;
+    for (uint32_t id : hits[q]) {
+      found += std::find(truth[q].begin(), truth[q].end(), id) != truth[q].end();
+    }
+    sum += double(found) / double(k);
+  }
+  return truth.empty() ? 0 : sum / double(truth.size());
+}
+
+// Each timed search runs this many times and the fastest counts: a batch
+// at nprobe 1 lasts tens of milliseconds, which other load on the machine
+// easily doubles.
+constexpr int kRepeats = 3;
+
+struct SearchRun {
+  double recall = 0, qps = 0;
+};
+
+SearchRun RunCascade(const VectorIndex& index, const std::vector<float>& queries, size_t k,
+                     size_t nprobe, unsigned threads,
+                     const std::vector<std::vector<uint32_t>>& truth,
+                     const std::vector<uint32_t>* doc_to_row = nullptr) {
+  VectorSearchParams params;
+  params.k = k;
+  params.nprobe = nprobe;
+  std::vector<std::vector<Neighbor>> out;
+  double seconds = 1e30;
+  for (int rep = 0; rep < kRepeats; ++rep) {
+    const double t0 = Now();
+    Status s = index.SearchBatch(queries, params, threads, &out);
+    seconds = std::min(seconds, Now() - t0);
+    if (!s.ok()) Die("SearchBatch", s);
+  }
+  std::vector<std::vector<uint32_t>> hits(out.size());
+  for (size_t q = 0; q < out.size(); ++q) {
+    for (const Neighbor& nb : out[q]) {
+      hits[q].push_back(doc_to_row ? (*doc_to_row)[nb.doc] : nb.doc);
+    }
+  }
+  return {Recall(truth, hits, k), double(out.size()) / seconds};
+}
+
+SearchRun RunFaiss(faiss::Index& index, const std::vector<float>& queries, size_t dim, size_t k,
+                   const std::vector<std::vector<uint32_t>>& truth) {
+  const size_t nq = queries.size() / dim;
+  std::vector<float> distances(nq * k);
+  std::vector<FaissId> labels(nq * k);
+  double seconds = 1e30;
+  for (int rep = 0; rep < kRepeats; ++rep) {
+    const double t0 = Now();
+    index.search(FaissId(nq), queries.data(), FaissId(k), distances.data(), labels.data());
+    seconds = std::min(seconds, Now() - t0);
+  }
+  std::vector<std::vector<uint32_t>> hits(nq);
+  for (size_t q = 0; q < nq; ++q) {
+    for (size_t i = 0; i < k; ++i) {
+      if (labels[q * k + i] >= 0) hits[q].push_back(uint32_t(labels[q * k + i]));
+    }
+  }
+  return {Recall(truth, hits, k), double(nq) / seconds};
+}
+
+void SetFaissThreads(unsigned threads) {
+  omp_set_num_threads(int(threads));
+  openblas_set_num_threads(int(threads));
+}
+
+size_t FaissIvfBytes(const faiss::IndexIVFFlat& ivf) {
+  size_t bytes = ivf.nlist * ivf.d * sizeof(float);  // quantizer's centroids
+  for (size_t l = 0; l < ivf.nlist; ++l) {
+    bytes += ivf.invlists->list_size(l) * (ivf.code_size + sizeof(FaissId));
+  }
+  return bytes;
+}
+
+uint64_t DiskBytes(const std::filesystem::path& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += it->file_size(ec);
+  }
+  return total;
+}
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    const std::string name = argv[i];
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "vector_bench: %s needs a value\n", name.c_str());
+      std::exit(2);
+    }
+    const char* v = argv[++i];
+    if (name == "--n") f.n = std::strtoull(v, nullptr, 10);
+    else if (name == "--dim") f.dim = std::strtoull(v, nullptr, 10);
+    else if (name == "--queries") f.queries = std::strtoull(v, nullptr, 10);
+    else if (name == "--clusters") f.clusters = std::strtoull(v, nullptr, 10);
+    else if (name == "--spread") f.spread = std::strtod(v, nullptr);
+    else if (name == "--seed") f.seed = std::strtoull(v, nullptr, 10);
+    else if (name == "--nlist") f.nlist = std::strtoull(v, nullptr, 10);
+    else if (name == "--k") f.k = std::strtoull(v, nullptr, 10);
+    else if (name == "--iterations") f.iterations = std::atoi(v);
+    else if (name == "--threads") f.threads = unsigned(std::strtoul(v, nullptr, 10));
+    else if (name == "--store") f.store = std::atoi(v) != 0;
+    else if (name == "--faiss-only") f.faiss_only = std::atoi(v) != 0;
+    else {
+      std::fprintf(stderr, "vector_bench: unknown flag %s\n", name.c_str());
+      std::exit(2);
+    }
+  }
+  if (f.n == 0 || f.dim == 0 || f.queries == 0 || f.clusters == 0 || f.k == 0 ||
+      f.nlist == 0 || f.nlist > f.n || f.iterations < 1) {
+    std::fprintf(stderr, "vector_bench: bad sizes\n");
+    std::exit(2);
+  }
+  if (f.threads == 0) f.threads = std::max(1u, std::thread::hardware_concurrency());
+  return f;
+}
+
+int Main(int argc, char** argv) {
+  const Flags f = ParseFlags(argc, argv);
+  const std::vector<size_t> nprobes = {1, 4, 16, 64};
+  std::vector<unsigned> thread_counts = {1};
+  if (f.threads > 1) thread_counts.push_back(f.threads);
+
+  std::printf("data: n %zu, dim %zu, queries %zu, clusters %zu, spread %.3f, seed %llu; "
+              "nlist %zu, k %zu, k-means iterations %d, threads 1 and %u; kernels %s\n",
+              f.n, f.dim, f.queries, f.clusters, f.spread, (unsigned long long)f.seed, f.nlist,
+              f.k, f.iterations, f.threads, std::string(IsaName(Kernels().isa)).c_str());
+  ClusteredSpec spec{f.n, f.dim, f.clusters, f.spread, f.seed};
+  double t0 = Now();
+  const std::vector<float> base = ClusteredVectors(spec);
+  spec.n = f.queries;
+  const std::vector<float> queries = ClusteredVectors(spec);
+  std::printf("generated in %.2f s\n", Now() - t0);
+  t0 = Now();
+  const auto truth = GroundTruth(base, queries, f.dim, f.k, f.threads);
+  std::printf("exact top-%zu by brute force (double sums, %u threads) in %.2f s\n\n", f.k,
+              f.threads, Now() - t0);
+
+  // FAISS: flat and IVF, trained with all threads.
+  SetFaissThreads(f.threads);
+  double rss0 = RssBytes();
+  t0 = Now();
+  faiss::IndexFlatIP faiss_flat(int(f.dim));
+  if (!f.faiss_only) faiss_flat.add(FaissId(f.n), base.data());
+  const double faiss_flat_build = Now() - t0;
+  const double faiss_flat_rss = RssBytes() - rss0;
+  rss0 = RssBytes();
+  faiss::IndexFlatIP faiss_quantizer(int(f.dim));
+  faiss::IndexIVFFlat faiss_ivf(&faiss_quantizer, f.dim, f.nlist, faiss::METRIC_INNER_PRODUCT);
+  faiss_ivf.cp.niter = f.iterations;
+  faiss_ivf.cp.spherical = true;
+  faiss_ivf.cp.max_points_per_centroid = 256;
+  faiss_ivf.cp.seed = int(f.seed);
+  faiss_ivf.verbose = false;
+  t0 = Now();
+  faiss_ivf.train(FaissId(f.n), base.data());
+  const double faiss_train = Now() - t0;
+  t0 = Now();
+  faiss_ivf.add(FaissId(f.n), base.data());
+  const double faiss_add = Now() - t0;
+  const double faiss_ivf_rss = RssBytes() - rss0;
+  if (f.faiss_only) {
+    std::printf("FAISS IVF train %.2f s, add %.2f s\n", faiss_train, faiss_add);
+    SetFaissThreads(f.threads);
+    for (size_t nprobe : nprobes) {
+      faiss_ivf.nprobe = nprobe;
+      const SearchRun r = RunFaiss(faiss_ivf, queries, f.dim, f.k, truth);
+      std::printf("FAISS IVF nprobe %zu: recall@%zu %.4f, %.0f qps\n", nprobe, f.k, r.recall,
+                  r.qps);
+    }
+    return 0;
+  }
+
+  // Cascade: flat and IVF (cosine field; the rows are unit already).
+  VectorField field;
+  field.name = "emb";
+  field.dim = uint32_t(f.dim);
+  field.metric = Metric::kCosine;
+  std::vector<uint32_t> docs(f.n);
+  for (size_t i = 0; i < f.n; ++i) docs[i] = uint32_t(i);
+  rss0 = RssBytes();
+  t0 = Now();
+  auto flat = VectorIndex::Build(field, docs, base, {}, {}, f.threads);
+  if (!flat.ok()) Die("Build flat", flat.status());
+  const double cascade_flat_build = Now() - t0;
+  const double cascade_flat_rss = RssBytes() - rss0;
+  rss0 = RssBytes();
+  KMeansOptions kmeans;
+  kmeans.k = f.nlist;
+  kmeans.iterations = f.iterations;
+  kmeans.seed = f.seed;
+  kmeans.max_points_per_centroid = 256;
+  kmeans.threads = f.threads;
+  t0 = Now();
+  auto centroids = TrainKMeans(base, f.dim, Metric::kCosine, kmeans);
+  if (!centroids.ok()) Die("TrainKMeans", centroids.status());
+  const double cascade_train = Now() - t0;
+  t0 = Now();
+  auto ivf = VectorIndex::Build(field, docs, base, std::move(*centroids), {}, f.threads);
+  if (!ivf.ok()) Die("Build IVF", ivf.status());
+  const double cascade_add = Now() - t0;
+  const double cascade_ivf_rss = RssBytes() - rss0;
+  const IvfStats stats = (*ivf)->ivf_stats();
+  const double faiss_imbalance = faiss_ivf.invlists->imbalance_factor();
+
+  std::printf("### Build (%u threads)\n\n", f.threads);
+  std::printf("| index | Cascade train s | Cascade add s | FAISS train s | FAISS add s | "
+              "train+add ratio C/F | Cascade MiB (bytes held) | FAISS MiB | Cascade RSS "
+              "growth MiB | FAISS RSS growth MiB |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  std::printf("| flat | - | %.2f | - | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f |\n",
+              cascade_flat_build, faiss_flat_build,
+              cascade_flat_build / std::max(faiss_flat_build, 1e-9),
+              Mib((*flat)->memory_bytes()), Mib(double(faiss_flat.codes.size())),
+              Mib(cascade_flat_rss), Mib(faiss_flat_rss));
+  std::printf("| IVF%zu | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f |\n\n",
+              f.nlist, cascade_train, cascade_add, faiss_train, faiss_add,
+              (cascade_train + cascade_add) / (faiss_train + faiss_add),
+              Mib((*ivf)->memory_bytes()), Mib(FaissIvfBytes(faiss_ivf)), Mib(cascade_ivf_rss),
+              Mib(faiss_ivf_rss));
+  std::printf("list imbalance (1 = even): Cascade %.3f (%zu empty lists), FAISS %.3f\n\n",
+              stats.imbalance, stats.empty_lists, faiss_imbalance);
+
+  std::printf("### Search (%zu queries, k %zu)\n\n", f.queries, f.k);
+  std::printf("| index | nprobe | threads | Cascade recall@%zu | FAISS recall@%zu | Cascade "
+              "QPS | FAISS QPS | QPS ratio C/F |\n|---|---|---|---|---|---|---|---|\n",
+              f.k, f.k);
+  for (unsigned threads : thread_counts) {
+    SetFaissThreads(threads);
+    const SearchRun c = RunCascade(**flat, queries, f.k, 0, threads, truth);
+    const SearchRun x = RunFaiss(faiss_flat, queries, f.dim, f.k, truth);
+    std::printf("| flat | - | %u | %.4f | %.4f | %.1f | %.1f | %.2f |\n", threads, c.recall,
+                x.recall, c.qps, x.qps, c.qps / x.qps);
+    std::fflush(stdout);
+    for (size_t nprobe : nprobes) {
+      faiss_ivf.nprobe = nprobe;
+      const SearchRun ci = RunCascade(**ivf, queries, f.k, nprobe, threads, truth);
+      const SearchRun xi = RunFaiss(faiss_ivf, queries, f.dim, f.k, truth);
+      std::printf("| IVF%zu | %zu | %u | %.4f | %.4f | %.1f | %.1f | %.2f |\n", f.nlist, nprobe,
+                  threads, ci.recall, xi.recall, ci.qps, xi.qps, ci.qps / xi.qps);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("\n");
+  if (!f.store) return 0;
+
+  // The same vectors in a real index: IndexWriter, TrainIvf, LoadVectorIndex.
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() /
+                       ("cascade_vector_bench_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  {
+    index::StoreOptions options;
+    options.create_if_missing = true;
+    options.create_options.vector_fields.push_back(field);
+    auto store = index::Store::Open((dir / "index").string(), options);
+    if (!store.ok()) Die("Store::Open", store.status());
+    t0 = Now();
+    {
+      auto writer = index::IndexWriter::Open(*store, {});
+      if (!writer.ok()) Die("IndexWriter::Open", writer.status());
+      index::Document doc;
+      for (size_t i = 0; i < f.n; ++i) {
+        doc.id = "v" + std::to_string(i);
+        doc.text = "vector " + std::to_string(i);
+        doc.vectors = {{"emb", std::vector<float>(base.begin() + i * f.dim,
+                                                  base.begin() + (i + 1) * f.dim)}};
+        Status s = (*writer)->Add(doc);
+        if (!s.ok()) Die("Add", s);
+      }
+      Status s = (*writer)->Commit();
+      if (!s.ok()) Die("Commit", s);
+    }
+    const double index_seconds = Now() - t0;
+    IvfTrainOptions train;
+    train.lists = f.nlist;
+    train.kmeans = kmeans;
+    auto report = TrainIvf(*store, "emb", train);
+    if (!report.ok()) Die("TrainIvf", report.status());
+    const uint64_t disk = DiskBytes(dir);
+    auto reader = index::IndexReader::Open(*store);
+    if (!reader.ok()) Die("IndexReader::Open", reader.status());
+    t0 = Now();
+    auto loaded = LoadVectorIndex(**store, **reader, "emb", f.threads);
+    if (!loaded.ok()) Die("LoadVectorIndex", loaded.status());
+    const double load_seconds = Now() - t0;
+    // Doc ids -> rows of `base` (outside the timed searches).
+    std::vector<uint32_t> doc_to_row(f.n);
+    for (uint32_t d = 0; d < f.n; ++d) {
+      auto document = (*reader)->ReadDocument(d);
+      if (!document.ok()) Die("ReadDocument", document.status());
+      doc_to_row[d] = uint32_t(std::strtoul(document->id.c_str() + 1, nullptr, 10));
+    }
+    std::printf("### Cascade IVF in RocksDB (temporary index)\n\n");
+    std::printf("indexed %zu documents (text + f32 vector) in %.2f s; TrainIvf %.2f s "
+                "(sample %zu); index on disk %.1f MiB; LoadVectorIndex %.2f s\n\n",
+                f.n, index_seconds, report->seconds, report->sample, Mib(double(disk)),
+                load_seconds);
+    std::printf("| nprobe | threads | recall@%zu | QPS |\n|---|---|---|---|\n", f.k);
+    for (unsigned threads : thread_counts) {
+      for (size_t nprobe : nprobes) {
+        const SearchRun r =
+            RunCascade(**loaded, queries, f.k, nprobe, threads, truth, &doc_to_row);
+        std::printf("| %zu | %u | %.4f | %.1f |\n", nprobe, threads, r.recall, r.qps);
+        std::fflush(stdout);
+      }
+    }
+  }
+  fs::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+}  // namespace cascade::dense
+
+int main(int argc, char** argv) { return cascade::dense::Main(argc, argv); }

@@ -135,6 +135,11 @@ void AddRerankFlags(CLI::App* cmd, RerankFlags* flags) {
   WithEnv(cmd->add_option("--chunk-overlap", flags->chunk_overlap,
                           "Tokens shared by consecutive chunks")
               ->capture_default_str());
+  WithEnv(cmd->add_option("--block-cache-mb", flags->block_cache_mb,
+                          "RocksDB block cache (MiB); size it to the index's hot data "
+                          "(postings, TILDE weights)")
+              ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+              ->capture_default_str());
 }
 
 void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,
@@ -142,6 +147,7 @@ void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,
   open->cross_encoder_model = flags.model;
   open->device = flags.device;
   open->model_threads = flags.model_threads;
+  open->block_cache_mb = flags.block_cache_mb;
   search->cascade = flags.rerank;
   search->tilde_alpha = flags.tilde_alpha;
   search->long_passages = flags.long_passages;

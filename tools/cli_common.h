@@ -62,6 +62,7 @@ struct RerankFlags {
   double tilde_alpha = 1.0;
   std::string long_passages = "truncate";
   size_t chunk_overlap = 64;
+  size_t block_cache_mb = 256;  // RocksDB block cache of the opened index
 };
 void AddRerankFlags(CLI::App* cmd, RerankFlags* flags);
 void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,

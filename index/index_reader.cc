@@ -16,12 +16,35 @@ IndexReader::~IndexReader() {
 }
 
 Result<std::unique_ptr<IndexReader>> IndexReader::Open(
-    std::shared_ptr<Store> store) {
+    std::shared_ptr<Store> store, bool tilde_in_memory) {
   std::unique_ptr<IndexReader> reader(new IndexReader(std::move(store)));
   reader->snapshot_ = reader->store_->db()->GetSnapshot();
   reader->read_options_.snapshot = reader->snapshot_;
   CASCADE_RETURN_IF_ERROR(reader->Load());
+  if (tilde_in_memory) CASCADE_RETURN_IF_ERROR(reader->LoadTermWeights());
   return reader;
+}
+
+Status IndexReader::LoadTermWeights() {
+  tilde_in_memory_ = true;
+  tilde_offsets_.assign(size_t{doc_id_limit_} + 1, 0);
+  tilde_data_.clear();
+  rocksdb::ColumnFamilyHandle* cf = store_->cf(Cf::kTilde);
+  if (cf == nullptr) return Status::OK();
+  // Records come in doc id order (big-endian keys); docs without one get an
+  // empty range.
+  uint32_t next = 0;
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read_options_, cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 4) return Status::Corruption("bad TILDE key");
+    const uint32_t doc = DecodeFixed32BE(it->key().data());
+    if (doc >= doc_id_limit_) break;
+    for (; next <= doc; ++next) tilde_offsets_[next] = tilde_data_.size();
+    tilde_data_.append(it->value().data(), it->value().size());
+  }
+  CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "read TILDE weights"));
+  for (; next <= doc_id_limit_; ++next) tilde_offsets_[next] = tilde_data_.size();
+  return Status::OK();
 }
 
 Status IndexReader::Load() {
@@ -169,6 +192,15 @@ Status IndexReader::ReadTermWeights(
     std::span<const uint32_t> docs,
     std::vector<std::optional<std::string>>* out) const {
   out->assign(docs.size(), std::nullopt);
+  if (tilde_in_memory_) {
+    for (size_t i = 0; i < docs.size(); ++i) {
+      if (docs[i] >= doc_id_limit_) continue;
+      const uint64_t begin = tilde_offsets_[docs[i]];
+      const uint64_t end = tilde_offsets_[docs[i] + 1];
+      if (end > begin) (*out)[i].emplace(tilde_data_.data() + begin, end - begin);
+    }
+    return Status::OK();
+  }
   rocksdb::ColumnFamilyHandle* cf = store_->cf(Cf::kTilde);
   if (cf == nullptr || docs.empty()) return Status::OK();
   // Keys in doc id order (big-endian keys sort the same way), so RocksDB's

@@ -45,7 +45,11 @@ struct CollectionStats {
 
 class IndexReader {
  public:
-  static Result<std::unique_ptr<IndexReader>> Open(std::shared_ptr<Store> store);
+  // tilde_in_memory: read every TILDE record of this view into memory at
+  // open (about 3 bytes per stored weight), so the tilde stage makes no
+  // RocksDB lookups; each reopen reads them again.
+  static Result<std::unique_ptr<IndexReader>> Open(std::shared_ptr<Store> store,
+                                                   bool tilde_in_memory = false);
   ~IndexReader();
   IndexReader(const IndexReader&) = delete;
   IndexReader& operator=(const IndexReader&) = delete;
@@ -92,6 +96,7 @@ class IndexReader {
  private:
   explicit IndexReader(std::shared_ptr<Store> store);
   Status Load();
+  Status LoadTermWeights();
 
   std::shared_ptr<Store> store_;
   const rocksdb::Snapshot* snapshot_ = nullptr;
@@ -100,6 +105,11 @@ class IndexReader {
   std::vector<bool> deleted_;
   uint32_t doc_id_limit_ = 0;
   std::optional<float> tilde_scale_;
+  // With tilde_in_memory: records of doc d are tilde_data_[tilde_offsets_[d],
+  // tilde_offsets_[d + 1]); an empty range means none.
+  bool tilde_in_memory_ = false;
+  std::vector<uint64_t> tilde_offsets_;
+  std::string tilde_data_;
   CollectionStats stats_;
 };
 

@@ -40,9 +40,10 @@ struct Index::Impl {
   std::shared_ptr<const rerank::WordPieceTokenizer> tilde_tokenizer;
   std::shared_ptr<const rerank::TildeQueryEncoder> tilde_encoder;
   std::string default_cascade;                        // guarded by reader_mu
+  bool tilde_in_memory = false;                       // OpenOptions
 
   Status Reopen() {
-    CASCADE_ASSIGN_OR_RETURN(auto fresh, index::IndexReader::Open(store));
+    CASCADE_ASSIGN_OR_RETURN(auto fresh, index::IndexReader::Open(store, tilde_in_memory));
     std::shared_ptr<const rerank::WordPieceTokenizer> tokenizer;
     std::shared_ptr<const rerank::TildeQueryEncoder> encoder;
     {
@@ -271,6 +272,7 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
     CASCADE_ASSIGN_OR_RETURN(impl->writer,
                              index::IndexWriter::Open(impl->store, writer_options));
   }
+  impl->tilde_in_memory = options.tilde_in_memory;
   CASCADE_RETURN_IF_ERROR(impl->OpenModels(options));
   CASCADE_RETURN_IF_ERROR(impl->Reopen());
   return std::unique_ptr<Index>(new Index(std::move(impl)));

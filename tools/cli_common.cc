@@ -140,6 +140,9 @@ void AddRerankFlags(CLI::App* cmd, RerankFlags* flags) {
                           "(postings, TILDE weights)")
               ->check(CLI::Range(size_t{1}, size_t{1} << 20))
               ->capture_default_str());
+  WithEnv(cmd->add_flag("--tilde-in-memory", flags->tilde_in_memory,
+                        "Read the index's TILDE weights into memory at open "
+                        "(no storage lookups in the tilde stage)"));
 }
 
 void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,
@@ -148,6 +151,7 @@ void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,
   open->device = flags.device;
   open->model_threads = flags.model_threads;
   open->block_cache_mb = flags.block_cache_mb;
+  open->tilde_in_memory = flags.tilde_in_memory;
   search->cascade = flags.rerank;
   search->tilde_alpha = flags.tilde_alpha;
   search->long_passages = flags.long_passages;

@@ -63,6 +63,7 @@ struct RerankFlags {
   std::string long_passages = "truncate";
   size_t chunk_overlap = 64;
   size_t block_cache_mb = 256;  // RocksDB block cache of the opened index
+  bool tilde_in_memory = false;
 };
 void AddRerankFlags(CLI::App* cmd, RerankFlags* flags);
 void ApplyRerankFlags(const RerankFlags& flags, OpenOptions* open,

@@ -54,6 +54,10 @@ struct OpenOptions {
   std::string device = "auto";
   // CPU threads for models; 0 = all cores.
   unsigned model_threads = 0;
+  // Hold the index's TILDE weights in memory (read at open and after each
+  // Commit, about 3 bytes per stored weight): the tilde stage then makes no
+  // storage lookups. For read-mostly indexes. Default: off.
+  bool tilde_in_memory = false;
   // When not empty, stored in the index as the cascade searches run when
   // they name none, e.g. "bm25:1000,tilde:200,ce:50" (checked here).
   std::string default_cascade;

@@ -199,6 +199,45 @@ TEST_F(CascadeEngineTest, PrecomputedWeightsAreMappedAndScoredByHand) {
   EXPECT_TRUE(index->AddBatch(bad).IsInvalidArgument());
 }
 
+TEST_F(CascadeEngineTest, WeightsHeldInMemoryScoreTheSame) {
+  std::vector<Document> docs = Docs();
+  docs[0].tilde = {{"rocket", 2.0f}, {"engine", 1.0f}};
+  docs[2].tilde = {{"boat", 1.0f}, {"rocket", 0.5f}};
+  docs[7].tilde = {{"rocket", 3.0f}, {"launch", 1.0f}};
+  SearchOptions search;
+  search.cascade = "bm25:10,tilde:10";
+  search.explain = true;
+  std::vector<std::pair<std::string, float>> from_storage;
+  {
+    OpenOptions options;
+    options.tilde_tokenizer = kTilde;
+    auto index = Build(docs, options);
+    ASSERT_NE(index, nullptr);
+    // A later commit adds a document with weights: in memory after reopen.
+    std::vector<Document> more = {{"d9", "Rockets", "rocket", {{"rocket", 1.5f}}}};
+    ASSERT_TRUE(index->AddBatch(more).ok());
+    ASSERT_TRUE(index->Commit().ok());
+    auto result = index->Search("rocket launch", search);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    for (const Hit& hit : result->hits) from_storage.emplace_back(hit.id, hit.score);
+  }
+  OpenOptions options;
+  options.read_only = true;
+  options.tilde_in_memory = true;
+  auto index = Open(options);
+  ASSERT_NE(index, nullptr);
+  auto result = index->Search("rocket launch", search);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  std::vector<std::pair<std::string, float>> from_memory;
+  for (const Hit& hit : result->hits) from_memory.emplace_back(hit.id, hit.score);
+  EXPECT_EQ(from_memory, from_storage);
+  ASSERT_GE(from_memory.size(), 4u);
+  EXPECT_EQ(from_memory[0].first, "d8");  // rocket 3.0 + launch 1.0
+  EXPECT_EQ(from_memory[1].first, "d1");  // rocket 2.0
+  EXPECT_EQ(from_memory[2].first, "d9");  // rocket 1.5
+  EXPECT_GT(from_memory[2].second, 0.0f);
+}
+
 TEST_F(CascadeEngineTest, WeightsWithoutATokenizerAreRefused) {
   OpenOptions options;
   options.create_if_missing = true;

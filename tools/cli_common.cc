@@ -113,6 +113,22 @@ double Percentile(const std::vector<double>& sorted, double p) {
   return sorted[rank - 1];
 }
 
+void AddSyntaxFlag(CLI::App* cmd, std::string* syntax) {
+  WithEnv(cmd->add_option("--syntax", *syntax,
+                          "Query syntax: plain (a bag of words; operators are just words) or lucene "
+                          "(+must -not AND OR NOT, (groups), word^2, prefix*, title:/text:, *:*)")
+              ->check(CLI::IsMember({"plain", "lucene"}))
+              ->capture_default_str());
+}
+
+void AddAlgorithmFlag(CLI::App* cmd, std::string* algorithm) {
+  WithEnv(cmd->add_option("--algorithm", *algorithm,
+                          "Top-k algorithm: auto, exhaustive, wand, bmw (block-max WAND) or "
+                          "maxscore (block-max MaxScore); same hits, different speed")
+              ->check(CLI::IsMember({"auto", "exhaustive", "wand", "bmw", "maxscore"}))
+              ->capture_default_str());
+}
+
 void AddRerankFlags(CLI::App* cmd, RerankFlags* flags) {
   WithEnv(cmd->add_option("--rerank", flags->rerank,
                           "Cascade of stages, e.g. bm25:1000,tilde:200,ce:50 "

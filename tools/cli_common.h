@@ -53,6 +53,11 @@ double NowSeconds();
 // Nearest-rank percentile (p in [0, 100]) of ascending values; 0 when empty.
 double Percentile(const std::vector<double>& sorted, double p);
 
+// --syntax plain|lucene and --algorithm auto|exhaustive|wand|bmw|maxscore,
+// shared by search, eval and run.
+void AddSyntaxFlag(CLI::App* cmd, std::string* syntax);
+void AddAlgorithmFlag(CLI::App* cmd, std::string* algorithm);
+
 // The reranking flags of search, eval and run (README "Reranking cascade").
 struct RerankFlags {
   std::string rerank;           // cascade spec; empty: the index's default

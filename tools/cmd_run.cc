@@ -52,24 +52,26 @@ int RunRun(const RunFlags& flags) {
   latencies.reserve(queries->size());
   // Untimed passes first: caches and mapped pages warm, as in a server that
   // has been answering for a while.
+  // Dense mode is plain kNN here: query words would filter the hits.
+  auto search_query = [&](size_t i) {
+    search.vector = (*vectors)[i];
+    const Query& q = (*queries)[i];
+    return (*index)->Search(search.mode == "dense" ? std::string() : q.text, search);
+  };
   for (size_t pass = 0; pass < flags.warmup; ++pass) {
     for (size_t i = 0; i < queries->size(); ++i) {
-      search.vector = (*vectors)[i];
-      const Query& q = (*queries)[i];
-      auto result = (*index)->Search(search.mode == "dense" ? std::string() : q.text, search);
+      auto result = search_query(i);
       if (!result.ok()) {
-        return ReportError("run", Status::InvalidArgument(
-                                      "query " + q.id + ": " + result.status().ToString()));
+        return ReportError("run", Status::InvalidArgument("query " + (*queries)[i].id + ": " +
+                                                          result.status().ToString()));
       }
     }
   }
   const double start = NowSeconds();
   for (size_t i = 0; i < queries->size(); ++i) {
     const Query& q = (*queries)[i];
-    search.vector = (*vectors)[i];
     const double t0 = NowSeconds();
-    // Dense mode is plain kNN here: query words would filter the hits.
-    auto result = (*index)->Search(search.mode == "dense" ? std::string() : q.text, search);
+    auto result = search_query(i);
     latencies.push_back((NowSeconds() - t0) * 1000.0);
     if (!result.ok()) {
       return ReportError("run", Status::InvalidArgument(
@@ -121,16 +123,8 @@ void RegisterRunCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--output", flags->output, "Write a TREC run file"));
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's)"));
-  WithEnv(cmd->add_option("--syntax", flags->syntax,
-                          "Query syntax: plain (a bag of words; operators are just words) or lucene "
-                          "(+must -not AND OR NOT, (groups), word^2, prefix*, title:/text:, *:*)")
-              ->check(CLI::IsMember({"plain", "lucene"}))
-              ->capture_default_str());
-  WithEnv(cmd->add_option("--algorithm", flags->algorithm,
-                          "Top-k algorithm: auto, exhaustive, wand, bmw (block-max WAND) or "
-                          "maxscore (block-max MaxScore); same hits, different speed")
-              ->check(CLI::IsMember({"auto", "exhaustive", "wand", "bmw", "maxscore"}))
-              ->capture_default_str());
+  AddSyntaxFlag(cmd, &flags->syntax);
+  AddAlgorithmFlag(cmd, &flags->algorithm);
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
   WithEnv(cmd->add_option("--warmup", flags->warmup,
                           "Untimed passes over the queries before the timed one")

@@ -177,16 +177,8 @@ void RegisterSearchCommand(CLI::App& app, int* exit_code) {
               ->capture_default_str());
   WithEnv(cmd->add_option("--k1", flags->k1, "BM25 k1 (default: the index's, 0.9)"));
   WithEnv(cmd->add_option("--b", flags->b, "BM25 b (default: the index's, 0.4)"));
-  WithEnv(cmd->add_option("--syntax", flags->syntax,
-                          "Query syntax: plain (a bag of words; operators are just words) or lucene "
-                          "(+must -not AND OR NOT, (groups), word^2, prefix*, title:/text:, *:*)")
-              ->check(CLI::IsMember({"plain", "lucene"}))
-              ->capture_default_str());
-  WithEnv(cmd->add_option("--algorithm", flags->algorithm,
-                          "Top-k algorithm: auto, exhaustive, wand, bmw (block-max WAND) or "
-                          "maxscore (block-max MaxScore); same hits, different speed")
-              ->check(CLI::IsMember({"auto", "exhaustive", "wand", "bmw", "maxscore"}))
-              ->capture_default_str());
+  AddSyntaxFlag(cmd, &flags->syntax);
+  AddAlgorithmFlag(cmd, &flags->algorithm);
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
   WithEnv(cmd->add_flag("--text", flags->text, "Show each hit's text"));
   WithEnv(cmd->add_flag("--explain", flags->explain,

@@ -2,7 +2,9 @@
 // runs before touching an embedding table.
 #include "gpu/backend.h"
 
+#include <cstdio>
 #include <string>
+#include <utility>
 
 namespace cascade::gpu {
 namespace {
@@ -84,6 +86,88 @@ Status ValidateBatch(const PairBatch& batch, int vocab_size,
                     " but token_ids has " + std::to_string(tokens) + " tokens");
   }
   return Status::OK();
+}
+
+namespace {
+
+class FallbackBackend final : public Backend {
+ public:
+  FallbackBackend(std::unique_ptr<Backend> primary, BackendFactory factory)
+      : current_(std::move(primary)), factory_(std::move(factory)) {}
+
+  std::string_view Name() const override { return current_->Name(); }
+  Status Healthy() const override { return current_->Healthy(); }
+  Result<std::vector<float>> Score(const PairBatch& batch) override {
+    return Run([&](Backend& b) { return b.Score(batch); });
+  }
+  Result<std::vector<float>> Embed(const PairBatch& batch) override {
+    return Run([&](Backend& b) { return b.Embed(batch); });
+  }
+  Result<std::vector<float>> WeighTokens(const PairBatch& batch) override {
+    return Run([&](Backend& b) { return b.WeighTokens(batch); });
+  }
+
+ private:
+  template <typename Call>
+  Result<std::vector<float>> Run(Call call) {
+    if (!fell_back_) {
+      Status healthy = current_->Healthy();
+      if (healthy.ok()) {
+        Result<std::vector<float>> out = call(*current_);
+        if (out.ok()) return out;
+        healthy = current_->Healthy();
+        if (healthy.ok()) return out;  // the batch's own error
+      }
+      Result<std::unique_ptr<Backend>> fallback = factory_();
+      if (!fallback.ok()) {
+        return Status::Unavailable(
+            std::string(current_->Name()) + " backend failed (" +
+                healthy.ToString() + ") and its fallback could not be built",
+            fallback.status().ToString());
+      }
+      std::fprintf(stderr,
+                   "cascade: the %.*s backend failed (%s); continuing on %.*s\n",
+                   static_cast<int>(current_->Name().size()),
+                   current_->Name().data(), healthy.ToString().c_str(),
+                   static_cast<int>((*fallback)->Name().size()),
+                   (*fallback)->Name().data());
+      current_ = std::move(*fallback);
+      fell_back_ = true;
+    }
+    return call(*current_);
+  }
+
+  std::unique_ptr<Backend> current_;
+  BackendFactory factory_;
+  bool fell_back_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> WithFallback(std::unique_ptr<Backend> primary,
+                                      BackendFactory make_fallback) {
+  return std::make_unique<FallbackBackend>(std::move(primary),
+                                           std::move(make_fallback));
+}
+
+Result<Precision> ParsePrecision(std::string_view name) {
+  if (name == "fp16") return Precision::kFp16;
+  if (name == "bf16") return Precision::kBf16;
+  if (name == "fp32") return Precision::kFp32;
+  return Status::InvalidArgument("precision must be fp16, bf16 or fp32, got",
+                                 name);
+}
+
+std::string_view PrecisionName(Precision precision) {
+  switch (precision) {
+    case Precision::kFp16:
+      return "fp16";
+    case Precision::kBf16:
+      return "bf16";
+    case Precision::kFp32:
+      return "fp32";
+  }
+  return "?";
 }
 
 }  // namespace cascade::gpu

@@ -10,6 +10,7 @@
 #define CASCADE_GPU_BACKEND_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,24 @@ class Backend {
   // Token weighers: one weight per token, packed like batch.token_ids.
   virtual Result<std::vector<float>> WeighTokens(const PairBatch& batch) = 0;
 };
+
+// Runs `primary` until it fails as a device fails: when a call returns an
+// error and primary->Healthy() is no longer OK, the wrapper builds the
+// fallback backend (make_fallback: the CPU encoder, loaded only then),
+// writes one line to stderr naming the error, re-runs the call there and
+// keeps using it. Errors of the batch itself (InvalidArgument,
+// NotSupported) leave the primary in use and are returned as they are; an
+// error of make_fallback is returned, and the next call tries again.
+// Name() is the backend in use.
+using BackendFactory = std::function<Result<std::unique_ptr<Backend>>()>;
+std::unique_ptr<Backend> WithFallback(std::unique_ptr<Backend> primary,
+                                      BackendFactory make_fallback);
+
+// Arithmetic of a GPU backend: fp16 or bf16 storage with fp32 accumulation
+// (tensor cores), or fp32 throughout (for checking; slower).
+enum class Precision { kFp16, kBf16, kFp32 };
+Result<Precision> ParsePrecision(std::string_view name);  // fp16|bf16|fp32
+std::string_view PrecisionName(Precision precision);
 
 struct DeviceInfo {
   int index = 0;

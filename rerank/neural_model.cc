@@ -1,8 +1,10 @@
 #include "rerank/neural_model.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "gpu/cpu/cpu_encoder.h"
+#include "gpu/cuda/cuda_encoder.h"
 #include "gpu/model/bert_weights.h"
 
 namespace cascade::rerank {
@@ -74,6 +76,59 @@ struct NeuralModel::Impl {
   }
 };
 
+namespace {
+
+Result<std::unique_ptr<gpu::Backend>> OpenCpu(const gpu::ModelConfig& config,
+                                              unsigned threads) {
+  CASCADE_ASSIGN_OR_RETURN(gpu::BertWeights weights,
+                           gpu::LoadBertWeights(config));
+  gpu::CpuEncoderOptions cpu;
+  cpu.threads = threads;
+  CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<gpu::CpuEncoder> encoder,
+                           gpu::CpuEncoder::Create(config, std::move(weights), cpu));
+  return std::unique_ptr<gpu::Backend>(std::move(encoder));
+}
+
+// The backend the options ask for (see ModelOptions::device). A CUDA
+// backend is wrapped so that a device failure moves to the CPU.
+Result<std::unique_ptr<gpu::Backend>> OpenBackend(
+    const gpu::ModelConfig& config, const ModelOptions& options,
+    size_t max_length) {
+  bool use_cuda = false;
+  if (options.device == Device::kCuda) {
+    if (!gpu::CudaCompiledIn()) {
+      return Status::Unavailable("device cuda: this build has no CUDA backend");
+    }
+    if (gpu::CudaDevices().empty()) {
+      return Status::Unavailable("device cuda: no CUDA device is visible");
+    }
+    use_cuda = true;
+  } else if (options.device == Device::kAuto) {
+    use_cuda = gpu::CudaCompiledIn() && !gpu::CudaDevices().empty();
+  }
+  if (use_cuda) {
+    CASCADE_ASSIGN_OR_RETURN(gpu::BertWeights weights,
+                             gpu::LoadBertWeights(config));
+    gpu::CudaEncoderOptions cuda;
+    cuda.precision = options.precision;
+    cuda.reserve_tokens = std::min<size_t>(options.max_batch, 128) * max_length;
+    Result<std::unique_ptr<gpu::CudaEncoder>> encoder =
+        gpu::CudaEncoder::Create(config, std::move(weights), cuda);
+    if (encoder.ok()) {
+      const unsigned threads = options.threads;
+      return gpu::WithFallback(std::move(*encoder), [config, threads] {
+        return OpenCpu(config, threads);
+      });
+    }
+    if (options.device == Device::kCuda) return encoder.status();
+    std::fprintf(stderr, "cascade: the CUDA encoder is unavailable (%s); using the CPU\n",
+                 encoder.status().ToString().c_str());
+  }
+  return OpenCpu(config, options.threads);
+}
+
+}  // namespace
+
 NeuralModel::NeuralModel(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 NeuralModel::~NeuralModel() = default;
 
@@ -98,22 +153,8 @@ Result<std::unique_ptr<NeuralModel>> NeuralModel::Open(
   impl->max_length = options.max_length ? options.max_length : model_max;
   CASCADE_ASSIGN_OR_RETURN(impl->tokenizer, WordPieceTokenizer::FromFolder(dir));
 
-  if (options.device == Device::kCuda) {
-    // The CUDA encoder arrives with the GPU issue; say so plainly.
-    if (!gpu::CudaCompiledIn()) {
-      return Status::Unavailable("device cuda: this build has no CUDA backend");
-    }
-    if (gpu::CudaDevices().empty()) {
-      return Status::Unavailable("device cuda: no CUDA device is visible");
-    }
-    return Status::Unavailable("device cuda: the CUDA encoder is not built yet");
-  }
-  CASCADE_ASSIGN_OR_RETURN(gpu::BertWeights weights,
-                           gpu::LoadBertWeights(impl->config));
-  gpu::CpuEncoderOptions cpu;
-  cpu.threads = options.threads;
-  CASCADE_ASSIGN_OR_RETURN(
-      impl->backend, gpu::CpuEncoder::Create(impl->config, std::move(weights), cpu));
+  CASCADE_ASSIGN_OR_RETURN(impl->backend, OpenBackend(impl->config, options,
+                                                      impl->max_length));
   return std::unique_ptr<NeuralModel>(new NeuralModel(std::move(impl)));
 }
 

@@ -30,8 +30,12 @@ Result<Device> ParseDevice(std::string_view name);  // "cpu" | "cuda" | "auto"
 
 struct ModelOptions {
   // kAuto uses a GPU backend when one is built and a device is present,
-  // else the CPU. kCuda without one is an error (Unavailable).
+  // else the CPU. kCuda without one is an error (Unavailable). On CUDA, a
+  // device failure during a call moves the model to the CPU for good (one
+  // line on stderr says why; backend_name() then says "cpu").
   Device device = Device::kAuto;
+  // Arithmetic on the GPU (the CPU encoder is fp32 throughout).
+  gpu::Precision precision = gpu::Precision::kFp16;
   // CPU threads; 0 = all cores.
   unsigned threads = 0;
   // Tokens per sequence, special tokens included; 0 = the model's maximum

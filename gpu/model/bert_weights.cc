@@ -99,7 +99,123 @@ class WeightReader {
   std::string prefix_;
 };
 
+Status CheckSize(const std::string& name, size_t actual, size_t expected) {
+  if (actual == expected) return Status::OK();
+  return Status::InvalidArgument("weights do not match the config",
+                                 name + " has " + std::to_string(actual) +
+                                     " values, expected " +
+                                     std::to_string(expected));
+}
+
+Status CheckLinear(const std::string& name, const LinearWeights& linear, int in,
+                   int out) {
+  if (linear.in != in || linear.out != out) {
+    return Status::InvalidArgument("weights do not match the config",
+                                   name + " is " + std::to_string(linear.in) +
+                                       " -> " + std::to_string(linear.out) +
+                                       ", expected " + std::to_string(in) +
+                                       " -> " + std::to_string(out));
+  }
+  CASCADE_RETURN_IF_ERROR(CheckSize(name + ".weight", linear.weight.size(),
+                                    static_cast<size_t>(in) * out));
+  return CheckSize(name + ".bias", linear.bias.size(), out);
+}
+
+Status CheckNorm(const std::string& name, const LayerNormWeights& norm,
+                 int hidden) {
+  CASCADE_RETURN_IF_ERROR(
+      CheckSize(name + ".weight", norm.gamma.size(), hidden));
+  return CheckSize(name + ".bias", norm.beta.size(), hidden);
+}
+
 }  // namespace
+
+Status CheckBertWeights(const ModelConfig& config, const BertWeights& w) {
+  const BertConfig& c = config.bert;
+  if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.num_layers < 0 ||
+      c.num_heads <= 0 || c.intermediate_size <= 0 ||
+      c.max_position_embeddings <= 0 || c.type_vocab_size <= 0) {
+    return Status::InvalidArgument(
+        "bad model config",
+        "vocab_size, hidden_size, num_heads, intermediate_size, "
+        "max_position_embeddings and type_vocab_size must be positive");
+  }
+  if (c.hidden_size % c.num_heads != 0) {
+    return Status::InvalidArgument(
+        "bad model config", "hidden_size " + std::to_string(c.hidden_size) +
+                                " is not a multiple of num_heads " +
+                                std::to_string(c.num_heads));
+  }
+  const size_t h = c.hidden_size;
+  CASCADE_RETURN_IF_ERROR(CheckSize("embeddings.word_embeddings.weight",
+                                    w.word_embeddings.size(),
+                                    c.vocab_size * h));
+  CASCADE_RETURN_IF_ERROR(CheckSize("embeddings.position_embeddings.weight",
+                                    w.position_embeddings.size(),
+                                    c.max_position_embeddings * h));
+  CASCADE_RETURN_IF_ERROR(CheckSize("embeddings.token_type_embeddings.weight",
+                                    w.token_type_embeddings.size(),
+                                    c.type_vocab_size * h));
+  CASCADE_RETURN_IF_ERROR(
+      CheckNorm("embeddings.LayerNorm", w.embedding_norm, c.hidden_size));
+  if (w.layers.size() != static_cast<size_t>(c.num_layers)) {
+    return Status::InvalidArgument("weights do not match the config",
+                                   std::to_string(w.layers.size()) +
+                                       " encoder layers, config says " +
+                                       std::to_string(c.num_layers));
+  }
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    const BertLayerWeights& l = w.layers[i];
+    const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    const int hs = c.hidden_size, is = c.intermediate_size;
+    CASCADE_RETURN_IF_ERROR(
+        CheckLinear(p + "attention.self.query", l.query, hs, hs));
+    CASCADE_RETURN_IF_ERROR(
+        CheckLinear(p + "attention.self.key", l.key, hs, hs));
+    CASCADE_RETURN_IF_ERROR(
+        CheckLinear(p + "attention.self.value", l.value, hs, hs));
+    CASCADE_RETURN_IF_ERROR(
+        CheckLinear(p + "attention.output.dense", l.attention_output, hs, hs));
+    CASCADE_RETURN_IF_ERROR(
+        CheckNorm(p + "attention.output.LayerNorm", l.attention_norm, hs));
+    CASCADE_RETURN_IF_ERROR(
+        CheckLinear(p + "intermediate.dense", l.intermediate, hs, is));
+    CASCADE_RETURN_IF_ERROR(CheckLinear(p + "output.dense", l.output, is, hs));
+    CASCADE_RETURN_IF_ERROR(
+        CheckNorm(p + "output.LayerNorm", l.output_norm, hs));
+  }
+  switch (config.kind) {
+    case ModelKind::kCrossEncoder:
+      if (config.num_labels != 1 && config.num_labels != 2) {
+        return Status::NotSupported(
+            "cross-encoder heads",
+            "num_labels " + std::to_string(config.num_labels) +
+                " (only 1: logit, or 2: softmax of the second label)");
+      }
+      if (!w.pooler || !w.classifier) {
+        return Status::InvalidArgument(
+            "weights do not match the config",
+            "a cross-encoder needs pooler.dense and classifier");
+      }
+      CASCADE_RETURN_IF_ERROR(
+          CheckLinear("pooler.dense", *w.pooler, c.hidden_size, c.hidden_size));
+      CASCADE_RETURN_IF_ERROR(CheckLinear("classifier", *w.classifier,
+                                          c.hidden_size, config.num_labels));
+      break;
+    case ModelKind::kTokenWeigher:
+      if (!w.token_projection) {
+        return Status::InvalidArgument("weights do not match the config",
+                                       "a token weigher needs tok_proj");
+      }
+      CASCADE_RETURN_IF_ERROR(
+          CheckLinear("tok_proj", *w.token_projection, c.hidden_size, 1));
+      break;
+    case ModelKind::kBiEncoder:
+      break;
+  }
+  return Status::OK();
+}
+
 
 Result<BertWeights> LoadBertWeights(const ModelConfig& config) {
   CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,

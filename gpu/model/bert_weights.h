@@ -55,6 +55,11 @@ struct BertWeights {
 // (NotFound / InvalidArgument) or the file (Corruption).
 Result<BertWeights> LoadBertWeights(const ModelConfig& config);
 
+// Checks every tensor's size against the config and that the model's kind
+// has its head (every backend's Create runs it). InvalidArgument names the
+// tensor; NotSupported for a cross-encoder with other than 1 or 2 labels.
+Status CheckBertWeights(const ModelConfig& config, const BertWeights& weights);
+
 }  // namespace cascade::gpu
 
 #endif  // CASCADE_GPU_MODEL_BERT_WEIGHTS_H_

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -161,6 +162,42 @@ TEST(NeuralModelTest, CudaWithoutADeviceIsUnavailable) {
   auto model = NeuralModel::Open(kData + "cross-encoder", options);
   ASSERT_FALSE(model.ok());
   EXPECT_EQ(model.status().code(), Status::Code::kUnavailable) << model.status().ToString();
+}
+
+TEST(NeuralModelTest, AutoWithoutADeviceRunsOnTheCpu) {
+  if (gpu::CudaCompiledIn() && !gpu::CudaDevices().empty()) {
+    GTEST_SKIP() << "a CUDA device is present";
+  }
+  ModelOptions options;
+  options.device = Device::kAuto;
+  auto model = NeuralModel::Open(kData + "cross-encoder", options);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  EXPECT_EQ((*model)->backend_name(), "cpu");
+}
+
+// On a GPU machine: device cuda (fp16) scores the fixture pairs like the
+// CPU within the fixture README's fp16 bound, about 1e-2 relative.
+TEST(NeuralModelTest, CudaScoresLikeTheCpu) {
+  if (!gpu::CudaCompiledIn() || gpu::CudaDevices().empty()) {
+    GTEST_SKIP() << "no CUDA device";
+  }
+  auto cpu = Open("cross-encoder", 128);
+  ASSERT_NE(cpu, nullptr);
+  ModelOptions options;
+  options.device = Device::kCuda;
+  options.max_length = 128;
+  auto cuda = NeuralModel::Open(kData + "cross-encoder", options);
+  ASSERT_TRUE(cuda.ok()) << cuda.status().ToString();
+  EXPECT_EQ((*cuda)->backend_name(), "cuda");
+  const std::vector<std::string> passages = {
+      "the cat sat on the mat", "a dog barked all night long at the moon",
+      "nothing to see here"};
+  auto want = cpu->Score("where did the cat sit", passages);
+  auto got = (*cuda)->Score("where did the cat sit", passages);
+  ASSERT_TRUE(want.ok() && got.ok());
+  for (size_t i = 0; i < passages.size(); ++i) {
+    EXPECT_NEAR((*got)[i], (*want)[i], 1e-2 * std::max(1.0f, std::abs((*want)[i])));
+  }
 }
 
 TEST(NeuralModelTest, RunTokensRejectsSequencesOverMaxLength) {

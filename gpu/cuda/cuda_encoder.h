@@ -1,0 +1,94 @@
+// CudaEncoder: the BERT encoder on an NVIDIA GPU, behind the same Backend
+// interface as the CPU encoder (gpu/cpu/cpu_encoder.h), with the same
+// numerics (Hugging Face transformers' BertModel and heads).
+//
+// How a batch runs (all on one stream of the encoder's own):
+//  - the batch (token ids, token types, positions, sequence offsets and the
+//    attention tile list) goes up in one copy from pinned memory;
+//  - dense layers are cuBLAS GEMMs over all tokens of the batch, packed
+//    end to end (no padding), fp16/bf16 inputs with fp32 accumulation on
+//    tensor cores (or fp32 throughout in Precision::kFp32);
+//  - fused kernels: embeddings + LayerNorm; bias + residual + LayerNorm;
+//    bias + activation; the Q/K/V bias is added inside attention;
+//  - attention runs over the packed sequences, one block per (64-query
+//    tile, head), each sequence attending only to its own keys, with an
+//    online softmax; fp16/bf16 use tensor cores (WMMA), fp32 and head
+//    sizes over 128 a plain kernel;
+//  - the head (pooler + classifier, pooling + normalisation, or the token
+//    projection) runs on the device; only the outputs come back.
+// Weights are converted and uploaded once, at Create. Buffers are sized
+// at Create for CudaEncoderOptions::reserve_tokens and grow (once per new
+// maximum) for larger batches; nothing is allocated per batch otherwise.
+// With cuda_graphs on, a batch shape seen before (same token count,
+// sequence count and tile count) replays a captured CUDA graph instead of
+// launching ~10 kernels per layer again.
+//
+// Errors: every CUDA and cuBLAS error becomes a Status (Internal, naming the
+// call). After one, the device state is unknown: the encoder marks itself
+// unhealthy (Healthy() returns the error) and refuses further calls with
+// it; callers fall back to the CPU (WithFallback in gpu/backend.h).
+//
+// Thread-safety: one call at a time per CudaEncoder (it reuses buffers and
+// one stream). The calling thread may change between calls.
+#ifndef CASCADE_GPU_CUDA_CUDA_ENCODER_H_
+#define CASCADE_GPU_CUDA_CUDA_ENCODER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "gpu/backend.h"
+#include "gpu/model/bert_weights.h"
+#include "gpu/model/model_config.h"
+
+namespace cascade::gpu {
+
+struct CudaEncoderOptions {
+  int device = 0;  // CUDA device index
+  Precision precision = Precision::kFp16;
+  // Which attention kernel fp16/bf16 use: tensor cores where the head size
+  // allows (up to 128), or the plain kernel everywhere (for checking).
+  enum class Attention { kAuto, kPlain };
+  Attention attention = Attention::kAuto;
+  bool cuda_graphs = true;
+  // Token capacity allocated at Create (batches larger than this grow the
+  // buffers once); 0 = 64 sequences of the model's maximum length.
+  size_t reserve_tokens = 0;
+};
+
+class CudaEncoder final : public Backend {
+ public:
+  // Takes the model by value (weights are converted to the precision,
+  // uploaded, and the host copy freed). Errors: those of CheckBertWeights;
+  // Unavailable when this build has no CUDA or the device does not exist;
+  // NotSupported for bf16 on a device older than compute capability 8.0;
+  // ResourceExhausted when device memory runs out; Internal for other CUDA
+  // or cuBLAS errors.
+  static Result<std::unique_ptr<CudaEncoder>> Create(
+      ModelConfig config, BertWeights weights,
+      const CudaEncoderOptions& options);
+  ~CudaEncoder() override;
+
+  std::string_view Name() const override { return "cuda"; }
+  Status Healthy() const override;
+  // As CpuEncoder: ValidateBatch first (InvalidArgument), NotSupported for
+  // a head the model does not have, an empty batch gives an empty result.
+  Result<std::vector<float>> Score(const PairBatch& batch) override;
+  Result<std::vector<float>> Embed(const PairBatch& batch) override;
+  Result<std::vector<float>> WeighTokens(const PairBatch& batch) override;
+
+  // The final hidden states [tokens][hidden] as floats (for tests).
+  Result<std::vector<float>> TEST_Encode(const PairBatch& batch);
+  // Graphs captured and replayed so far (for tests).
+  size_t TEST_GraphReplays() const;
+
+ private:
+  struct Impl;
+  explicit CudaEncoder(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cascade::gpu
+
+#endif  // CASCADE_GPU_CUDA_CUDA_ENCODER_H_

@@ -62,8 +62,13 @@ class DeviceBuffer {
     Free();
     if (bytes == 0) return Status::OK();
     void* p = nullptr;
-    Status s = FromCuda(cudaMalloc(&p, bytes), what);
-    if (!s.ok()) return s;
+    const cudaError_t error = cudaMalloc(&p, bytes);
+    if (error != cudaSuccess) {
+      // The runtime also keeps the error as the thread's last one, where the
+      // next launch check would find it: clear it, the device is fine.
+      (void)cudaGetLastError();
+      return FromCuda(error, what);
+    }
     ptr_ = p;
     bytes_ = bytes;
     return Status::OK();
@@ -95,8 +100,11 @@ class PinnedBuffer {
     Free();
     if (bytes == 0) return Status::OK();
     void* p = nullptr;
-    Status s = FromCuda(cudaMallocHost(&p, bytes), what);
-    if (!s.ok()) return s;
+    const cudaError_t error = cudaMallocHost(&p, bytes);
+    if (error != cudaSuccess) {
+      (void)cudaGetLastError();
+      return FromCuda(error, what);
+    }
     ptr_ = p;
     bytes_ = bytes;
     return Status::OK();
@@ -201,8 +209,9 @@ struct CudaEncoder::Impl {
   const float* projection_w = nullptr;
   float projection_b = 0.0f;
 
-  // Batch buffers, sized for cap_tokens / cap_sequences / cap_tiles.
-  size_t cap_tokens = 0, cap_sequences = 0, cap_tiles = 0;
+  // Batch buffers: activations for cap_tokens tokens, cap_ints packed
+  // batch integers, cap_outputs output floats.
+  size_t cap_tokens = 0, cap_ints = 0, cap_outputs = 0;
   DeviceBuffer hidden, qkv, context, dense, inner, ints, outputs;
   PinnedBuffer host_ints, host_outputs;
 
@@ -224,7 +233,7 @@ struct CudaEncoder::Impl {
   }
 
   Status Upload(BertWeights weights);
-  Status Reserve(size_t tokens, size_t sequences, size_t tiles);
+  Status Reserve(size_t tokens, size_t sequences, size_t tiles, Head head);
   Result<std::vector<float>> Run(const PairBatch& batch, Head head);
   Status Launch(const GraphKey& key);
   template <typename T>
@@ -399,42 +408,51 @@ Status CudaEncoder::Impl::Upload(BertWeights w) {
 // --- Buffers ----------------------------------------------------------------
 
 Status CudaEncoder::Impl::Reserve(size_t tokens, size_t sequences,
-                                  size_t tiles) {
-  if (tokens <= cap_tokens && sequences <= cap_sequences && tiles <= cap_tiles) {
-    return Status::OK();
-  }
+                                  size_t tiles, Head head) {
+  const BertConfig& c = config.bert;
+  const size_t h = c.hidden_size;
   // Grow by at least half again, so a slowly rising maximum reallocates
   // only a few times.
   auto grow = [](size_t have, size_t need) {
     return need <= have ? have : std::max(need, have + have / 2);
   };
-  const size_t t = grow(cap_tokens, tokens);
-  const size_t s = grow(cap_sequences, sequences);
-  const size_t n = grow(cap_tiles, tiles);
-  ClearGraphs();  // they hold the old buffers' addresses
-  cap_tokens = cap_sequences = cap_tiles = 0;
-  const BertConfig& c = config.bert;
-  const size_t e = ElementBytes(options.precision);
-  const size_t h = c.hidden_size;
-  CASCADE_RETURN_IF_ERROR(hidden.Allocate(t * h * e, "cudaMalloc (hidden)"));
-  CASCADE_RETURN_IF_ERROR(qkv.Allocate(t * 3 * h * e, "cudaMalloc (qkv)"));
-  CASCADE_RETURN_IF_ERROR(context.Allocate(t * h * e, "cudaMalloc (context)"));
-  CASCADE_RETURN_IF_ERROR(dense.Allocate(t * h * e, "cudaMalloc (dense)"));
-  CASCADE_RETURN_IF_ERROR(inner.Allocate(
-      t * static_cast<size_t>(c.intermediate_size) * e, "cudaMalloc (ffn)"));
-  const size_t int_count = 3 * t + (s + 1) + 2 * n;
-  CASCADE_RETURN_IF_ERROR(
-      ints.Allocate(int_count * sizeof(int32_t), "cudaMalloc (batch)"));
-  CASCADE_RETURN_IF_ERROR(host_ints.Allocate(int_count * sizeof(int32_t),
-                                             "cudaMallocHost (batch)"));
-  const size_t out_count = std::max(t * h, s * h);
-  CASCADE_RETURN_IF_ERROR(
-      outputs.Allocate(out_count * sizeof(float), "cudaMalloc (outputs)"));
-  CASCADE_RETURN_IF_ERROR(host_outputs.Allocate(out_count * sizeof(float),
-                                                "cudaMallocHost (outputs)"));
-  cap_tokens = t;
-  cap_sequences = s;
-  cap_tiles = n;
+  if (tokens > cap_tokens) {
+    ClearGraphs();  // they hold the old buffers' addresses
+    const size_t t = grow(cap_tokens, tokens);
+    cap_tokens = 0;
+    const size_t e = ElementBytes(options.precision);
+    CASCADE_RETURN_IF_ERROR(hidden.Allocate(t * h * e, "cudaMalloc (hidden)"));
+    CASCADE_RETURN_IF_ERROR(qkv.Allocate(t * 3 * h * e, "cudaMalloc (qkv)"));
+    CASCADE_RETURN_IF_ERROR(context.Allocate(t * h * e, "cudaMalloc (context)"));
+    CASCADE_RETURN_IF_ERROR(dense.Allocate(t * h * e, "cudaMalloc (dense)"));
+    CASCADE_RETURN_IF_ERROR(inner.Allocate(
+        t * static_cast<size_t>(c.intermediate_size) * e, "cudaMalloc (ffn)"));
+    cap_tokens = t;
+  }
+  const size_t int_count = 3 * tokens + (sequences + 1) + 2 * tiles;
+  if (int_count > cap_ints) {
+    ClearGraphs();
+    const size_t n = grow(cap_ints, int_count);
+    cap_ints = 0;
+    CASCADE_RETURN_IF_ERROR(ints.Allocate(n * sizeof(int32_t), "cudaMalloc (batch)"));
+    CASCADE_RETURN_IF_ERROR(
+        host_ints.Allocate(n * sizeof(int32_t), "cudaMallocHost (batch)"));
+    cap_ints = n;
+  }
+  // Scores, embeddings or token weights; the hidden states (tests) only
+  // when asked for.
+  size_t out_count = std::max(tokens, sequences * h);
+  if (head == Head::kHidden) out_count = std::max(out_count, tokens * h);
+  if (out_count > cap_outputs) {
+    ClearGraphs();
+    const size_t n = grow(cap_outputs, out_count);
+    cap_outputs = 0;
+    CASCADE_RETURN_IF_ERROR(
+        outputs.Allocate(n * sizeof(float), "cudaMalloc (outputs)"));
+    CASCADE_RETURN_IF_ERROR(
+        host_outputs.Allocate(n * sizeof(float), "cudaMallocHost (outputs)"));
+    cap_outputs = n;
+  }
   return Status::OK();
 }
 
@@ -481,10 +499,18 @@ Status LaunchAttention(bool tensor_cores, size_t shared_bytes,
 }
 
 // Raises a tensor-core attention kernel's shared-memory limit to what it
-// needs (above the default 48 KB).
+// needs (above the default 48 KB). *bytes = 0 when the device allows less
+// per block than the kernel needs (then the plain kernel runs).
 template <typename T, int kD>
-Status PrepareTensorCoreAttention(size_t* bytes) {
+Status PrepareTensorCoreAttention(int device, size_t* bytes) {
   *bytes = k::TensorCoreLayout<kD>::kTotal;
+  int limit = 0;
+  CASCADE_CUDA_TRY(cudaDeviceGetAttribute(
+      &limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  if (static_cast<size_t>(limit) < *bytes) {
+    *bytes = 0;
+    return Status::OK();
+  }
   CASCADE_CUDA_TRY(cudaFuncSetAttribute(
       k::AttentionTensorCore<T, kD>,
       cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(*bytes)));
@@ -492,20 +518,20 @@ Status PrepareTensorCoreAttention(size_t* bytes) {
 }
 
 template <typename T>
-Status PrepareAttention(int padded, size_t* bytes) {
+Status PrepareAttention(int device, int padded, size_t* bytes) {
   if constexpr (std::is_same_v<T, float>) {
     *bytes = 0;
     return Status::OK();
   } else {
     switch (padded) {
       case 16:
-        return PrepareTensorCoreAttention<T, 16>(bytes);
+        return PrepareTensorCoreAttention<T, 16>(device, bytes);
       case 32:
-        return PrepareTensorCoreAttention<T, 32>(bytes);
+        return PrepareTensorCoreAttention<T, 32>(device, bytes);
       case 64:
-        return PrepareTensorCoreAttention<T, 64>(bytes);
+        return PrepareTensorCoreAttention<T, 64>(device, bytes);
       case 128:
-        return PrepareTensorCoreAttention<T, 128>(bytes);
+        return PrepareTensorCoreAttention<T, 128>(device, bytes);
     }
     return Status::Internal("attention", "unexpected head size");
   }
@@ -717,7 +743,7 @@ Result<std::vector<float>> CudaEncoder::Impl::Run(const PairBatch& batch,
                                    "cudaSetDevice"));
   // Running out of memory for a larger batch leaves the device usable:
   // report it without marking the encoder unhealthy.
-  Status reserved = Reserve(tokens, n, tile_seq.size());
+  Status reserved = Reserve(tokens, n, tile_seq.size(), head);
   if (!reserved.ok()) {
     if (reserved.code() != Status::Code::kResourceExhausted) health = reserved;
     return reserved;
@@ -843,9 +869,12 @@ Result<std::unique_ptr<CudaEncoder>> CudaEncoder::Create(
   if (impl->tensor_core_attention) {
     Status prepared =
         options.precision == Precision::kFp16
-            ? PrepareAttention<__half>(padded, &impl->attention_shared)
-            : PrepareAttention<__nv_bfloat16>(padded, &impl->attention_shared);
+            ? PrepareAttention<__half>(options.device, padded,
+                                       &impl->attention_shared)
+            : PrepareAttention<__nv_bfloat16>(options.device, padded,
+                                              &impl->attention_shared);
     CASCADE_RETURN_IF_ERROR(prepared);
+    if (impl->attention_shared == 0) impl->tensor_core_attention = false;
   }
   CASCADE_RETURN_IF_ERROR(impl->Upload(std::move(weights)));
 
@@ -853,9 +882,10 @@ Result<std::unique_ptr<CudaEncoder>> CudaEncoder::Create(
       std::min(impl->config.bert.max_position_embeddings, 512));
   const size_t reserve =
       options.reserve_tokens != 0 ? options.reserve_tokens : 64 * max_length;
+  // Room for `reserve` tokens in sequences of 16 or more.
+  const size_t sequences = reserve / 16 + 1;
   CASCADE_RETURN_IF_ERROR(impl->Reserve(
-      reserve, std::max<size_t>(64, reserve / max_length + 1),
-      reserve / k::kQueryTile + std::max<size_t>(64, reserve / max_length + 1)));
+      reserve, sequences, reserve / k::kQueryTile + sequences, Head::kScore));
   return std::unique_ptr<CudaEncoder>(new CudaEncoder(std::move(impl)));
 }
 

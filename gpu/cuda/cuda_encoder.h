@@ -12,8 +12,10 @@
 //    bias + activation; the Q/K/V bias is added inside attention;
 //  - attention runs over the packed sequences, one block per (64-query
 //    tile, head), each sequence attending only to its own keys, with an
-//    online softmax; fp16/bf16 use tensor cores (WMMA), fp32 and head
-//    sizes over 128 a plain kernel;
+//    online softmax; fp16/bf16 use tensor cores (WMMA), fp32 a plain
+//    kernel (as does fp16/bf16 where the device's per-block shared memory
+//    is too small for the tensor-core kernel's tiles: head size 128 on
+//    compute capability 8.6/8.9); head sizes up to 128;
 //  - the head (pooler + classifier, pooling + normalisation, or the token
 //    projection) runs on the device; only the outputs come back.
 // Weights are converted and uploaded once, at Create. Buffers are sized
@@ -26,7 +28,9 @@
 // Errors: every CUDA and cuBLAS error becomes a Status (Internal, naming the
 // call). After one, the device state is unknown: the encoder marks itself
 // unhealthy (Healthy() returns the error) and refuses further calls with
-// it; callers fall back to the CPU (WithFallback in gpu/backend.h).
+// it; callers fall back to the CPU (WithFallback in gpu/backend.h). Running
+// out of device memory for a larger batch is ResourceExhausted for that
+// batch only: the encoder stays healthy (callers cap batch sizes).
 //
 // Thread-safety: one call at a time per CudaEncoder (it reuses buffers and
 // one stream). The calling thread may change between calls.
@@ -62,7 +66,8 @@ class CudaEncoder final : public Backend {
   // Takes the model by value (weights are converted to the precision,
   // uploaded, and the host copy freed). Errors: those of CheckBertWeights;
   // Unavailable when this build has no CUDA or the device does not exist;
-  // NotSupported for bf16 on a device older than compute capability 8.0;
+  // NotSupported for a device older than compute capability 8.0, a hidden
+  // size over 1024 or a head size over 128;
   // ResourceExhausted when device memory runs out; Internal for other CUDA
   // or cuBLAS errors.
   static Result<std::unique_ptr<CudaEncoder>> Create(

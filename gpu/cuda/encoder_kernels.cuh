@@ -191,18 +191,20 @@ __global__ void BiasActivate(T* __restrict rows, const float* __restrict bias,
                              size_t count, int cols) {
   const size_t stride = static_cast<size_t>(gridDim.x) * blockDim.x;
   size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x;
-  if (sizeof(T) == 2 && cols % 8 == 0) {
-    for (size_t chunk = i; chunk * 8 < count; chunk += stride) {
-      uint4 packed = reinterpret_cast<uint4*>(rows)[chunk];
-      T* v = reinterpret_cast<T*>(&packed);
-      const int c0 = static_cast<int>((chunk * 8) % cols);
+  if constexpr (sizeof(T) == 2) {
+    if (cols % 8 == 0) {
+      for (size_t chunk = i; chunk * 8 < count; chunk += stride) {
+        uint4 packed = reinterpret_cast<uint4*>(rows)[chunk];
+        T* v = reinterpret_cast<T*>(&packed);
+        const int c0 = static_cast<int>((chunk * 8) % cols);
 #pragma unroll
-      for (int k = 0; k < 8; ++k) {
-        v[k] = FromFloat<T>(Activate<kAct>(ToFloat<T>(v[k]) + bias[c0 + k]));
+        for (int k = 0; k < 8; ++k) {
+          v[k] = FromFloat<T>(Activate<kAct>(ToFloat<T>(v[k]) + bias[c0 + k]));
+        }
+        reinterpret_cast<uint4*>(rows)[chunk] = packed;
       }
-      reinterpret_cast<uint4*>(rows)[chunk] = packed;
+      return;
     }
-    return;
   }
   for (; i < count; i += stride) {
     const int c = static_cast<int>(i % cols);

@@ -352,6 +352,8 @@ struct Analyzer::Impl {
 
   void AnalyzePiece(std::string_view text, std::vector<std::string>* terms);
   void EmitToken(std::string_view raw, std::vector<std::string>* terms);
+  // EmitToken's work: appends the term of one word token, if any.
+  void EmitTerm(std::string_view raw, std::vector<std::string>* terms);
   bool Stems() const { return porter || snowball != nullptr; }
   // The stem of `term`; valid until the next call.
   const std::string& Stem(const std::string& term);
@@ -368,6 +370,11 @@ struct Analyzer::Impl {
   std::string folded;
   std::string stemmed;
   std::u16string utf16;
+  // Positions: when set, EmitToken appends each term's position here. Every
+  // word token takes a position, kept or dropped (stop words, over-long
+  // tokens), as Lucene's position increments count them.
+  std::vector<uint32_t>* positions = nullptr;
+  uint32_t position = 0;
   // Stems of recent terms. Term frequencies are Zipfian, so a small cache
   // answers most lookups, and a hash probe costs a fraction of a stemmer
   // run (stemming was half the analysis time before the cache).
@@ -450,6 +457,16 @@ void Analyzer::Impl::AnalyzePiece(std::string_view text,
 
 void Analyzer::Impl::EmitToken(std::string_view raw,
                                std::vector<std::string>* terms) {
+  const size_t before = terms->size();
+  EmitTerm(raw, terms);
+  if (positions != nullptr && terms->size() > before) {
+    positions->push_back(position);
+  }
+  ++position;
+}
+
+void Analyzer::Impl::EmitTerm(std::string_view raw,
+                              std::vector<std::string>* terms) {
   // NFKC_Casefold maps ASCII to ASCII by lowercasing alone, so the common
   // case skips ICU.
   if (IsAscii(raw)) {
@@ -517,6 +534,14 @@ Result<std::unique_ptr<Analyzer>> Analyzer::Create(
 Analyzer::Analyzer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Analyzer::~Analyzer() = default;
+
+void Analyzer::Analyze(std::string_view text, std::vector<std::string>* terms,
+                       std::vector<uint32_t>* positions) {
+  impl_->positions = positions;
+  impl_->position = 0;
+  Analyze(text, terms);
+  impl_->positions = nullptr;
+}
 
 void Analyzer::Analyze(std::string_view text, std::vector<std::string>* terms) {
   while (text.size() > kMaxChunkBytes) {

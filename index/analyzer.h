@@ -27,6 +27,7 @@
 #define CASCADE_INDEX_ANALYZER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,6 +81,13 @@ class Analyzer {
   // U+FFFD, which separates words and never becomes a term. Never fails.
   // `text` need only live for the duration of the call.
   void Analyze(std::string_view text, std::vector<std::string>* terms);
+  // The same, also appending each appended term's position to *positions:
+  // the index of its word token in `text` (from 0), counting the tokens
+  // that yield no term (stop words, over-long tokens), as Lucene's position
+  // increments do, so "the quick fox" gives quick@1 and fox@2 and a phrase
+  // query keeps its gaps.
+  void Analyze(std::string_view text, std::vector<std::string>* terms,
+               std::vector<uint32_t>* positions);
 
   const AnalyzerOptions& options() const;
 

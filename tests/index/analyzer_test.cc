@@ -87,6 +87,27 @@ TEST(AnalyzerTest, DefaultOptionsMatchAnserini) {
   EXPECT_EQ(MakeAnalyzer(options)->options().stemmer, "porter");
 }
 
+TEST(AnalyzerTest, PositionsCountDroppedTokens) {
+  auto analyzer = MakeAnalyzer(AnalyzerOptions());
+  Terms terms;
+  std::vector<uint32_t> positions;
+  // "the" and "of" are stop words; punctuation takes no position; the
+  // 300-letter word is over max_token_bytes and dropped, but counted.
+  const std::string long_word(300, 'x');
+  analyzer->Analyze("The quick, brown fox of " + long_word + " jumps!", &terms,
+                    &positions);
+  EXPECT_EQ(terms, (Terms{"quick", "brown", "fox", "jump"}));
+  EXPECT_EQ(positions, (std::vector<uint32_t>{1, 2, 3, 6}));
+  // Each call starts again at 0; the plain overload records nothing.
+  terms.clear();
+  positions.clear();
+  analyzer->Analyze("fox fox", &terms, &positions);
+  EXPECT_EQ(positions, (std::vector<uint32_t>{0, 1}));
+  analyzer->Analyze("again", &terms);
+  EXPECT_EQ(positions.size(), 2u);
+  EXPECT_EQ(terms.size(), 3u);
+}
+
 TEST(AnalyzerTest, AppendsAfterExistingTerms) {
   std::unique_ptr<Analyzer> analyzer = MakeAnalyzer(AnalyzerOptions());
   Terms terms = {"kept"};

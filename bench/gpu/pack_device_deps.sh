@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies the Debian development files that the GPU machine lacks (simdjson,
 # which reads model configs, and GoogleTest) into .devdeps/ at the
-# repository root, a folder git ignores, so that the device tool can carry
+# repository root, a folder .gitignore names, so that the device tool can carry
 # it: run this here once, then on the GPU machine
 #   bash bench/gpu/run_device.sh        (with carry: [".devdeps"])
 # run_device.sh points CMake at .devdeps/usr when the folder is there.
@@ -20,8 +20,4 @@ for pkg in libsimdjson-dev libsimdjson14 libgtest-dev; do
     if [ -f "$f" ]; then cp -L --parents "$f" "$dest"; fi
   done
 done
-exclude=$root/.git/info/exclude
-if [ -f "$exclude" ] && ! grep -qx '/.devdeps/' "$exclude"; then
-  echo '/.devdeps/' >>"$exclude"
-fi
 echo "pack_device_deps: $(du -sh "$dest" | cut -f1) in $dest"

@@ -73,7 +73,135 @@ struct SearchRequest {
   std::string long_passages = "truncate";
   std::optional<int64_t> chunk_overlap;
   std::string syntax = "plain";  // or "lucene"
+  // Dense retrieval (SearchOptions' fields of the same names).
+  std::string mode = "bm25";  // or "dense", "hybrid"
+  std::vector<float> vector;
+  bool has_vector = false;
+  std::string vector_field;
+  int64_t nprobe = 0;
+  bool quantized = false;
+  int64_t rescore = 4;
+  int64_t dense_depth = 100;
+  std::string fusion = "rrf";
+  double rrf_k = 60;
+  double dense_weight = 0.5;
+  std::string normalization = "minmax";
+  // Dense options that only apply in some modes, seen in the body, so that
+  // one sent with the wrong mode is refused rather than silently ignored.
+  std::string dense_only_field;   // needs mode dense or hybrid
+  std::string hybrid_only_field;  // needs mode hybrid
 };
+
+// "vector": an array of 1..kMaxVectorDimension finite float32 numbers.
+Status ParseVector(const simdjson::dom::element& value, SearchRequest* req) {
+  simdjson::dom::array array;
+  if (value.get(array) != simdjson::SUCCESS) {
+    return FieldError("vector", std::string("expected an array of numbers, got ") +
+                                    JsonTypeName(value.type()));
+  }
+  const size_t n = array.size();
+  if (n < 1 || n > static_cast<size_t>(kMaxVectorDimension)) {
+    return FieldError("vector", "must hold 1 to " + std::to_string(kMaxVectorDimension) +
+                                    " numbers, got " + std::to_string(n));
+  }
+  req->vector.clear();
+  req->vector.reserve(n);
+  for (simdjson::dom::element item : array) {
+    double x;
+    if (item.get(x) != simdjson::SUCCESS) {
+      return FieldError("vector", "value " + std::to_string(req->vector.size()) +
+                                      ": expected a number, got " + JsonTypeName(item.type()));
+    }
+    if (!std::isfinite(x) || std::fabs(x) > std::numeric_limits<float>::max()) {
+      return FieldError("vector", "value " + std::to_string(req->vector.size()) +
+                                      " is not a finite float");
+    }
+    req->vector.push_back(static_cast<float>(x));
+  }
+  req->has_vector = true;
+  return Status::OK();
+}
+
+// The fields of "mode" dense and hybrid; false when `key` is none of them.
+Result<bool> ParseDenseField(std::string_view key, const simdjson::dom::element& value,
+                             SearchRequest* req) {
+  if (key == "mode") {
+    CASCADE_ASSIGN_OR_RETURN(std::string_view mode, ReadString(value, "mode"));
+    if (mode != "bm25" && mode != "dense" && mode != "hybrid") {
+      return FieldError("mode", "expected \"bm25\", \"dense\" or \"hybrid\"");
+    }
+    req->mode.assign(mode);
+  } else if (key == "vector") {
+    CASCADE_RETURN_IF_ERROR(ParseVector(value, req));
+  } else if (key == "vector_field") {
+    CASCADE_ASSIGN_OR_RETURN(std::string_view field, ReadString(value, "vector_field"));
+    if (field.empty()) return FieldError("vector_field", "must not be empty");
+    req->vector_field.assign(field);
+  } else if (key == "nprobe") {
+    CASCADE_ASSIGN_OR_RETURN(req->nprobe, ReadInt(value, "nprobe", 0, kMaxNprobe));
+  } else if (key == "quantized") {
+    CASCADE_ASSIGN_OR_RETURN(req->quantized, ReadBool(value, "quantized"));
+  } else if (key == "rescore") {
+    CASCADE_ASSIGN_OR_RETURN(req->rescore, ReadInt(value, "rescore", 1, kMaxRescore));
+  } else if (key == "dense_depth") {
+    CASCADE_ASSIGN_OR_RETURN(req->dense_depth,
+                             ReadInt(value, "dense_depth", 1, kMaxSearchHits));
+  } else if (key == "fusion") {
+    CASCADE_ASSIGN_OR_RETURN(std::string_view fusion, ReadString(value, "fusion"));
+    if (fusion != "rrf" && fusion != "weighted") {
+      return FieldError("fusion", "expected \"rrf\" or \"weighted\"");
+    }
+    req->fusion.assign(fusion);
+  } else if (key == "rrf_k") {
+    CASCADE_ASSIGN_OR_RETURN(req->rrf_k, ReadNumber(value, "rrf_k"));
+    if (!(req->rrf_k > 0) || !std::isfinite(req->rrf_k)) {
+      return FieldError("rrf_k", "must be a finite number > 0");
+    }
+  } else if (key == "dense_weight") {
+    CASCADE_ASSIGN_OR_RETURN(req->dense_weight, ReadNumber(value, "dense_weight"));
+    if (!(req->dense_weight >= 0 && req->dense_weight <= 1)) {
+      return FieldError("dense_weight", "must be between 0 and 1");
+    }
+  } else if (key == "normalization") {
+    CASCADE_ASSIGN_OR_RETURN(std::string_view norm, ReadString(value, "normalization"));
+    if (norm != "minmax" && norm != "zscore") {
+      return FieldError("normalization", "expected \"minmax\" or \"zscore\"");
+    }
+    req->normalization.assign(norm);
+  } else {
+    return false;
+  }
+  if (key == "dense_depth" || key == "fusion" || key == "rrf_k" || key == "dense_weight" ||
+      key == "normalization") {
+    req->hybrid_only_field.assign(key);
+  } else if (key != "mode") {
+    req->dense_only_field.assign(key);
+  }
+  return true;
+}
+
+// The rules between fields that ParseDenseField cannot check alone.
+Status CheckDenseRequest(const SearchRequest& req, bool has_query, bool has_rerank) {
+  if (req.mode == "bm25") {
+    if (!req.dense_only_field.empty() || !req.hybrid_only_field.empty()) {
+      const std::string& field =
+          req.dense_only_field.empty() ? req.hybrid_only_field : req.dense_only_field;
+      return FieldError(field, "needs \"mode\": \"dense\" or \"hybrid\"");
+    }
+    if (!has_query) return Status::InvalidArgument("missing required field \"query\"");
+    return Status::OK();
+  }
+  if (req.mode == "dense" && !req.hybrid_only_field.empty()) {
+    return FieldError(req.hybrid_only_field, "needs \"mode\": \"hybrid\"");
+  }
+  if (has_rerank) {
+    return FieldError("rerank", "rerank stages do not run with \"mode\": \"" + req.mode + "\"");
+  }
+  if (req.mode == "hybrid" && req.query.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return FieldError("query", "\"mode\": \"hybrid\" needs query text as well as a vector");
+  }
+  return Status::OK();
+}
 
 Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
   simdjson::dom::array array;
@@ -155,9 +283,12 @@ Result<SearchRequest> ParseSearch(std::string_view body) {
   CASCADE_RETURN_IF_ERROR(ParseObject(ThreadParser(), body, &object));
   SearchRequest req;
   bool has_query = false;
+  bool has_rerank = false;
   for (simdjson::dom::key_value_pair field : object) {
     const std::string_view key = field.key;
     const simdjson::dom::element& value = field.value;
+    CASCADE_ASSIGN_OR_RETURN(bool dense_field, ParseDenseField(key, value, &req));
+    if (dense_field) continue;
     if (key == "query") {
       CASCADE_ASSIGN_OR_RETURN(std::string_view query, ReadString(value, "query"));
       if (query.size() > kMaxQueryBytes) {
@@ -185,6 +316,7 @@ Result<SearchRequest> ParseSearch(std::string_view body) {
       CASCADE_ASSIGN_OR_RETURN(req.explain, ReadBool(value, "explain"));
     } else if (key == "rerank") {
       CASCADE_RETURN_IF_ERROR(ParseRerankOption(value, &req));
+      has_rerank = true;
     } else if (key == "tilde_alpha") {
       CASCADE_ASSIGN_OR_RETURN(double alpha, ReadNumber(value, "tilde_alpha"));
       if (!(alpha >= 0 && alpha <= 1)) {
@@ -210,9 +342,8 @@ Result<SearchRequest> ParseSearch(std::string_view body) {
       return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
     }
   }
-  if (!has_query) {
-    return Status::InvalidArgument("missing required field \"query\"");
-  }
+  // Dense searches may leave out "query" (plain kNN); BM25 needs it.
+  CASCADE_RETURN_IF_ERROR(CheckDenseRequest(req, has_query, has_rerank));
   if (req.k + req.offset > kMaxSearchHits) {
     return FieldError("offset", "k + offset must be at most " +
                                     std::to_string(kMaxSearchHits));
@@ -285,6 +416,29 @@ float ScoreKey(float score) {
   return std::isnan(score) ? -std::numeric_limits<float>::infinity() : score;
 }
 
+// A failed dense or hybrid search, named by the request field at fault
+// where the engine's message says which (its checks run after the
+// request's own: dimension, IVF lists, the field's existence).
+Status DenseSearchError(const Status& status) {
+  const std::string& message = status.message();
+  if (message.find("has no vector fields") != std::string::npos) {
+    return FieldError("mode", message);
+  }
+  if (message.find("no vector field") != std::string::npos) {  // NotFound
+    return FieldError("vector_field", message);
+  }
+  if (!status.IsInvalidArgument()) return status;
+  if (message.starts_with("query vector") ||
+      message.find("needs a query vector") != std::string::npos) {
+    return FieldError("vector", message);
+  }
+  if (message.find("no IVF index") != std::string::npos) return FieldError("nprobe", message);
+  // The server's embedding model does not fit the field searched.
+  if (message.starts_with("embedding model")) return FieldError("vector_field", message);
+  if (message.starts_with("query")) return FieldError("query", message);
+  return status;
+}
+
 std::string NotFoundReason(const std::string& id) {
   std::string reason = "document ";
   AppendJsonString(&reason, id);
@@ -346,6 +500,7 @@ Response Handlers::Stats() {
   json.Key("average_length").Double(stats.average_length);
   json.Key("format_version").Uint(stats.format_version);
   json.Key("pending_changes").Uint(stats.pending_changes);
+  json.Key("positions").Bool(stats.positions);
   json.Key("queue_depth").Uint(queue_depth_ ? queue_depth_() : 0);
   json.Key("rerank_queue_depth").Uint(rerank_ ? rerank_->depth() : 0);
   json.EndObject();
@@ -377,7 +532,21 @@ Response Handlers::Search(std::string_view body) {
   options.long_passages = req.long_passages;
   if (req.chunk_overlap) options.chunk_overlap = static_cast<size_t>(*req.chunk_overlap);
   options.syntax = req.syntax;
+  options.mode = req.mode;
+  options.vector = req.vector;
+  options.vector_field = req.vector_field;
+  options.nprobe = static_cast<size_t>(req.nprobe);
+  options.quantized = req.quantized;
+  options.rescore = static_cast<size_t>(req.rescore);
+  options.dense_depth = static_cast<size_t>(req.dense_depth);
+  options.fusion = req.fusion;
+  options.rrf_k = req.rrf_k;
+  options.dense_weight = req.dense_weight;
+  options.normalization = req.normalization;
   Result<SearchResult> result = index_->Search(req.query, options);
+  if (!result.ok() && req.mode != "bm25") {
+    return ErrorResponse(DenseSearchError(result.status()));
+  }
   if (!result.ok()) {
     // A Lucene syntax error, or a construct this index cannot run yet (a
     // phrase, a range), is the request's mistake: name the field.

@@ -37,6 +37,13 @@ inline constexpr int64_t kMaxRerankDepth = 1000;
 // Most tokens consecutive cross-encoder chunks may share ("chunk_overlap").
 inline constexpr int64_t kMaxChunkOverlap = 4096;
 inline constexpr int64_t kMaxRerankTexts = 1000;
+// Dense retrieval in POST /search (README "Dense retrieval"): the most
+// values in "vector" (the engine's dense::kMaxDimension), the largest
+// "nprobe" (IVF lists probed; the engine also caps it at the field's list
+// count) and "rescore" (shortlist factor of "quantized").
+inline constexpr int64_t kMaxVectorDimension = 65536;
+inline constexpr int64_t kMaxNprobe = 65536;
+inline constexpr int64_t kMaxRescore = 100;
 
 class Handlers {
  public:

@@ -281,6 +281,7 @@ struct CorpusReader::Impl {
   std::vector<CorpusProblem> problems;
   uint64_t skipped = 0;
   uint64_t binaries = 0;
+  uint64_t records = 0;     // good and bad, as CorpusRecord::ordinal counts
   uint64_t done_bytes = 0;  // bytes of the sources already finished
   uint64_t total_bytes = 0;
   Status error;  // sticky: once an I/O error ends the run, it stays ended
@@ -380,6 +381,10 @@ Result<bool> CorpusReader::Impl::ReadTextFile(const Source& source,
     text.erase(0, kUtf8Bom.size());
   record->doc.id = source.id;
   record->doc.title = source.title;
+  // A reused record may still hold a JSONL document's extras.
+  record->doc.tilde_terms.clear();
+  record->doc.tilde.clear();
+  record->doc.vectors.clear();
   record->source = source.name;
   record->line = 0;
   return true;
@@ -399,6 +404,7 @@ Result<bool> CorpusReader::Impl::NextRecord(CorpusRecord* record) {
       }
       const uint64_t line_number = lines->line_number();
       if (oversize != 0) {
+        ++records;
         AddProblem(current->name, line_number, OversizeMessage(oversize));
         continue;
       }
@@ -406,20 +412,26 @@ Result<bool> CorpusReader::Impl::NextRecord(CorpusRecord* record) {
         line.remove_prefix(kUtf8Bom.size());
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       if (IsBlank(line)) continue;
+      ++records;
       if (!ParseJsonLine(line, &record->doc)) {
         AddProblem(current->name, line_number, std::move(problem));
         continue;
       }
       record->source = current->name;
       record->line = line_number;
+      record->ordinal = records - 1;
       return true;
     }
 
     if (next_source == sources.size()) return false;
     const Source& source = sources[next_source++];
     if (source.kind == SourceKind::kTextFile) {
+      const uint64_t binaries_before = binaries;
       Result<bool> got = ReadTextFile(source, record);
       done_bytes += source.size;
+      if (got.ok() && binaries == binaries_before) {
+        record->ordinal = records++;
+      }
       if (!got.ok() || *got) return got;
       continue;
     }
@@ -581,6 +593,7 @@ const std::vector<CorpusProblem>& CorpusReader::problems() const {
 }
 uint64_t CorpusReader::skipped() const { return impl_->skipped; }
 uint64_t CorpusReader::skipped_binary_files() const { return impl_->binaries; }
+uint64_t CorpusReader::records() const { return impl_->records; }
 
 uint64_t CorpusReader::bytes_done() const {
   return impl_->done_bytes +

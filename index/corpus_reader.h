@@ -47,6 +47,12 @@ struct CorpusRecord {
   // or "<stdin>".
   std::string source;
   uint64_t line = 0;  // 1-based JSONL line; 0 for a whole text file
+  // 0-based position among all records of the inputs, in input order,
+  // counting the bad records skipped before it: every non-blank JSONL line
+  // and every text file read (binaries skipped silently while walking a
+  // folder are not records). Side files aligned with a corpus row by row
+  // (`cascade index --vectors`) use it.
+  uint64_t ordinal = 0;
 };
 
 // A skipped bad record. `message` names the field or the rule that failed,
@@ -106,6 +112,8 @@ class CorpusReader {
   uint64_t skipped() const;
   // Binary files skipped silently while walking folders of text files.
   uint64_t skipped_binary_files() const;
+  // Records seen so far, good and bad (CorpusRecord::ordinal counts them).
+  uint64_t records() const;
 
   // Progress for a progress line: input bytes consumed so far and the total
   // input size. For .gz inputs both count compressed bytes. bytes_total() is

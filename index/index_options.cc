@@ -45,6 +45,7 @@ std::string SerializeIndexOptions(const IndexOptions& options) {
   std::snprintf(buf, sizeof(buf), "%.17g", options.b);
   line("bm25.b", buf);
   line("bm25.length_norm", std::string(LengthNormName(options.length_norm)));
+  line("positions", options.positions ? "true" : "false");
   // One line per field, in ordinal order (written only when there are some,
   // so indexes without vectors keep their exact options text).
   for (const dense::VectorField& field : options.vector_fields) {
@@ -70,6 +71,7 @@ Result<double> ParseDouble(std::string_view key, std::string_view value) {
 
 Result<IndexOptions> ParseIndexOptions(std::string_view text) {
   IndexOptions options;
+  options.positions = false;  // absent: written before positions existed
   while (!text.empty()) {
     const size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -100,6 +102,11 @@ Result<IndexOptions> ParseIndexOptions(std::string_view text) {
       auto field = dense::ParseVectorFieldSpec(value);
       if (!field.ok()) return Status::Corruption(field.status().message());
       options.vector_fields.push_back(std::move(field).value());
+    } else if (key == "positions") {
+      if (value != "true" && value != "false") {
+        return Status::Corruption("index option positions", value);
+      }
+      options.positions = value == "true";
     } else if (key == "bm25.length_norm") {
       auto norm = ParseLengthNorm(value);
       if (!norm.ok()) return Status::Corruption(norm.status().message());

@@ -37,6 +37,11 @@ struct IndexOptions {
   // carries one vector per field. Their order gives each its ordinal in
   // keys (keys.h, "vectors"): fixed at creation.
   std::vector<dense::VectorField> vector_fields;
+  // Store term positions ("positions" column family, positions_codec.h) so
+  // that phrase queries run. On for new indexes; an index written before
+  // positions existed reads as off (its options text has no "positions"
+  // line).
+  bool positions = true;
 };
 
 // InvalidArgument naming each bad option (k1 < 0, b outside [0, 1], a bad

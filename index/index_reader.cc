@@ -139,6 +139,20 @@ Result<bool> IndexReader::ReadPostings(uint32_t segment, std::string_view term,
   return true;
 }
 
+Result<bool> IndexReader::ReadPositions(uint32_t segment, std::string_view term,
+                                        rocksdb::PinnableSlice* bytes) const {
+  bytes->Reset();
+  if (!has_positions()) {
+    return Status::NotSupported("this index stores no positions", store_->path());
+  }
+  rocksdb::Status s =
+      store_->db()->Get(read_options_, store_->cf(Cf::kPositions),
+                        PostingKey(segment, term), bytes);
+  if (s.IsNotFound()) return false;
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read positions"));
+  return true;
+}
+
 Status IndexReader::ForEachTermWithPrefix(
     uint32_t segment, std::string_view prefix,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {

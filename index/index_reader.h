@@ -60,8 +60,11 @@ class IndexReader {
   bool IsDeleted(uint32_t doc) const {
     return doc < deleted_.size() && deleted_[doc];
   }
-  // One past the largest doc id in this view.
+  // One past the largest doc id in this view. Segments may leave gaps below
+  // it (ids freed by merges, segment_merger.h).
   uint32_t doc_id_limit() const { return doc_id_limit_; }
+  // Read options pinned to this view's snapshot, for scans of it (merges).
+  const rocksdb::ReadOptions& read_options() const { return read_options_; }
 
   // The encoded posting list of `term` in `segment` into *bytes; false when
   // the term does not occur there.
@@ -72,6 +75,15 @@ class IndexReader {
   // holds a block cache entry meanwhile, so release it after the search.
   Result<bool> ReadPostings(uint32_t segment, std::string_view term,
                             rocksdb::PinnableSlice* bytes) const;
+  // Whether the index stores term positions (phrase queries).
+  bool has_positions() const {
+    return options().positions && store_->cf(Cf::kPositions) != nullptr;
+  }
+  // The encoded positions of `term` in `segment` (positions_codec.h), pinned
+  // as ReadPostings pins; false when the term does not occur there.
+  // NotSupported when the index stores no positions.
+  Result<bool> ReadPositions(uint32_t segment, std::string_view term,
+                             rocksdb::PinnableSlice* bytes) const;
   // Calls fn(term, encoded postings) for each term of `segment` that starts
   // with `prefix`, in byte order, until fn returns false. Both views are
   // valid only during the call. For prefix queries: the terms of a segment

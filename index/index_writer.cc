@@ -10,8 +10,11 @@
 
 #include "index/dense/kmeans.h"
 #include "index/dense/vector_field.h"
+#include "index/index_reader.h"
 #include "index/keys.h"
+#include "index/positions_codec.h"
 #include "index/posting_codec.h"
+#include "index/segment_merger.h"
 #include "rerank/tilde.h"
 
 namespace cascade::index {
@@ -48,6 +51,8 @@ Result<std::unique_ptr<IndexWriter>> IndexWriter::Open(
   unsigned threads = options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   writer->options_.threads = threads;
+  writer->positions_ =
+      store->options().positions && store->cf(Cf::kPositions) != nullptr;
   for (unsigned i = 0; i < threads; ++i) {
     CASCADE_ASSIGN_OR_RETURN(auto analyzer,
                              Analyzer::Create(store->options().analyzer));
@@ -134,12 +139,27 @@ Status IndexWriter::Check(const Document& doc) const {
   return Status::OK();
 }
 
+void IndexWriter::AnalyzeDocument(Analyzer& analyzer, const Document& doc,
+                                  std::vector<std::string>* terms,
+                                  std::vector<uint32_t>* positions) const {
+  if (!positions_) {
+    analyzer.Analyze(doc.title, terms);
+    analyzer.Analyze(doc.text, terms);
+    return;
+  }
+  analyzer.Analyze(doc.title, terms, positions);
+  const size_t title_terms = positions->size();
+  const uint32_t base = title_terms == 0 ? 0 : positions->back() + 1;
+  analyzer.Analyze(doc.text, terms, positions);
+  for (size_t i = title_terms; i < positions->size(); ++i) (*positions)[i] += base;
+}
+
 Status IndexWriter::Add(const Document& doc) {
   CASCADE_RETURN_IF_ERROR(Check(doc));
   scratch_terms_.clear();
-  analyzers_[0]->Analyze(doc.title, &scratch_terms_);
-  analyzers_[0]->Analyze(doc.text, &scratch_terms_);
-  return AddAnalyzed(doc, scratch_terms_);
+  scratch_positions_.clear();
+  AnalyzeDocument(*analyzers_[0], doc, &scratch_terms_, &scratch_positions_);
+  return AddAnalyzed(doc, scratch_terms_, scratch_positions_);
 }
 
 Status IndexWriter::AddBatch(std::span<const Document> docs) {
@@ -149,6 +169,7 @@ Status IndexWriter::AddBatch(std::span<const Document> docs) {
     return Status::OK();
   }
   std::vector<std::vector<std::string>> terms(docs.size());
+  std::vector<std::vector<uint32_t>> positions(docs.size());
   std::vector<std::thread> pool;
   pool.reserve(threads);
   for (size_t t = 0; t < threads; ++t) {
@@ -158,21 +179,21 @@ Status IndexWriter::AddBatch(std::span<const Document> docs) {
       const size_t begin = docs.size() * t / threads;
       const size_t end = docs.size() * (t + 1) / threads;
       for (size_t i = begin; i < end; ++i) {
-        analyzer.Analyze(docs[i].title, &terms[i]);
-        analyzer.Analyze(docs[i].text, &terms[i]);
+        AnalyzeDocument(analyzer, docs[i], &terms[i], &positions[i]);
       }
     });
   }
   for (auto& th : pool) th.join();
   for (size_t i = 0; i < docs.size(); ++i) {
     CASCADE_RETURN_IF_ERROR(Check(docs[i]));
-    CASCADE_RETURN_IF_ERROR(AddAnalyzed(docs[i], terms[i]));
+    CASCADE_RETURN_IF_ERROR(AddAnalyzed(docs[i], terms[i], positions[i]));
   }
   return Status::OK();
 }
 
 Status IndexWriter::AddAnalyzed(const Document& doc,
-                                std::span<const std::string> terms) {
+                                std::span<const std::string> terms,
+                                std::span<const uint32_t> positions) {
   if (next_doc_ == UINT32_MAX) {
     return Status::ResourceExhausted("index is full (2^32 - 1 documents)");
   }
@@ -202,15 +223,23 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
   }
 
   scratch_tf_.clear();
-  for (const std::string& term : terms) ++scratch_tf_[term];
-  for (const auto& [term, tf] : scratch_tf_) {
+  for (const std::string& term : terms) ++scratch_tf_[term].tf;
+  for (auto& [term, slot] : scratch_tf_) {
     auto found = buffer_.postings.find(std::string(term));
     if (found == buffer_.postings.end()) {
       found = buffer_.postings.emplace(std::string(term), TermPostings{}).first;
       buffer_.bytes += kPerTermOverhead + term.size();
     }
     found->second.docs.push_back(local);
-    found->second.tfs.push_back(tf);
+    found->second.tfs.push_back(slot.tf);
+    slot.postings = &found->second;
+  }
+  if (positions_) {
+    // Terms come in position order, so each list stays sorted.
+    for (size_t i = 0; i < terms.size(); ++i) {
+      scratch_tf_.find(terms[i])->second.postings->positions.push_back(positions[i]);
+    }
+    buffer_.bytes += 4 * terms.size();
   }
   buffer_.bytes += kPerDocOverhead + doc.id.size() + doc.title.size() +
                    doc.text.size() + kPerPosting * scratch_tf_.size() +
@@ -271,6 +300,11 @@ Status IndexWriter::Flush() {
     value.clear();
     EncodePostings(p.docs, p.tfs, lengths, &value);
     batch.Put(store_->cf(Cf::kPostings), PostingKey(segment, *term), value);
+    if (positions_) {
+      value.clear();
+      EncodePositions(p.tfs, p.positions, &value);
+      batch.Put(store_->cf(Cf::kPositions), PostingKey(segment, *term), value);
+    }
   }
 
   if (count > 0) {
@@ -419,6 +453,57 @@ Status IndexWriter::FlushVectors(uint32_t base, rocksdb::WriteBatch* batch) {
 Status IndexWriter::Commit() {
   CASCADE_RETURN_IF_ERROR(Flush());
   return FromRocks(store_->db()->FlushWAL(/*sync=*/true), "sync index");
+}
+
+template <typename Plan>
+Status IndexWriter::RunMerges(Plan plan) {
+  CASCADE_RETURN_IF_ERROR(Flush());
+  // Each round plans over a fresh view; its merges are disjoint, so each
+  // reads only records no earlier merge of the round wrote. A policy
+  // settles in a few rounds; the cap guards against one that never does.
+  constexpr int kMaxRounds = 64;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<IndexReader> reader, IndexReader::Open(store_));
+    std::vector<const SegmentInfo*> segments;  // in doc id order
+    for (const SegmentInfo& seg : reader->segments()) segments.push_back(&seg);
+    std::sort(segments.begin(), segments.end(),
+              [](const SegmentInfo* a, const SegmentInfo* b) { return a->base < b->base; });
+    std::vector<SegmentSize> sizes(segments.size());
+    for (size_t s = 0; s < segments.size(); ++s) {
+      for (uint32_t i = 0; i < segments[s]->count; ++i) {
+        if (reader->IsDeleted(segments[s]->base + i)) {
+          ++sizes[s].deleted;
+        } else {
+          ++sizes[s].live;
+        }
+      }
+    }
+    const std::vector<MergeSpec> merges = plan(std::span<const SegmentSize>(sizes));
+    if (merges.empty()) return Status::OK();
+    for (const MergeSpec& merge : merges) {
+      std::vector<uint32_t> ids;
+      for (size_t s = merge.begin; s < merge.end; ++s) ids.push_back(segments[s]->id);
+      CASCADE_ASSIGN_OR_RETURN(MergeResult merged, MergeSegments(*store_, *reader, ids));
+      ++stats_.merges;
+      stats_.merged_segments += merged.segments;
+      stats_.reclaimed += merged.reclaimed;
+    }
+  }
+  return Status::OK();
+}
+
+Status IndexWriter::MaybeMerge(const TieredMergeOptions& options) {
+  CASCADE_RETURN_IF_ERROR(ValidateTieredMergeOptions(options));
+  return RunMerges([&](std::span<const SegmentSize> sizes) {
+    return FindTieredMerges(sizes, options);
+  });
+}
+
+Status IndexWriter::ForceMerge(size_t max_segments) {
+  if (max_segments == 0) return Status::InvalidArgument("max_segments must be at least 1");
+  return RunMerges([&](std::span<const SegmentSize> sizes) {
+    return FindForcedMerges(sizes, max_segments);
+  });
 }
 
 }  // namespace cascade::index

@@ -8,8 +8,8 @@
 // marked deleted in the same batch.
 //
 // BM25 statistics follow Lucene: document frequencies count replaced
-// documents until segments are merged (a later issue); document counts and
-// length sums leave them out.
+// documents until their segment is merged (MaybeMerge, ForceMerge;
+// segment_merger.h); document counts and length sums leave them out.
 //
 // Thread-safety: one IndexWriter per Store (Open refuses a second), used
 // from one thread at a time. AddBatch() analyses on its own threads.
@@ -29,6 +29,7 @@
 #include "cascade/status.h"
 #include "index/analyzer.h"
 #include "index/document.h"
+#include "index/merge_policy.h"
 #include "index/store.h"
 
 namespace cascade::index {
@@ -52,6 +53,9 @@ struct WriterStats {
   uint64_t tilde_documents = 0;  // documents stored with TILDE weights
   uint64_t tilde_saturated = 0;  // weights above the index's scale (code 255)
   uint64_t vectors = 0;          // dense vectors stored (all fields)
+  uint64_t merges = 0;           // merges run since Open
+  uint64_t merged_segments = 0;  // segments they took in
+  uint64_t reclaimed = 0;        // deleted documents they dropped
 };
 
 class IndexWriter {
@@ -86,6 +90,17 @@ class IndexWriter {
   // Flush() and make everything durable (fsync of the WAL).
   Status Commit();
 
+  // Flush(), then merge segments as the tiered policy picks
+  // (merge_policy.h), again until it picks nothing. Each merge is one
+  // atomic, synced WriteBatch (segment_merger.h): a crash leaves either the
+  // old segments or the merged one. Readers opened before keep their view.
+  // InvalidArgument for bad options; errors of Flush and MergeSegments.
+  Status MaybeMerge(const TieredMergeOptions& options);
+  // Flush(), then merge until at most max_segments segments remain and none
+  // holds a deleted document (FindForcedMerges). InvalidArgument when
+  // max_segments is 0.
+  Status ForceMerge(size_t max_segments);
+
   // The checks Add() makes, without adding: OK or InvalidArgument naming
   // the problem. Lets a caller skip a bad record before a batch.
   Status CheckDocument(const Document& doc) const { return Check(doc); }
@@ -102,6 +117,12 @@ class IndexWriter {
   struct TermPostings {
     std::vector<uint32_t> docs;  // segment-local
     std::vector<uint32_t> tfs;
+    std::vector<uint32_t> positions;  // tfs[i] per doc, when stored
+  };
+  // A term of the document being added: its frequency and its postings.
+  struct TermSlot {
+    uint32_t tf = 0;
+    TermPostings* postings = nullptr;
   };
   struct BufferedDoc {
     Document doc;
@@ -118,9 +139,21 @@ class IndexWriter {
 
   IndexWriter(std::shared_ptr<Store> store, const WriterOptions& options);
   Status Check(const Document& doc) const;
-  // Adds a checked document whose analysed terms are given.
-  Status AddAnalyzed(const Document& doc, std::span<const std::string> terms);
+  // The analysed terms of a document's title then text, and their
+  // positions when the index stores them (text positions continue after
+  // the title's).
+  void AnalyzeDocument(Analyzer& analyzer, const Document& doc,
+                       std::vector<std::string>* terms,
+                       std::vector<uint32_t>* positions) const;
+  // Adds a checked document whose analysed terms (and, when stored, their
+  // positions) are given.
+  Status AddAnalyzed(const Document& doc, std::span<const std::string> terms,
+                     std::span<const uint32_t> positions);
   Status LoadCounters();
+  // Flush(), then runs the merges `plan` picks for the segments (in doc id
+  // order), rounds after rounds until it picks none.
+  template <typename Plan>
+  Status RunMerges(Plan plan);
   // Adds the buffered documents' TILDE weights to `batch`, fixing the
   // index's weight scale first if this is the first segment with weights.
   Status FlushTilde(uint32_t base, rocksdb::WriteBatch* batch);
@@ -131,8 +164,10 @@ class IndexWriter {
   std::shared_ptr<Store> store_;
   WriterOptions options_;
   std::vector<std::unique_ptr<Analyzer>> analyzers_;  // one per thread
+  bool positions_ = false;  // the index stores term positions
   std::vector<std::string> scratch_terms_;
-  std::unordered_map<std::string_view, uint32_t> scratch_tf_;
+  std::vector<uint32_t> scratch_positions_;
+  std::unordered_map<std::string_view, TermSlot> scratch_tf_;
   Buffer buffer_;
   uint32_t next_doc_ = 0;      // global id of the next document
   uint32_t next_segment_ = 0;

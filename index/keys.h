@@ -23,7 +23,9 @@
 //               value: fixed32 base doc id, fixed32 doc count, then doc count
 //               x fixed32 document lengths (indexed terms of the
 //               "contents" field, i.e. title + text after analysis).
-//               A segment holds doc ids [base, base + count).
+//               A segment holds doc ids [base, base + count). Segment
+//               ids and bases increase together; after a merge
+//               (segment_merger.h) ids between segments may be unused.
 //   "postings"  key: fixed32-BE segment id, then the term's UTF-8 bytes.
 //               value: a posting list of segment-local doc ids
 //               (posting_codec.h). Version 2: the list carries block-max
@@ -31,6 +33,10 @@
 //               frontier, skip_bytes, and each skip entry's max tf and min
 //               document length); version 1 lists had none and do not
 //               decode as version 2.
+//   "positions" key: as "postings". value: the positions of the term in
+//               each document of its posting list, in the same order
+//               (positions_codec.h). Written when the index options say
+//               positions=true (the default since positions exist).
 //   "docs"      key: fixed32-BE internal doc id.
 //               value: stored fields: varint32 length + bytes, for the
 //               external id, title and text, in that order.
@@ -74,7 +80,9 @@
 //
 // A segment and everything it adds (postings, lengths, stored fields, ids,
 // deletes of the documents it replaces, the advanced counters) is written in
-// one atomic WriteBatch, so a reader sees a segment whole or not at all.
+// one atomic WriteBatch, so a reader sees a segment whole or not at all. A
+// merge likewise rewrites its segments and every record of their documents
+// in one WriteBatch (segment_merger.h).
 #ifndef CASCADE_INDEX_KEYS_H_
 #define CASCADE_INDEX_KEYS_H_
 
@@ -100,6 +108,7 @@ inline constexpr std::string_view kCfDeletes = "deletes";
 inline constexpr std::string_view kCfTilde = "tilde";
 inline constexpr std::string_view kCfVectors = "vectors";
 inline constexpr std::string_view kCfIvf = "ivf";
+inline constexpr std::string_view kCfPositions = "positions";
 
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaOptions = "options";

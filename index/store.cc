@@ -1,5 +1,8 @@
 #include "index/store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -77,6 +80,75 @@ bool IsEmptyDir(const fs::path& dir) {
   return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
 }
 
+// Creates a whole index (every column family and the metadata) at `dir`.
+// When `dir` does not exist, the index is built in a staging folder beside
+// it and renamed to `dir` once complete: a crash while creating leaves no
+// index at `dir` or a whole one, never a database without metadata (which
+// Open refuses); a staging folder left by a crash is removed by the next
+// create. An existing empty folder (perhaps the working directory) is
+// filled in place, as renaming over it would orphan it.
+Status CreateIndex(const fs::path& dir, const IndexOptions& create_options) {
+  std::error_code ec;
+  fs::path target = fs::absolute(dir, ec).lexically_normal();
+  if (ec) return Status::IOError("cannot resolve " + dir.string(), ec.message());
+  if (!target.has_filename()) target = target.parent_path();  // "idx/", "."
+  const fs::path parent = target.parent_path();
+  if (!parent.empty()) {
+    fs::create_directories(parent, ec);
+    if (ec) return Status::IOError("cannot create folder " + parent.string(), ec.message());
+  }
+  const bool staged = !fs::exists(target, ec);
+  fs::path staging = target;
+  if (staged) {
+    staging += ".creating";
+    fs::remove_all(staging, ec);
+  }
+  {
+    rocksdb::DBOptions db_options;
+    db_options.create_if_missing = true;
+    db_options.create_missing_column_families = true;
+    db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+    db_options.keep_log_file_num = 2;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (std::string_view name : {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds,
+                                  kCfDeletes, kCfTilde, kCfVectors, kCfIvf, kCfPositions}) {
+      descriptors.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s =
+        rocksdb::DB::Open(db_options, staging.string(), descriptors, &handles, &raw);
+    if (!s.ok()) return FromRocks(s, "create index in " + staging.string());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteBatch batch;
+    batch.Put(std::string(kMetaFormatVersion), std::to_string(kFormatVersion));
+    batch.Put(std::string(kMetaOptions), SerializeIndexOptions(create_options));
+    batch.Put(std::string(kMetaCreatedBy), "cascade 0.1.0");
+    std::string zero;
+    PutFixed32(&zero, 0);
+    batch.Put(std::string(kMetaNextDocId), zero);
+    batch.Put(std::string(kMetaNextSegmentId), zero);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Write(wo, &batch);
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    const rocksdb::Status closed = db->Close();
+    if (!s.ok()) return FromRocks(s, "create index " + target.string());
+    if (!closed.ok()) return FromRocks(closed, "create index " + target.string());
+  }
+  if (!staged) return Status::OK();
+  fs::rename(staging, target, ec);
+  if (ec) return Status::IOError("cannot create index folder " + target.string(), ec.message());
+  // The rename itself is durable once the parent folder is synced.
+  const int fd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    const int synced = ::fsync(fd);
+    ::close(fd);
+    if (synced != 0) return Status::IOError("cannot sync folder", parent.string());
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Store::~Store() {
@@ -94,7 +166,7 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   const fs::path dir(path);
   std::error_code ec;
   const bool exists = fs::exists(dir, ec);
-  bool creating = false;
+  bool created = false;
   if (exists && !fs::is_directory(dir, ec)) {
     return Status::InvalidArgument("not a Cascade index (a file, not a folder)", path);
   }
@@ -103,9 +175,8 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
       return Status::NotFound("no index at", path);
     }
     CASCADE_RETURN_IF_ERROR(ValidateIndexOptions(options.create_options));
-    fs::create_directories(dir, ec);
-    if (ec) return Status::IOError("cannot create index folder " + path, ec.message());
-    creating = true;
+    CASCADE_RETURN_IF_ERROR(CreateIndex(dir, options.create_options));
+    created = true;
   } else if (!LooksLikeRocksDb(dir)) {
     return Status::InvalidArgument(
         "not a Cascade index (the folder is not empty and holds no index)", path);
@@ -113,8 +184,8 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
 
   auto cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = creating;
-  db_options.create_missing_column_families = creating;
+  db_options.create_if_missing = false;
+  db_options.create_missing_column_families = false;
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 2;
@@ -123,12 +194,14 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   // cache through mmap, without a read syscall each: the TILDE stage looks
   // up ~1,000 random documents per query.
   db_options.allow_mmap_reads = true;
+  // A new index's metadata stays in the log and memtable, as if written by
+  // this open: flushing it here would write table files that background
+  // work soon replaces, under read-only openers reading the file list.
+  db_options.avoid_flush_during_recovery = created;
 
   std::vector<std::string> existing;
-  if (!creating) {
-    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
-    if (!s.ok()) return FromRocks(s, "not a Cascade index: cannot read " + path);
-  }
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, path, &existing);
+  if (!listed.ok()) return FromRocks(listed, "not a Cascade index: cannot read " + path);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::string_view name : {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds, kCfDeletes}) {
     descriptors.emplace_back(std::string(name), CfOptions(name, cache));
@@ -137,11 +210,10 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   // that a version 1 index reaches the version check below and gets its
   // clear message; read-only opens do without them.
   constexpr size_t kRequiredCfs = 6;
-  constexpr std::string_view kOptionalCfs[] = {kCfTilde, kCfVectors, kCfIvf};
+  constexpr std::string_view kOptionalCfs[] = {kCfTilde, kCfVectors, kCfIvf, kCfPositions};
   std::vector<int> optional_at;  // descriptor index of each optional CF, or -1
   for (std::string_view name : kOptionalCfs) {
-    const bool has =
-        creating || std::find(existing.begin(), existing.end(), name) != existing.end();
+    const bool has = std::find(existing.begin(), existing.end(), name) != existing.end();
     if (has || !options.read_only) {
       optional_at.push_back(static_cast<int>(descriptors.size()));
       descriptors.emplace_back(std::string(name), CfOptions(name, cache));
@@ -151,19 +223,17 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
     }
   }
   const size_t known_cfs = descriptors.size();
-  if (!creating) {
-    for (size_t i = 0; i < kRequiredCfs; ++i) {
-      const auto& name = descriptors[i];
-      if (std::find(existing.begin(), existing.end(), name.name) == existing.end()) {
-        return Status::InvalidArgument(
-            "not a Cascade index (column family '" + name.name + "' is missing)", path);
-      }
+  for (size_t i = 0; i < kRequiredCfs; ++i) {
+    const auto& name = descriptors[i];
+    if (std::find(existing.begin(), existing.end(), name.name) == existing.end()) {
+      return Status::InvalidArgument(
+          "not a Cascade index (column family '" + name.name + "' is missing)", path);
     }
-    for (const auto& name : existing) {
-      bool known = false;
-      for (const auto& d : descriptors) known |= (d.name == name);
-      if (!known) descriptors.emplace_back(name, CfOptions(name, cache));
-    }
+  }
+  for (const auto& name : existing) {
+    bool known = false;
+    for (const auto& d : descriptors) known |= (d.name == name);
+    if (!known) descriptors.emplace_back(name, CfOptions(name, cache));
   }
 
   std::shared_ptr<Store> store(new Store());
@@ -187,21 +257,6 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   store->extra_handles_.assign(handles.begin() + known_cfs, handles.end());
 
   rocksdb::DB* db = store->db_.get();
-  if (creating) {
-    rocksdb::WriteBatch batch;
-    batch.Put(std::string(kMetaFormatVersion), std::to_string(kFormatVersion));
-    batch.Put(std::string(kMetaOptions), SerializeIndexOptions(options.create_options));
-    batch.Put(std::string(kMetaCreatedBy), "cascade 0.1.0");
-    std::string zero;
-    PutFixed32(&zero, 0);
-    batch.Put(std::string(kMetaNextDocId), zero);
-    batch.Put(std::string(kMetaNextSegmentId), zero);
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    CASCADE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "create index " + path));
-    store->options_ = options.create_options;
-    return store;
-  }
 
   std::string value;
   s = db->Get(rocksdb::ReadOptions(), std::string(kMetaFormatVersion), &value);

@@ -23,9 +23,11 @@
 
 namespace cascade::index {
 
-// kTilde, kVectors and kIvf may be null (cf() returns nullptr) in an index
+// kTilde, kVectors, kIvf and kPositions may be null (cf() returns nullptr) in an index
 // opened read-only that was written before the column family existed.
-enum class Cf { kDefault, kSegments, kPostings, kDocs, kIds, kDeletes, kTilde, kVectors, kIvf };
+enum class Cf {
+  kDefault, kSegments, kPostings, kDocs, kIds, kDeletes, kTilde, kVectors, kIvf, kPositions
+};
 
 struct StoreOptions {
   // Create the index (and missing parent folders) when `path` does not exist

@@ -50,14 +50,21 @@ StageInfo Stage(std::string name, size_t depth, size_t found, double ms) {
 Result<SearchResult> DenseSearch(std::string_view query, const SearchOptions& options,
                                  const index::Store& store,
                                  const std::shared_ptr<const index::IndexReader>& reader,
-                                 Searcher& searcher, DenseCache& cache) {
+                                 Searcher& searcher, DenseCache& cache,
+                                 const QueryEmbedder* embedder) {
   const auto start = Clock::now();
   const bool hybrid = options.mode == "hybrid";
   if (!hybrid && options.mode != "dense") {
     return Status::InvalidArgument("mode must be bm25, dense or hybrid, got", options.mode);
   }
-  if (options.vector.empty()) {
-    return Status::InvalidArgument("mode " + options.mode + " needs a query vector");
+  // Without a vector, the query text is embedded when a model is set.
+  const bool embed =
+      options.vector.empty() && embedder != nullptr && embedder->embed && !Blank(query);
+  if (options.vector.empty() && !embed) {
+    return Status::InvalidArgument(
+        "mode " + options.mode + " needs a query vector" +
+        (embedder != nullptr && embedder->embed ? " or query text to embed"
+                                                : " (or an embedding model and query text)"));
   }
   if (hybrid && Blank(query)) {
     return Status::InvalidArgument("mode hybrid needs query text as well as a vector");
@@ -84,6 +91,21 @@ Result<SearchResult> DenseSearch(std::string_view query, const SearchOptions& op
   }
 
   SearchResult result;
+  std::vector<float> embedded;
+  if (embed) {
+    const auto embed_start = Clock::now();
+    CASCADE_ASSIGN_OR_RETURN(embedded, embedder->embed(query));
+    if (embedded.size() != vectors->field().dim) {
+      return Status::InvalidArgument(
+          "embedding model " + embedder->name + " gives " + std::to_string(embedded.size()) +
+          "-d vectors, but field " + field + " has dimension " +
+          std::to_string(vectors->field().dim));
+    }
+    result.stages.push_back(Stage("embed", 1, 1, MsSince(embed_start)));
+  }
+  const std::vector<float>& query_vector = embed ? embedded : options.vector;
+  // Embedded text is what to look for, not a filter.
+  const std::string_view filter = embed ? std::string_view() : query;
   const size_t want = options.offset + options.k;
   dense::VectorSearchParams params;
   params.nprobe = options.nprobe;
@@ -94,14 +116,14 @@ Result<SearchResult> DenseSearch(std::string_view query, const SearchOptions& op
   if (!hybrid) {
     // A lexical filter: the documents matching the query text.
     std::vector<bool> allow;
-    if (!Blank(query)) {
+    if (!Blank(filter)) {
       const auto filter_start = Clock::now();
       SearchParams lexical;
       lexical.k = kMaxK;
       lexical.algorithm = Algorithm::kExhaustive;
       lexical.k1 = options.k1;
       lexical.b = options.b;
-      CASCADE_ASSIGN_OR_RETURN(TopDocs matched, searcher.Search(query, lexical));
+      CASCADE_ASSIGN_OR_RETURN(TopDocs matched, searcher.Search(filter, lexical));
       allow.assign(reader->doc_id_limit(), false);
       for (const ScoredDoc& d : matched.hits) allow[d.doc] = true;
       params.allow = &allow;
@@ -113,7 +135,7 @@ Result<SearchResult> DenseSearch(std::string_view query, const SearchOptions& op
     const auto knn_start = Clock::now();
     params.k = want;
     CASCADE_ASSIGN_OR_RETURN(std::vector<dense::Neighbor> hits,
-                             vectors->Search(options.vector, params));
+                             vectors->Search(query_vector, params));
     for (const dense::Neighbor& n : hits) knn.push_back({n.doc, n.score});
     result.stages.push_back(Stage("dense", want, knn.size(), MsSince(knn_start)));
     result.cascade = "dense";
@@ -130,7 +152,7 @@ Result<SearchResult> DenseSearch(std::string_view query, const SearchOptions& op
     const auto knn_start = Clock::now();
     params.k = options.dense_depth;
     CASCADE_ASSIGN_OR_RETURN(std::vector<dense::Neighbor> hits,
-                             vectors->Search(options.vector, params));
+                             vectors->Search(query_vector, params));
     for (const dense::Neighbor& n : hits) knn.push_back({n.doc, n.score});
     result.stages.push_back(Stage("dense", options.dense_depth, knn.size(), MsSince(knn_start)));
     result.cascade = "hybrid:" + options.fusion;

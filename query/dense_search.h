@@ -7,11 +7,13 @@
 #ifndef CASCADE_QUERY_DENSE_SEARCH_H_
 #define CASCADE_QUERY_DENSE_SEARCH_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cascade/engine.h"
 #include "index/dense/vector_index.h"
@@ -36,13 +38,26 @@ class DenseCache {
   std::map<std::string, std::shared_ptr<const dense::VectorIndex>, std::less<>> fields_;
 };
 
-// Runs a dense or hybrid search (options.mode). InvalidArgument for a
-// missing or bad query vector, an unknown field, a hybrid search without
-// query text, bad fusion options, or a mode other than dense/hybrid.
+// Embeds query text for searches that bring no vector
+// (OpenOptions::embedding_model). `embed` must be safe to call from
+// concurrent searches; `name` names the model in messages.
+struct QueryEmbedder {
+  std::string name;
+  std::function<Result<std::vector<float>>(std::string_view text)> embed;
+};
+
+// Runs a dense or hybrid search (options.mode). Without options.vector,
+// `embedder` (may be null) embeds the query text, which in dense mode is
+// then not a lexical filter; the result's first stage is "embed".
+// InvalidArgument for a missing or bad query vector, an embedding whose
+// size is not the field's dimension, an unknown field, a hybrid search
+// without query text, bad fusion options, or a mode other than
+// dense/hybrid.
 Result<SearchResult> DenseSearch(std::string_view query, const SearchOptions& options,
                                  const index::Store& store,
                                  const std::shared_ptr<const index::IndexReader>& reader,
-                                 Searcher& searcher, DenseCache& cache);
+                                 Searcher& searcher, DenseCache& cache,
+                                 const QueryEmbedder* embedder = nullptr);
 
 }  // namespace cascade::query
 

@@ -10,6 +10,7 @@
 #include "index/index_reader.h"
 #include "index/index_writer.h"
 #include "index/keys.h"
+#include "index/merge_policy.h"
 #include "index/store.h"
 #include "query/cascade_spec.h"
 #include "query/dense_search.h"
@@ -41,6 +42,8 @@ struct Index::Impl {
   std::shared_ptr<const rerank::TildeQueryEncoder> tilde_encoder;
   std::string default_cascade;                        // guarded by reader_mu
   bool tilde_in_memory = false;                       // OpenOptions
+  bool merge_on_commit = false;                       // OpenOptions::merge
+  index::TieredMergeOptions merge_policy;
 
   Status Reopen() {
     CASCADE_ASSIGN_OR_RETURN(auto fresh, index::IndexReader::Open(store, tilde_in_memory));
@@ -79,6 +82,12 @@ struct Index::Impl {
   mutable std::vector<std::unique_ptr<query::Searcher>> pool;
   // Vector fields' in-memory indexes for dense and hybrid searches.
   mutable query::DenseCache dense_cache;
+  // OpenOptions::embedding_model: embeds the query text of dense and hybrid
+  // searches that bring no vector. A NeuralModel runs one call at a time,
+  // hence the mutex; `embedder.embed` is empty without a model.
+  std::unique_ptr<rerank::NeuralModel> embedding_model;
+  std::mutex embed_mu;
+  query::QueryEmbedder embedder;
 
   Result<std::unique_ptr<query::Searcher>> AcquireSearcher(
       const std::shared_ptr<const index::IndexReader>& current) const {
@@ -142,6 +151,28 @@ struct Index::Impl {
             ", not a TILDEv2 token weigher");
       }
       tokenizer_dir = options.tilde_model;
+    }
+    if (!options.embedding_model.empty()) {
+      CASCADE_ASSIGN_OR_RETURN(embedding_model, rerank::NeuralModel::Open(
+                                                    options.embedding_model, model_options));
+      if (embedding_model->config().kind != gpu::ModelKind::kBiEncoder) {
+        return Status::InvalidArgument(
+            "embedding_model " + options.embedding_model + " is a " +
+            std::string(gpu::ModelKindName(embedding_model->config().kind)) +
+            ", not a bi-encoder");
+      }
+      embedder.name = options.embedding_model;
+      embedder.embed = [this](std::string_view text) -> Result<std::vector<float>> {
+        const std::string texts[1] = {std::string(text)};
+        std::lock_guard lock(embed_mu);
+        CASCADE_ASSIGN_OR_RETURN(std::vector<std::vector<float>> embeddings,
+                                 embedding_model->Embed(texts));
+        if (embeddings.size() != 1) {
+          return Status::Internal("embedding model returned " +
+                                  std::to_string(embeddings.size()) + " vectors for 1 text");
+        }
+        return std::move(embeddings[0]);
+      };
     }
     if (!tokenizer_dir.empty()) {
       if (store->read_only()) {
@@ -256,6 +287,7 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   store_options.block_cache_mb = options.block_cache_mb;
   store_options.create_options.analyzer.stemmer = options.analysis.stemmer;
   store_options.create_options.analyzer.stopwords = options.analysis.stopwords;
+  store_options.create_options.positions = options.analysis.positions;
   store_options.create_options.k1 = options.k1;
   store_options.create_options.b = options.b;
   for (const std::string& spec : options.vector_fields) {
@@ -264,6 +296,13 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   }
 
   auto impl = std::make_unique<Impl>();
+  impl->merge_on_commit = options.merge.merge_on_commit;
+  impl->merge_policy.segments_per_tier = options.merge.segments_per_tier;
+  impl->merge_policy.max_merge_at_once = options.merge.max_merge_at_once;
+  impl->merge_policy.max_merged_segment_docs = options.merge.max_merged_segment_docs;
+  impl->merge_policy.floor_segment_docs = options.merge.floor_segment_docs;
+  impl->merge_policy.deletes_pct_allowed = options.merge.deletes_pct_allowed;
+  CASCADE_RETURN_IF_ERROR(index::ValidateTieredMergeOptions(impl->merge_policy));
   CASCADE_ASSIGN_OR_RETURN(impl->store, index::Store::Open(path, store_options));
   if (!options.read_only) {
     index::WriterOptions writer_options;
@@ -322,11 +361,39 @@ Status Index::Delete(std::string_view id) {
 
 Status Index::Commit() {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
+  Status merged;
   {
     std::lock_guard lock(impl_->write_mu);
     CASCADE_RETURN_IF_ERROR(impl_->writer->Commit());
+    if (impl_->merge_on_commit) merged = impl_->writer->MaybeMerge(impl_->merge_policy);
   }
-  return impl_->Reopen();
+  CASCADE_RETURN_IF_ERROR(impl_->Reopen());
+  return merged;
+}
+
+Status Index::MaybeMerge() {
+  if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
+  Status merged;
+  {
+    std::lock_guard lock(impl_->write_mu);
+    CASCADE_RETURN_IF_ERROR(impl_->writer->Commit());
+    merged = impl_->writer->MaybeMerge(impl_->merge_policy);
+  }
+  CASCADE_RETURN_IF_ERROR(impl_->Reopen());
+  return merged;
+}
+
+Status Index::ForceMerge(size_t max_segments) {
+  if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
+  if (max_segments == 0) return Status::InvalidArgument("max_segments must be at least 1");
+  Status merged;
+  {
+    std::lock_guard lock(impl_->write_mu);
+    CASCADE_RETURN_IF_ERROR(impl_->writer->Commit());
+    merged = impl_->writer->ForceMerge(max_segments);
+  }
+  CASCADE_RETURN_IF_ERROR(impl_->Reopen());
+  return merged;
 }
 
 Result<SearchResult> Index::Search(std::string_view query,
@@ -347,7 +414,7 @@ Result<SearchResult> Index::Search(std::string_view query,
   if (options.mode != "bm25") {  // dense or hybrid (query/dense_search.h)
     CASCADE_ASSIGN_OR_RETURN(auto searcher, impl_->AcquireSearcher(reader));
     auto result = query::DenseSearch(query, options, *impl_->store, reader, *searcher,
-                                     impl_->dense_cache);
+                                     impl_->dense_cache, &impl_->embedder);
     impl_->ReleaseSearcher(std::move(searcher));
     return result;
   }
@@ -497,6 +564,7 @@ IndexStats Index::Stats() const {
                            : 0;
   out.format_version = index::kFormatVersion;
   out.tilde = reader->tilde_scale().has_value();
+  out.positions = reader->has_positions();
   {
     std::shared_lock lock(impl_->reader_mu);
     out.default_cascade = impl_->default_cascade;

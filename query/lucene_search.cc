@@ -6,7 +6,9 @@
 #include <unordered_map>
 #include <utility>
 
+#include "index/positions_codec.h"
 #include "index/posting_codec.h"
+#include "query/phrase_match.h"
 
 namespace cascade::query {
 
@@ -23,13 +25,22 @@ std::string At(const QueryNode& node) {
 
 // What this index cannot run, found before any work: the first offending
 // leaf in query order.
-Status Validate(const QueryNode& node) {
+Status Validate(const QueryNode& node, bool positions) {
   switch (node.kind) {
     case QueryKind::kPhrase:
-      return Status::NotSupported("phrase query \"" + node.text + "\"" +
-                                  At(node) +
-                                  ": phrase queries need positions, which this "
-                                  "index does not store yet");
+      if (!IsContentsField(node.field)) {
+        return Status::InvalidArgument(
+            "unknown field \"" + node.field + "\"" + At(node) +
+            ": this index has one text field, contents (title and text are "
+            "aliases of it)");
+      }
+      if (!positions) {
+        return Status::NotSupported(
+            "phrase query \"" + node.text + "\"" + At(node) +
+            ": this index was built without positions (re-index it with "
+            "positions, the default, to run phrase queries)");
+      }
+      return Status::OK();
     case QueryKind::kRange:
       return Status::NotSupported("range query on field \"" + node.field +
                                   "\"" + At(node) +
@@ -48,7 +59,7 @@ Status Validate(const QueryNode& node) {
       return Status::OK();
     case QueryKind::kBoolean:
       for (const QueryClause& clause : node.clauses) {
-        CASCADE_RETURN_IF_ERROR(Validate(*clause.query));
+        CASCADE_RETURN_IF_ERROR(Validate(*clause.query, positions));
       }
       return Status::OK();
   }
@@ -59,11 +70,15 @@ struct PlanClause;
 
 // The query after analysis: what each segment evaluates.
 struct Plan {
-  enum class Kind { kTerm, kPrefix, kAll, kBoolean };
+  enum class Kind { kTerm, kPrefix, kAll, kBoolean, kPhrase };
   Kind kind = Kind::kBoolean;
   double boost = 1.0;  // leaves: the product of the boosts on their path
   uint32_t id = 0;     // kTerm: index into the term table; kPrefix: prefixes
   std::vector<PlanClause> clauses;  // kBoolean, in query order
+  // kPhrase: term ids and their offsets in the phrase (analyzer positions,
+  // the first at 0), and the slop.
+  std::vector<uint32_t> phrase_terms, phrase_offsets;
+  uint32_t slop = 0;
 };
 
 struct PlanClause {
@@ -129,6 +144,7 @@ class Executor {
   Result<Matches> EvalTerm(const Plan& plan, size_t s);
   Result<Matches> EvalPrefix(const Plan& plan, size_t s);
   Result<Matches> EvalBoolean(const Plan& plan, size_t s);
+  Result<Matches> EvalPhrase(const Plan& plan, size_t s);
 
   const index::IndexReader& reader_;
   index::Analyzer* analyzer_;
@@ -146,6 +162,7 @@ class Executor {
   std::vector<const QueryNode*> prefix_nodes_;       // for error messages
   std::vector<std::pair<std::string, uint32_t>> query_terms_;
   std::vector<std::string> tokens_;
+  std::vector<uint32_t> token_positions_;
   std::vector<uint32_t> docs_, tfs_;
 };
 
@@ -226,7 +243,35 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
         AddClause(&plan, clause.occur, std::move(*child));
       }
       return std::optional<Plan>(std::move(plan));
-    case QueryKind::kPhrase:
+    case QueryKind::kPhrase: {
+      tokens_.clear();
+      token_positions_.clear();
+      analyzer_->Analyze(node.text, &tokens_, &token_positions_);
+      if (tokens_.empty()) return std::optional<Plan>();
+      if (!prohibited) {
+        for (const std::string& token : tokens_) {
+          auto it = std::find_if(query_terms_.begin(), query_terms_.end(),
+                                 [&](const auto& t) { return t.first == token; });
+          if (it == query_terms_.end()) {
+            query_terms_.emplace_back(token, 1);
+          } else {
+            ++it->second;
+          }
+        }
+      }
+      if (tokens_.size() == 1) {  // a one-word phrase is that word
+        plan.kind = Plan::Kind::kTerm;
+        plan.id = TermId(tokens_[0]);
+        return std::optional<Plan>(std::move(plan));
+      }
+      plan.kind = Plan::Kind::kPhrase;
+      plan.slop = node.slop;
+      for (size_t i = 0; i < tokens_.size(); ++i) {
+        plan.phrase_terms.push_back(TermId(tokens_[i]));
+        plan.phrase_offsets.push_back(token_positions_[i] - token_positions_[0]);
+      }
+      return std::optional<Plan>(std::move(plan));
+    }
     case QueryKind::kRange:
       break;  // refused by Validate
   }
@@ -269,6 +314,8 @@ Result<Matches> Executor::Eval(const Plan& plan, size_t s) {
       return EvalPrefix(plan, s);
     case Plan::Kind::kBoolean:
       return EvalBoolean(plan, s);
+    case Plan::Kind::kPhrase:
+      return EvalPhrase(plan, s);
     case Plan::Kind::kAll: {
       const uint32_t count = reader_.segments()[s].count;
       const auto score = static_cast<float>(plan.boost);
@@ -301,6 +348,87 @@ Result<Matches> Executor::EvalTerm(const Plan& plan, size_t s) {
     out[i] = {local,
               Bm25Scorer::Score(weight, tfs_[i],
                                 scorer_.LengthFactor(seg.lengths[local]))};
+  }
+  return out;
+}
+
+// Documents holding every term of the phrase, then the phrase frequency
+// from their positions (phrase_match.h). Scored as Lucene scores a phrase:
+// BM25 with the phrase frequency as tf and the sum of the terms' idfs as
+// the weight.
+Result<Matches> Executor::EvalPhrase(const Plan& plan, size_t s) {
+  const index::SegmentInfo& seg = reader_.segments()[s];
+  const size_t nseg = reader_.segments().size();
+  const size_t n = plan.phrase_terms.size();
+  Matches out;
+  // Distinct terms of the phrase, each decoded once.
+  std::vector<uint32_t> distinct = plan.phrase_terms;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  struct TermData {
+    std::vector<uint32_t> docs, tfs;
+    rocksdb::PinnableSlice positions;
+    index::PositionsReader reader;
+    size_t at = 0;  // cursor into docs
+  };
+  std::vector<TermData> data(distinct.size());
+  double idf_sum = 0;
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    const size_t slot = distinct[i] * nseg + s;
+    if (!present_[slot]) return out;  // a missing term: no match here
+    const rocksdb::PinnableSlice& bytes = *postings_[slot];
+    CASCADE_RETURN_IF_ERROR(index::DecodePostings(
+        std::string_view(bytes.data(), bytes.size()), &data[i].docs,
+        &data[i].tfs));
+    CASCADE_ASSIGN_OR_RETURN(
+        bool found, reader_.ReadPositions(seg.id, terms_[distinct[i]],
+                                          &data[i].positions));
+    if (!found) {
+      return Status::Corruption("no positions for term \"" + terms_[distinct[i]] +
+                                "\" in segment", std::to_string(seg.id));
+    }
+    CASCADE_RETURN_IF_ERROR(data[i].reader.Reset(
+        std::string_view(data[i].positions.data(), data[i].positions.size()),
+        data[i].tfs));
+  }
+  for (uint32_t t : plan.phrase_terms) idf_sum += idf_[t];
+  std::vector<size_t> which(n);  // phrase term -> distinct index
+  for (size_t i = 0; i < n; ++i) {
+    which[i] = std::lower_bound(distinct.begin(), distinct.end(),
+                                plan.phrase_terms[i]) - distinct.begin();
+  }
+  const auto weight = static_cast<float>(plan.boost * idf_sum);
+  std::vector<std::vector<uint32_t>> positions(distinct.size());
+  std::vector<PhraseTerm> phrase(n);
+  // Leapfrog intersection over the distinct terms' doc lists.
+  TermData& lead = data[0];
+  for (; lead.at < lead.docs.size(); ++lead.at) {
+    const uint32_t doc = lead.docs[lead.at];
+    bool all = true;
+    for (size_t i = 1; i < data.size() && all; ++i) {
+      TermData& d = data[i];
+      d.at = std::lower_bound(d.docs.begin() + d.at, d.docs.end(), doc) -
+             d.docs.begin();
+      if (d.at == d.docs.size()) return out;
+      all = d.docs[d.at] == doc;
+    }
+    if (!all) continue;
+    if (doc >= seg.count) {
+      return Status::Corruption("posting beyond segment end in segment",
+                                std::to_string(seg.id));
+    }
+    for (size_t i = 0; i < data.size(); ++i) {
+      CASCADE_RETURN_IF_ERROR(data[i].reader.Read(
+          static_cast<uint32_t>(data[i].at), &positions[i]));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      phrase[i] = {positions[which[i]], plan.phrase_offsets[i],
+                   plan.phrase_terms[i]};
+    }
+    const float freq = PhraseFrequency(phrase, plan.slop);
+    if (freq <= 0) continue;
+    const float length_factor = scorer_.LengthFactor(seg.lengths[doc]);
+    out.push_back({doc, weight * (freq / (freq + length_factor))});
   }
   return out;
 }
@@ -420,7 +548,7 @@ Result<TopDocs> SearchLucene(const QueryNode& query,
                              const SearchParams& params) {
   CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
                            CheckSearchParams(params, reader.options()));
-  CASCADE_RETURN_IF_ERROR(Validate(query));
+  CASCADE_RETURN_IF_ERROR(Validate(query, reader.has_positions()));
   Executor executor(reader, analyzer, normalizer, bm25);
   CASCADE_ASSIGN_OR_RETURN(std::optional<Plan> plan,
                            executor.Build(query, 1.0, /*prohibited=*/false));

@@ -33,18 +33,30 @@ float SloppyFrequency(std::span<const PhraseTerm> terms, uint32_t slop) {
   auto phrase_pos = [&](size_t i) {
     return int64_t{terms[i].positions[at[i]]} - terms[i].offset;
   };
-  // Repeated terms must not share an occurrence.
-  auto collides = [&]() {
-    for (size_t i = 0; i < n; ++i) {
-      for (size_t j = i + 1; j < n; ++j) {
-        if (terms[i].term_id == terms[j].term_id &&
-            terms[i].positions[at[i]] == terms[j].positions[at[j]]) {
-          return true;
-        }
-      }
+  // A repeated term's copies take distinct occurrences, and (without loss:
+  // swapping two copies' occurrences never widens a window) increasing ones
+  // in phrase order. `later[i]`: the copies of term i after it.
+  std::vector<std::vector<size_t>> later(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = i + 1; j < n; ++j) {
+      if (terms[j].term_id == terms[i].term_id) later[i].push_back(j);
     }
-    return false;
+  }
+  // Restores the order after copy i moved; false when a list runs out.
+  auto reorder = [&](size_t i) {
+    size_t previous = i;
+    for (size_t j : later[i]) {
+      const uint32_t floor = terms[previous].positions[at[previous]];
+      while (terms[j].positions[at[j]] <= floor) {
+        if (++at[j] == terms[j].positions.size()) return false;
+      }
+      previous = j;
+    }
+    return true;
   };
+  for (size_t i = 0; i < n; ++i) {
+    if (!reorder(i)) return 0;
+  }
   float freq = 0;
   while (true) {
     // The occurrence with the smallest phrase position, the next smallest,
@@ -59,26 +71,28 @@ float SloppyFrequency(std::span<const PhraseTerm> terms, uint32_t slop) {
     for (size_t i = 0; i < n; ++i) {
       if (i != lead) next = std::min(next, phrase_pos(i));
     }
-    // Advance the lead while it stays at or below the next smallest: the
-    // last such occurrence gives the tightest window.
-    bool exhausted = false;
-    int64_t start = phrase_pos(lead);
-    while (true) {
-      start = phrase_pos(lead);
-      if (at[lead] + 1 == terms[lead].positions.size()) {
-        exhausted = true;
-        break;
-      }
-      ++at[lead];
-      if (phrase_pos(lead) > next) break;
+    // Advance the lead while it stays at or below the next smallest (and
+    // before its later copies): the last such occurrence gives the
+    // tightest window ending at `end`.
+    const size_t last = terms[lead].positions.size() - 1;
+    size_t limit = last;
+    if (!later[lead].empty()) {
+      const size_t j = later[lead][0];
+      const uint32_t bound = terms[j].positions[at[j]];
+      while (limit > at[lead] && terms[lead].positions[limit] >= bound) --limit;
     }
-    // `start` is the lead's chosen occurrence; the window is [start, end].
-    if (!exhausted) --at[lead];  // evaluate at the chosen occurrence
-    if (end - start <= slop && !collides()) {
+    while (at[lead] < limit &&
+           int64_t{terms[lead].positions[at[lead] + 1]} - terms[lead].offset <= next) {
+      ++at[lead];
+    }
+    const int64_t start = phrase_pos(lead);
+    if (end - start <= slop) {
       freq += 1.0f / static_cast<float>(1 + (end - start));
     }
-    if (exhausted) break;
-    ++at[lead];  // move past it
+    // Move past it, keeping the copies in order.
+    if (at[lead] == last) break;
+    ++at[lead];
+    if (!reorder(lead)) break;
   }
   return freq;
 }

@@ -135,10 +135,11 @@ void AddRerankFlags(CLI::App* cmd, RerankFlags* flags) {
                           "(stage:depth[:budget_ms]); default: the index's, else BM25"));
   WithEnv(cmd->add_option("--model", flags->model,
                           "Cross-encoder model folder for the ce stage"));
-  WithEnv(cmd->add_option("--device", flags->device, "Where --model runs: cpu, cuda, auto")
+  WithEnv(cmd->add_option("--device", flags->device,
+                          "Where --model (and --embedding-model) run: cpu, cuda, auto")
               ->capture_default_str());
   WithEnv(cmd->add_option("--model-threads", flags->model_threads,
-                          "CPU threads for --model (0 = all cores)")
+                          "CPU threads for --model and --embedding-model (0 = all cores)")
               ->capture_default_str());
   WithEnv(cmd->add_option("--tilde-alpha", flags->tilde_alpha,
                           "tilde stage score: alpha * TILDE + (1 - alpha) * previous")

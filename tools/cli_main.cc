@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   cascade::tools::RegisterServeCommand(app, &exit_code);
   cascade::tools::RegisterGenCorpusCommand(app, &exit_code);
   cascade::tools::RegisterDenseCommands(app, &exit_code);
+  cascade::tools::RegisterMergeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

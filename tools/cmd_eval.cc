@@ -71,12 +71,14 @@ int RunEval(const EvalFlags& flags) {
     }
     auto queries = ReadQueries(queries_path);
     if (!queries.ok()) return ReportError("eval", queries.status());
-    auto vectors = ReadQueryVectors(flags.query_vectors, flags.dense.mode, *queries);
+    auto vectors = ReadQueryVectors(flags.query_vectors, flags.dense.mode, *queries,
+                                    !flags.dense.embedding_model.empty());
     if (!vectors.ok()) return ReportError("eval", vectors.status());
     OpenOptions options;
     options.read_only = true;
     SearchOptions search;
     ApplyRerankFlags(flags.rerank, &options, &search);
+    ApplyDenseOpenOptions(flags.dense, &options);
     auto index = Index::Open(flags.index, options);
     if (!index.ok()) return ReportError("eval", index.status());
     search.k = flags.k;
@@ -90,8 +92,10 @@ int RunEval(const EvalFlags& flags) {
       // Only judged queries are run, as Anserini's regressions do.
       if (!qrels->judgments.count(q.id) || !seen.insert(q.id).second) continue;
       search.vector = (*vectors)[i];
-      // Dense mode is plain kNN here: query words would filter the hits.
-      auto result = (*index)->Search(search.mode == "dense" ? std::string() : q.text, search);
+      // Dense mode is plain kNN here: query words would filter the hits
+      // (without a vector they are embedded instead, and filter nothing).
+      auto result = (*index)->Search(
+          search.mode == "dense" && !search.vector.empty() ? std::string() : q.text, search);
       if (!result.ok()) {
         return ReportError("eval", Status::InvalidArgument(
                                        "query " + q.id + ": " + result.status().ToString()));

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <span>
 
 #include "index/corpus_reader.h"
 #include "index/dense/vector_store.h"
@@ -20,6 +22,7 @@
 #include "rerank/neural_model.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "tools/side_vectors.h"
 
 namespace cascade::tools {
 
@@ -31,6 +34,7 @@ struct IndexFlags {
   unsigned threads = 1;
   std::string stemmer = "porter";
   bool no_stopwords = false;
+  bool no_positions = false;
   double k1 = 0.9;
   double b = 0.4;
   std::string length_norm = "lucene";
@@ -44,6 +48,7 @@ struct IndexFlags {
   std::string device = "auto";
   unsigned model_threads = 0;
   std::vector<std::string> vector_fields;
+  std::vector<std::string> side_vectors;  // FIELD=FILE
   size_t ivf_lists = 0;
 };
 
@@ -85,6 +90,7 @@ int RunIndex(const IndexFlags& flags) {
   store_options.create_if_missing = true;
   store_options.create_options.analyzer.stemmer = flags.stemmer;
   store_options.create_options.analyzer.stopwords = !flags.no_stopwords;
+  store_options.create_options.positions = !flags.no_positions;
   store_options.create_options.k1 = flags.k1;
   store_options.create_options.b = flags.b;
   auto norm = index::ParseLengthNorm(flags.length_norm);
@@ -101,8 +107,52 @@ int RunIndex(const IndexFlags& flags) {
   auto reader = index::CorpusReader::Open(flags.inputs, corpus_options);
   if (!reader.ok()) return ReportError("index", reader.status());
 
+  // Side files of vectors are read through with the corpus, and checked,
+  // before any document is added: a bad row stops the run with nothing
+  // written. A new index takes its fields from --vector-field, an existing
+  // one from the store.
+  std::vector<SideVectorSpec> side_specs;
+  for (const std::string& spec : flags.side_vectors) {
+    auto parsed = ParseSideVectorSpec(spec);
+    if (!parsed.ok()) return ReportError("index", parsed.status());
+    side_specs.push_back(std::move(parsed).value());
+  }
+  for (const std::string& input : flags.inputs) {
+    if (side_specs.empty()) break;
+    std::error_code ec;
+    const auto type = std::filesystem::status(input, ec).type();
+    if (input == "-" || (type != std::filesystem::file_type::regular &&
+                         type != std::filesystem::file_type::directory)) {
+      return ReportError("index", Status::InvalidArgument(
+                                      "--vectors needs inputs that can be read twice (files or "
+                                      "folders, not stdin or a pipe)",
+                                      input));
+    }
+  }
+  std::error_code exists_ec;
+  const bool index_existed = std::filesystem::exists(flags.index, exists_ec);
+  auto check_side_files = [&](std::span<const dense::VectorField> fields) {
+    return side_specs.empty()
+               ? Status::OK()
+               : CheckSideVectors(flags.inputs, corpus_options, side_specs, fields);
+  };
+  if (!index_existed) {
+    Status s = check_side_files(store_options.create_options.vector_fields);
+    if (!s.ok()) return ReportError("index", s);
+  }
+
   auto store = index::Store::Open(flags.index, store_options);
   if (!store.ok()) return ReportError("index", store.status());
+  if (index_existed) {
+    Status s = check_side_files((*store)->options().vector_fields);
+    if (!s.ok()) return ReportError("index", s);
+  }
+  std::unique_ptr<SideVectors> side_vectors;
+  if (!side_specs.empty()) {
+    auto opened = SideVectors::Open(side_specs, (*store)->options().vector_fields);
+    if (!opened.ok()) return ReportError("index", opened.status());
+    side_vectors = std::move(opened).value();
+  }
   index::WriterOptions writer_options;
   writer_options.threads = flags.threads;
   writer_options.ram_buffer_bytes = flags.ram_buffer_mb << 20;
@@ -175,6 +225,11 @@ int RunIndex(const IndexFlags& flags) {
     }
     if (*more) {
       ++read;
+      if (side_vectors) {
+        // Checked by the first pass; a failure now means a file changed.
+        Status attached = side_vectors->Attach(record, &record.doc);
+        if (!attached.ok()) return ReportError("index", attached);
+      }
       Status mapped = Status::OK();
       if (!record.doc.tilde_terms.empty() && *tilde_tokenizer) {
         mapped = query::MapTildeTerms(**tilde_tokenizer, &record.doc);
@@ -213,6 +268,10 @@ int RunIndex(const IndexFlags& flags) {
     }
     show_problems();
     if (!*more) break;
+  }
+  if (side_vectors) {
+    Status finished = side_vectors->Finish((*reader)->records());
+    if (!finished.ok()) return ReportError("index", finished);
   }
   Status s = (*writer)->Commit();
   if (!s.ok()) return ReportError("index", s);
@@ -283,6 +342,9 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
               ->capture_default_str());
   WithEnv(cmd->add_flag("--no-stopwords", flags->no_stopwords,
                         "New index: keep Lucene's 33 English stopwords"));
+  WithEnv(cmd->add_flag("--no-positions", flags->no_positions,
+                        "New index: store no term positions (smaller; phrase "
+                        "queries are then refused)"));
   WithEnv(cmd->add_option("--k1", flags->k1, "New index: default BM25 k1")
               ->capture_default_str());
   WithEnv(cmd->add_option("--b", flags->b, "New index: default BM25 b")
@@ -318,7 +380,13 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
                           "New index: a dense vector field name:dim:metric[:storage"
                           "[:ivf_auto_threshold]] (metric cosine|dot|l2, storage "
                           "f32|f16|int8); repeat for several. Documents carry "
-                          "\"vectors\": {\"name\": [...]}"));
+                          "\"vectors\": {\"name\": [...]} or come from --vectors"));
+  WithEnv(cmd->add_option("--vectors", flags->side_vectors,
+                          "FIELD=FILE: the field's vectors from a side file (.fvecs, .npy "
+                          "float32 2-d, or JSON lines of [...] or {\"id\": ..., \"vector\": "
+                          "[...]}), row i for the corpus's i-th non-blank line; checked "
+                          "whole (row count, dimension, NaN/Inf, ids) before anything is "
+                          "indexed. Repeat for several fields"));
   WithEnv(cmd->add_option("--ivf-lists", flags->ivf_lists,
                           "Train IVF lists (k-means) for every vector field after indexing")
               ->capture_default_str());

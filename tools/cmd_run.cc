@@ -32,12 +32,14 @@ struct RunFlags {
 int RunRun(const RunFlags& flags) {
   auto queries = ReadQueries(flags.queries);
   if (!queries.ok()) return ReportError("run", queries.status());
-  auto vectors = ReadQueryVectors(flags.query_vectors, flags.dense.mode, *queries);
+  auto vectors = ReadQueryVectors(flags.query_vectors, flags.dense.mode, *queries,
+                                    !flags.dense.embedding_model.empty());
   if (!vectors.ok()) return ReportError("run", vectors.status());
   OpenOptions options;
   options.read_only = true;
   SearchOptions search;
   ApplyRerankFlags(flags.rerank, &options, &search);
+  ApplyDenseOpenOptions(flags.dense, &options);
   auto index = Index::Open(flags.index, options);
   if (!index.ok()) return ReportError("run", index.status());
   search.k = flags.k;
@@ -52,11 +54,13 @@ int RunRun(const RunFlags& flags) {
   latencies.reserve(queries->size());
   // Untimed passes first: caches and mapped pages warm, as in a server that
   // has been answering for a while.
-  // Dense mode is plain kNN here: query words would filter the hits.
+  // Dense mode is plain kNN here: query words would filter the hits
+  // (without a vector they are embedded instead, and filter nothing).
   auto search_query = [&](size_t i) {
     search.vector = (*vectors)[i];
     const Query& q = (*queries)[i];
-    return (*index)->Search(search.mode == "dense" ? std::string() : q.text, search);
+    return (*index)->Search(
+        search.mode == "dense" && !search.vector.empty() ? std::string() : q.text, search);
   };
   for (size_t pass = 0; pass < flags.warmup; ++pass) {
     for (size_t i = 0; i < queries->size(); ++i) {

@@ -90,6 +90,7 @@ int RunSearch(const SearchFlags& flags) {
   options.read_only = true;
   SearchOptions search;
   ApplyRerankFlags(flags.rerank, &options, &search);
+  ApplyDenseOpenOptions(flags.dense, &options);
   auto index = Index::Open(flags.index, options);
   if (!index.ok()) return ReportError("search", index.status());
   std::string query;

@@ -32,6 +32,7 @@ struct ServeFlags {
   unsigned threads = 2;
   unsigned workers = 2;
   std::string model;
+  std::string embedding_model;
   std::string device = "auto";
   std::string api_key;
   std::string auth = "writes";
@@ -82,6 +83,8 @@ int RunServe(const ServeFlags& flags) {
 
   OpenOptions open;
   open.create_if_missing = flags.create;
+  open.embedding_model = flags.embedding_model;
+  open.device = flags.device;
   auto opened = Index::Open(flags.index, open);
   if (!opened.ok()) return ReportError("serve", opened.status());
   std::shared_ptr<Index> index(std::move(*opened));
@@ -171,8 +174,11 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--model", flags->model,
                           "Cross-encoder folder (Hugging Face) for /rerank and "
                           "the rerank stage of /search"));
+  WithEnv(cmd->add_option("--embedding-model", flags->embedding_model,
+                          "Bi-encoder folder: /search in mode dense or hybrid without "
+                          "\"vector\" embeds the query text"));
   WithEnv(cmd->add_option("--device", flags->device,
-                          "Where the model runs: auto, cpu or cuda")
+                          "Where the models run: auto, cpu or cuda")
               ->capture_default_str()
               ->check(CLI::IsMember({"auto", "cpu", "cuda"})));
   WithEnv(cmd->add_option("--api-key", flags->api_key,

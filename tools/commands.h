@@ -16,6 +16,8 @@ void RegisterServeCommand(CLI::App& app, int* exit_code);
 void RegisterGenCorpusCommand(CLI::App& app, int* exit_code);
 // train-ivf, ivf-stats, gen-vectors (cmd_dense.cc).
 void RegisterDenseCommands(CLI::App& app, int* exit_code);
+// merge (cmd_merge.cc).
+void RegisterMergeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace cascade::tools
 

@@ -44,6 +44,18 @@ void AddDenseFlags(CLI::App* cmd, DenseFlags* flags, bool with_vector) {
                           "Weighted fusion: minmax or zscore")
               ->check(CLI::IsMember({"minmax", "zscore"}))
               ->capture_default_str());
+  WithEnv(cmd->add_option("--embedding-model", flags->embedding_model,
+                          with_vector
+                              ? "Bi-encoder folder: --mode dense/hybrid without --vector embeds "
+                                "the query text (dense: no lexical filter then); its size must "
+                                "equal the field's dimension"
+                              : "Bi-encoder folder: --mode dense/hybrid without --query-vectors "
+                                "embeds each query's text; its size must equal the field's "
+                                "dimension"));
+}
+
+void ApplyDenseOpenOptions(const DenseFlags& flags, OpenOptions* open) {
+  open->embedding_model = flags.embedding_model;
 }
 
 void ApplyDenseOptions(const DenseFlags& flags, SearchOptions* search) {
@@ -63,7 +75,9 @@ Status ApplyDenseFlags(const DenseFlags& flags, SearchOptions* search) {
   ApplyDenseOptions(flags, search);
   if (flags.mode == "bm25") return Status::OK();
   if (flags.vector.empty()) {
-    return Status::InvalidArgument("--mode " + flags.mode + " needs --vector");
+    if (!flags.embedding_model.empty()) return Status::OK();  // the text is embedded
+    return Status::InvalidArgument("--mode " + flags.mode +
+                                   " needs --vector (or --embedding-model DIR and query text)");
   }
   CASCADE_ASSIGN_OR_RETURN(search->vector, ReadQueryVector(flags.vector));
   return Status::OK();
@@ -78,11 +92,13 @@ void AddQueryVectorsFlag(CLI::App* cmd, std::string* path) {
 
 Result<std::vector<std::vector<float>>> ReadQueryVectors(const std::string& path,
                                                          const std::string& mode,
-                                                         const std::vector<Query>& queries) {
+                                                         const std::vector<Query>& queries,
+                                                         bool embed_text) {
   std::vector<std::vector<float>> out(queries.size());
   if (path.empty()) {
-    if (mode == "bm25") return out;
-    return Status::InvalidArgument("--mode " + mode + " needs --query-vectors");
+    if (mode == "bm25" || embed_text) return out;
+    return Status::InvalidArgument("--mode " + mode +
+                                   " needs --query-vectors (or --embedding-model DIR)");
   }
   CASCADE_ASSIGN_OR_RETURN(std::vector<VectorRecord> records, ReadVectorFile(path));
   bool by_id = !records.empty();

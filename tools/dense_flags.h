@@ -27,6 +27,9 @@ struct DenseFlags {
   double rrf_k = 60;
   double dense_weight = 0.5;
   std::string normalization = "minmax";
+  // A bi-encoder folder: dense/hybrid queries without a vector embed their
+  // text (OpenOptions::embedding_model).
+  std::string embedding_model;
 };
 // with_vector: add --vector (search); eval and run take one vector per
 // query from --query-vectors instead (AddQueryVectorsFlag).
@@ -36,6 +39,8 @@ void AddDenseFlags(CLI::App* cmd, DenseFlags* flags, bool with_vector = true);
 Status ApplyDenseFlags(const DenseFlags& flags, SearchOptions* search);
 // Fills the dense fields of *search but the vector.
 void ApplyDenseOptions(const DenseFlags& flags, SearchOptions* search);
+// Sets OpenOptions::embedding_model from --embedding-model.
+void ApplyDenseOpenOptions(const DenseFlags& flags, OpenOptions* open);
 
 // --query-vectors of eval and run.
 void AddQueryVectorsFlag(CLI::App* cmd, std::string* path);
@@ -43,12 +48,14 @@ void AddQueryVectorsFlag(CLI::App* cmd, std::string* path);
 // (tools/vector_input.h): JSON lines that all carry "_id" are matched by
 // id; otherwise (.fvecs, .npy, bare arrays) the file's order is the queries
 // file's order and the counts must match. Empty `path`: empty vectors, and
-// InvalidArgument when `mode` needs vectors. InvalidArgument for a query
+// InvalidArgument when `mode` needs vectors and no embedding model will
+// embed the query text (`embed_text`). InvalidArgument for a query
 // without a vector, a duplicate id or a count mismatch; NotFound for a
 // missing file. Dimensions are checked by the search (InvalidArgument).
 Result<std::vector<std::vector<float>>> ReadQueryVectors(const std::string& path,
                                                          const std::string& mode,
-                                                         const std::vector<Query>& queries);
+                                                         const std::vector<Query>& queries,
+                                                         bool embed_text = false);
 
 }  // namespace cascade::tools
 

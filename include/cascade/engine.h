@@ -12,7 +12,8 @@
 //   auto result = (*index)->Search("text", {});
 //
 // Thread-safety: an Index may be used from several threads: Search calls
-// run concurrently; Add, AddBatch and Commit are serialised internally.
+// run concurrently; Add, AddBatch, Commit and merges are serialised
+// internally.
 // Searches see what was committed when the last Commit (or Open) finished.
 #ifndef CASCADE_ENGINE_H_
 #define CASCADE_ENGINE_H_
@@ -89,12 +90,13 @@ struct SearchResult {
 
 struct IndexStats {
   uint64_t documents = 0;          // live documents
-  uint64_t deleted_documents = 0;  // replaced, awaiting merge
+  uint64_t deleted_documents = 0;  // replaced or deleted, awaiting merge
   uint32_t segments = 0;
   double average_length = 0;       // indexed terms per document
   uint32_t format_version = 0;
   uint64_t pending_changes = 0;    // adds and deletes awaiting Commit()
   bool tilde = false;              // has TILDE weights (a "tilde" stage can run)
+  bool positions = false;          // stores term positions (phrase queries run)
   std::string default_cascade;     // "" when none is stored
 };
 
@@ -131,8 +133,20 @@ class Index {
   // the next Commit().
   Status Delete(std::string_view id);
   // Writes buffered documents and deletes durably and makes them
-  // searchable.
+  // searchable; then, with OpenOptions::merge.merge_on_commit, merges as
+  // MaybeMerge does (a failed merge is returned; the commit stands).
   Status Commit();
+
+  // Commits, then merges adjacent segments as the tiered policy of
+  // OpenOptions::merge picks, until it picks nothing. Searches keep running
+  // on the previous view meanwhile and see the merged segments afterwards,
+  // with the same hits and scores except that deleted documents no longer
+  // count in document frequencies. Each merge is atomic and durable.
+  Status MaybeMerge();
+  // Commits, then merges until at most max_segments segments remain and no
+  // deleted document is stored (deleted_documents becomes 0).
+  // InvalidArgument when max_segments is 0 or the index is read-only.
+  Status ForceMerge(size_t max_segments);
 
   // Bag-of-words BM25 search, analysed like the documents, then the
   // reranking stages of options.cascade (or the index's default). Errors:

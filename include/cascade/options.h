@@ -5,6 +5,7 @@
 #define CASCADE_OPTIONS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,29 @@ struct AnalysisOptions {
   std::string stemmer = "porter";
   // Remove Lucene's 33 English stopwords. Default: true.
   bool stopwords = true;
+  // Store term positions, which phrase queries need. Default: true.
+  bool positions = true;
+};
+
+// Segment merging (README "Merging and durability"): a tiered policy after
+// Lucene's TieredMergePolicy that merges adjacent segments and drops
+// deleted documents. Sizes are live documents.
+struct MergeOptions {
+  // Run the policy after each Commit, in the committing call. Default: off
+  // (Index::MaybeMerge and Index::ForceMerge merge on demand).
+  bool merge_on_commit = false;
+  // Segments allowed per size tier before a merge is due (>= 2). Default 10.
+  size_t segments_per_tier = 10;
+  // Most segments one merge takes (>= 2). Default 10.
+  size_t max_merge_at_once = 10;
+  // Live documents a merged segment may reach (>= 1); larger segments are
+  // only rewritten to drop deletes. Default 5,000,000.
+  uint64_t max_merged_segment_docs = 5'000'000;
+  // Segments below this many documents count as this size. Default 1,000.
+  uint64_t floor_segment_docs = 1'000;
+  // A segment with more than this percentage of deleted documents is
+  // rewritten even when too large to merge, in [0, 100]. Default 33.
+  double deletes_pct_allowed = 33.0;
 };
 
 struct OpenOptions {
@@ -66,6 +90,15 @@ struct OpenOptions {
   // dot or l2 and storage f32 (default), f16 or int8, e.g.
   // "emb:384:cosine". Every document must then carry each field's vector.
   std::vector<std::string> vector_fields;
+  // A bi-encoder checkpoint folder (Hugging Face, as `cascade model embed`
+  // runs) that embeds the query text of dense and hybrid searches given no
+  // SearchOptions::vector. Its embedding size must equal the searched
+  // field's dimension (InvalidArgument at search time otherwise). Runs on
+  // `device` with `model_threads`. Empty (the default): searches must bring
+  // their vectors.
+  std::string embedding_model;
+  // Segment merging; see MergeOptions.
+  MergeOptions merge;
 };
 
 struct SearchOptions {
@@ -110,7 +143,10 @@ struct SearchOptions {
   // dense_depth of BM25 and of kNN, fused). Rerank stages do not run in
   // dense and hybrid modes.
   std::string mode = "bm25";
-  std::vector<float> vector;  // the query vector (dense, hybrid)
+  // The query vector (dense, hybrid). Empty with OpenOptions::embedding_model:
+  // the query text is embedded instead, and in "dense" mode it is then not
+  // a lexical filter.
+  std::vector<float> vector;
   std::string vector_field;   // empty: the index's first vector field
   size_t nprobe = 0;          // IVF lists to probe; 0: exact search
   bool quantized = false;     // score 8-bit codes, re-score rescore * k exactly

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <utility>
@@ -273,6 +274,11 @@ struct Shape {
   int labels;
 };
 
+void PrintTo(const Shape& s, std::ostream* os) {
+  *os << "hidden " << s.hidden << ", " << s.heads << " heads, "
+      << ModelKindName(s.kind);
+}
+
 class CpuParityTest : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(CpuParityTest, MatchesTheCpuEncoder) {
@@ -338,7 +344,17 @@ INSTANTIATE_TEST_SUITE_P(
         Shape{384, 12, Activation::kGeluErf, ModelKind::kCrossEncoder, 1},
         Shape{256, 4, Activation::kGeluTanh, ModelKind::kCrossEncoder, 2},
         Shape{256, 2, Activation::kRelu, ModelKind::kBiEncoder, 1},
-        Shape{96, 3, Activation::kGeluErf, ModelKind::kTokenWeigher, 1}));
+        Shape{96, 3, Activation::kGeluErf, ModelKind::kTokenWeigher, 1}),
+    [](const ::testing::TestParamInfo<Shape>& info) {
+      const Shape& s = info.param;
+      std::string name = "hidden" + std::to_string(s.hidden) + "_heads" +
+                         std::to_string(s.heads) + "_" +
+                         std::string(ModelKindName(s.kind));
+      for (char& c : name) {
+        if (c == '-') c = '_';
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace cascade::gpu

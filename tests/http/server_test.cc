@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cascade/engine.h"
+#include "http/handlers.h"
 #include "rerank/batch_queue.h"
 #include "rerank/neural_model.h"
 #include "tests/http/http_test_client.h"
@@ -475,6 +476,303 @@ TEST_F(ServerTest, SearchReportsTimingsAndExplains) {
       ++i;
     }
   }
+}
+
+// --- Dense retrieval over HTTP ---
+//
+// Corpus() with a 3-d dot-product field "emb": the rocket documents lie
+// near the first axis (d1 (1,0,0), d3 (0.8,0.2,0), d7 (0.7,0.1,0.2)), the
+// electricity ones near the second (d2, d6), food near the third. The
+// vector (1,0,0) ranks d1, d3, d7 first; the embedded index is the oracle
+// for every order and score.
+const std::map<std::string, std::vector<float>>& DenseVectors() {
+  static const std::map<std::string, std::vector<float>> vectors = {
+      {"d1", {1, 0, 0}},       {"d2", {0, 1, 0}},     {"d3", {0.8, 0.2, 0}},
+      {"d4", {0, 0, 1}},       {"d5", {0.1, 0, 0.9}}, {"d6", {0.1, 0.9, 0}},
+      {"d7", {0.7, 0.1, 0.2}}, {"d8", {0, 0.2, 0.8}},
+  };
+  return vectors;
+}
+
+class DenseServerTest : public ServerTest {
+ protected:
+  // A server over a fresh index of Corpus() with DenseVectors().
+  Running* StartDense() {
+    auto running = std::make_unique<Running>();
+    OpenOptions open;
+    open.create_if_missing = true;
+    open.block_cache_mb = 8;
+    open.vector_fields = {"emb:3:dot"};
+    auto index = Index::Open((root_ / "dense_index").string(), open);
+    if (!index.ok()) {
+      ADD_FAILURE() << index.status().ToString();
+      return nullptr;
+    }
+    running->index = std::shared_ptr<Index>(std::move(*index));
+    for (Document d : Corpus()) {
+      d.vectors = {{"emb", DenseVectors().at(d.id)}};
+      const Status s = running->index->Add(d);
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+    const Status s = running->index->Commit();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    auto server = Server::Start(running->index, nullptr, Options());
+    if (!server.ok()) {
+      ADD_FAILURE() << server.status().ToString();
+      return nullptr;
+    }
+    running->server = std::move(*server);
+    running->port = running->server->port();
+    running_.push_back(std::move(running));
+    return running_.back().get();
+  }
+};
+
+// Expects a /search answer with explain to hold `expected`'s hits and each
+// source's rank and score.
+void ExpectSameDenseHits(simdjson::dom::element body, const SearchResult& expected,
+                         const std::string& context) {
+  SCOPED_TRACE(context);
+  EXPECT_EQ(static_cast<uint64_t>(Int(body, "total_hits")), expected.total_hits);
+  EXPECT_EQ(Str(body, "cascade"), expected.cascade);
+  auto hits = Arr(body, "hits");
+  ASSERT_EQ(hits.size(), expected.hits.size());
+  size_t i = 0;
+  for (simdjson::dom::element hit : hits) {
+    const Hit& want = expected.hits[i++];
+    EXPECT_EQ(Str(hit, "id"), want.id) << "hit " << i;
+    EXPECT_TRUE(Near(Num(hit, "score"), want.score, 1e-5)) << "hit " << i;
+    ASSERT_TRUE(Has(hit, "explain")) << "hit " << i;
+    simdjson::dom::element explain = hit["explain"].value();
+    ASSERT_FALSE(want.explain.empty());
+    for (const StageScore& source : want.explain) {
+      EXPECT_EQ(Has(explain, source.stage + "_rank"), source.scored) << source.stage;
+      if (!source.scored) continue;
+      EXPECT_EQ(static_cast<size_t>(Int(explain, source.stage + "_rank")), source.rank);
+      EXPECT_TRUE(Near(Num(explain, source.stage + "_score"), source.score, 1e-5));
+    }
+  }
+}
+
+TEST_F(DenseServerTest, DenseAndHybridSearchMatchTheEmbeddedIndex) {
+  Running* s = StartDense();
+  ASSERT_NE(s, nullptr);
+  Client client(s->port);
+  struct Case {
+    std::string body;
+    SearchOptions options;
+    std::string query;
+  };
+  auto with = [](auto change) {
+    SearchOptions options;
+    options.explain = true;
+    options.vector = {1, 0, 0};
+    change(options);
+    return options;
+  };
+  const std::vector<Case> cases = {
+      {R"({"mode":"dense","vector":[1,0,0],"k":3,"explain":true})",
+       with([](SearchOptions& o) { o.mode = "dense"; o.k = 3; }), ""},
+      {R"({"mode":"dense","vector":[0,1,0],"vector_field":"emb","offset":1,"k":2,"explain":true})",
+       with([](SearchOptions& o) {
+         o.mode = "dense"; o.vector = {0, 1, 0}; o.vector_field = "emb"; o.offset = 1; o.k = 2;
+       }),
+       ""},
+      // The words keep only the rocket documents.
+      {R"({"query":"rocket","mode":"dense","vector":[0,0,1],"explain":true})",
+       with([](SearchOptions& o) { o.mode = "dense"; o.vector = {0, 0, 1}; }), "rocket"},
+      {R"({"query":"rocket power","mode":"hybrid","vector":[0,1,0],"k":5,"explain":true})",
+       with([](SearchOptions& o) { o.mode = "hybrid"; o.vector = {0, 1, 0}; o.k = 5; }),
+       "rocket power"},
+      {R"({"query":"rocket power","mode":"hybrid","vector":[0,1,0],"rrf_k":1,"dense_depth":3,"explain":true})",
+       with([](SearchOptions& o) {
+         o.mode = "hybrid"; o.vector = {0, 1, 0}; o.rrf_k = 1; o.dense_depth = 3;
+       }),
+       "rocket power"},
+      {R"({"query":"tea rocket","mode":"hybrid","vector":[0.5,0,0.5],"fusion":"weighted","dense_weight":0.7,"normalization":"zscore","explain":true})",
+       with([](SearchOptions& o) {
+         o.mode = "hybrid"; o.vector = {0.5, 0, 0.5}; o.fusion = "weighted";
+         o.dense_weight = 0.7; o.normalization = "zscore";
+       }),
+       "tea rocket"},
+  };
+  for (const Case& c : cases) {
+    const Response r = client.Post("/search", c.body);
+    ASSERT_EQ(r.status, 200) << c.body << "\n" << r;
+    Json json = ExpectJson(r);
+    Result<SearchResult> expected = s->index->Search(c.query, c.options);
+    ASSERT_TRUE(expected.ok()) << expected.status().ToString();
+    ASSERT_FALSE(expected->hits.empty()) << c.body;
+    ExpectSameDenseHits(json.root(), *expected, c.body);
+  }
+  // The oracle's own sense: kNN of (1,0,0) is d1, d3, d7; hybrid shows
+  // both sources, and a hit only one list holds has no rank in the other.
+  const Response knn = client.Post("/search", R"({"mode":"dense","vector":[1,0,0],"k":3})");
+  ASSERT_EQ(knn.status, 200) << knn;
+  Json knn_json = ExpectJson(knn);
+  std::vector<std::string> ids;
+  for (simdjson::dom::element hit : Arr(knn_json.root(), "hits")) {
+    ids.emplace_back(Str(hit, "id"));
+    EXPECT_FALSE(Has(hit, "explain"));
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"d1", "d3", "d7"}));
+  EXPECT_FALSE(knn.Header("x-stage-dense-ms").empty()) << knn;
+  const Response hybrid = client.Post(
+      "/search", R"({"query":"tea","mode":"hybrid","vector":[1,0,0],"k":8,"explain":true})");
+  ASSERT_EQ(hybrid.status, 200) << hybrid;
+  Json hybrid_json = ExpectJson(hybrid);
+  bool saw_both = false, saw_dense_only = false;
+  for (simdjson::dom::element hit : Arr(hybrid_json.root(), "hits")) {
+    simdjson::dom::element explain = hit["explain"].value();
+    EXPECT_TRUE(Has(explain, "dense_rank")) << hybrid;  // kNN reaches all eight
+    if (Str(hit, "id") == "d5") {
+      saw_both = Has(explain, "bm25_rank") && Has(explain, "bm25_score");
+    } else {
+      saw_dense_only |= !Has(explain, "bm25_rank");
+    }
+  }
+  EXPECT_TRUE(saw_both) << hybrid;
+  EXPECT_TRUE(saw_dense_only) << hybrid;
+}
+
+TEST_F(DenseServerTest, DocumentsCarryVectors) {
+  Running* s = StartDense();
+  ASSERT_NE(s, nullptr);
+  Client client(s->port);
+  const std::string body =
+      R"({"id":"n1","title":"Kites","text":"a kite in the wind","vectors":{"emb":[0,0,5]}})"
+      "\n"
+      R"({"id":"n2","title":"No vector","text":"plain text"})"
+      "\n"
+      R"({"id":"n3","title":"Short","text":"two values","vectors":{"emb":[1,2]}})"
+      "\n"
+      R"({"id":"n4","title":"NaN-ish","text":"huge","vectors":{"emb":[1e39,0,0]}})"
+      "\n";
+  const Response r = client.Post("/documents?refresh=true", body);
+  ASSERT_EQ(r.status, 200) << r;
+  Json json = ExpectJson(r);
+  EXPECT_TRUE(Bool(json.root(), "errors"));
+  std::vector<int64_t> statuses;
+  std::vector<std::string> errors;
+  for (simdjson::dom::element item : Arr(json.root(), "items")) {
+    statuses.push_back(Int(item, "status"));
+    errors.emplace_back(Has(item, "error") ? Str(item, "error") : "");
+  }
+  EXPECT_EQ(statuses, (std::vector<int64_t>{201, 400, 400, 400})) << r;
+  EXPECT_NE(errors[1].find("emb"), std::string::npos) << r;        // missing vector
+  EXPECT_NE(errors[2].find("dimension"), std::string::npos) << r;  // 2 for 3
+  EXPECT_NE(errors[3].find("vectors"), std::string::npos) << r;    // not a float
+  EXPECT_EQ(s->index->Stats().documents, 9u);
+  const Response knn = client.Post("/search", R"({"mode":"dense","vector":[0,0,1],"k":1})");
+  ASSERT_EQ(knn.status, 200) << knn;
+  Json knn_json = ExpectJson(knn);
+  auto hits = Arr(knn_json.root(), "hits");
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(Str(*hits.begin(), "id"), "n1");
+}
+
+// With --embedding-model (OpenOptions::embedding_model), "query" alone is
+// embedded. The documents' vectors are the tiny bi-encoder's embeddings of
+// their texts, so each text finds its own document first.
+TEST_F(DenseServerTest, QueryTextIsEmbeddedWithAnEmbeddingModel) {
+  const std::string bi_encoder = std::string(CASCADE_TEST_DATA_DIR) + "/hf-bert/bi-encoder";
+  rerank::ModelOptions model_options;
+  model_options.device = rerank::Device::kCpu;
+  model_options.threads = 1;
+  auto model = rerank::NeuralModel::Open(bi_encoder, model_options);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  std::vector<std::string> texts;
+  for (const Document& d : Corpus()) texts.push_back(d.text);
+  auto embeddings = (*model)->Embed(texts);
+  ASSERT_TRUE(embeddings.ok()) << embeddings.status().ToString();
+
+  OpenOptions open;
+  open.create_if_missing = true;
+  open.block_cache_mb = 8;
+  open.vector_fields = {"emb:32:cosine"};
+  open.embedding_model = bi_encoder;
+  open.device = "cpu";
+  open.model_threads = 1;
+  auto opened = Index::Open((root_ / "embedding_index").string(), open);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto running = std::make_unique<Running>();
+  running->index = std::shared_ptr<Index>(std::move(*opened));
+  for (size_t i = 0; i < Corpus().size(); ++i) {
+    Document d = Corpus()[i];
+    d.vectors = {{"emb", (*embeddings)[i]}};
+    ASSERT_TRUE(running->index->Add(d).ok());
+  }
+  ASSERT_TRUE(running->index->Commit().ok());
+  auto server = Server::Start(running->index, nullptr, Options());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  running->server = std::move(*server);
+  running->port = running->server->port();
+  running_.push_back(std::move(running));
+  Client client(running_.back()->port);
+
+  for (const Document& d : Corpus()) {
+    SCOPED_TRACE(d.id);
+    const Response r = client.Post(
+        "/search", "{\"query\":" + JsonString(d.text) + ",\"mode\":\"dense\",\"k\":2}");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_FALSE(r.Header("x-stage-embed-ms").empty()) << r;
+    Json json = ExpectJson(r);
+    auto hits = Arr(json.root(), "hits");
+    ASSERT_EQ(hits.size(), 2u) << r;
+    EXPECT_EQ(Str(*hits.begin(), "id"), d.id) << r;
+  }
+  // Neither "vector" nor "query": nothing to embed.
+  const std::string reason =
+      ExpectError(client.Post("/search", R"({"mode":"dense"})"), 400);
+  EXPECT_NE(reason.find("\"vector\""), std::string::npos) << reason;
+}
+
+TEST_F(DenseServerTest, BadDenseRequestsNameTheField) {
+  Running* s = StartDense();
+  ASSERT_NE(s, nullptr);
+  Running* plain = Start(Options(), false);  // an index without vector fields
+  ASSERT_NE(plain, nullptr);
+  std::string long_vector = "[";
+  for (int64_t i = 0; i <= kMaxVectorDimension; ++i) long_vector += i ? ",1" : "1";
+  long_vector += "]";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"mode":"knn","vector":[1,0,0]})", "\"mode\""},
+      {R"({"mode":3,"vector":[1,0,0]})", "\"mode\""},
+      {R"({"mode":"dense"})", "\"vector\""},
+      {R"({"mode":"dense","vector":"1,0,0"})", "\"vector\""},
+      {R"({"mode":"dense","vector":[]})", "\"vector\""},
+      {R"({"mode":"dense","vector":[1,"0",0]})", "\"vector\""},
+      {R"({"mode":"dense","vector":[1e39,0,0]})", "\"vector\""},
+      {R"({"mode":"dense","vector":[1,0]})", "\"vector\""},  // the field has 3
+      {"{\"mode\":\"dense\",\"vector\":" + long_vector + "}", "\"vector\""},
+      {R"({"mode":"dense","vector":[1,0,0],"vector_field":"nope"})", "\"vector_field\""},
+      {R"({"mode":"dense","vector":[1,0,0],"nprobe":4})", "\"nprobe\""},  // no IVF lists
+      {R"({"mode":"dense","vector":[1,0,0],"nprobe":-1})", "\"nprobe\""},
+      {R"({"mode":"dense","vector":[1,0,0],"quantized":true,"rescore":0})", "\"rescore\""},
+      {R"({"mode":"dense","vector":[1,0,0],"quantized":"yes"})", "\"quantized\""},
+      {R"({"mode":"hybrid","vector":[1,0,0]})", "\"query\""},
+      {R"({"mode":"hybrid","query":"  ","vector":[1,0,0]})", "\"query\""},
+      {R"({"mode":"hybrid","query":"tea","vector":[1,0,0],"dense_depth":0})", "\"dense_depth\""},
+      {R"({"mode":"hybrid","query":"tea","vector":[1,0,0],"dense_depth":10001})", "\"dense_depth\""},
+      {R"({"mode":"hybrid","query":"tea","vector":[1,0,0],"fusion":"max"})", "\"fusion\""},
+      {R"({"mode":"hybrid","query":"tea","vector":[1,0,0],"rrf_k":0})", "\"rrf_k\""},
+      {R"({"mode":"hybrid","query":"tea","vector":[1,0,0],"dense_weight":1.5})", "\"dense_weight\""},
+      {R"({"mode":"hybrid","query":"tea","vector":[1,0,0],"normalization":"l2"})", "\"normalization\""},
+      {R"({"mode":"dense","vector":[1,0,0],"fusion":"rrf"})", "\"fusion\""},  // hybrid only
+      {R"({"query":"tea","vector":[1,0,0]})", "\"vector\""},                  // mode bm25
+      {R"({"query":"tea","mode":"hybrid","vector":[1,0,0],"rerank":"bm25:10"})", "\"rerank\""},
+  };
+  for (const auto& [body, field] : cases) {
+    SCOPED_TRACE(body.substr(0, 200));
+    Client client(s->port);
+    const std::string reason = ExpectError(client.Post("/search", body), 400);
+    EXPECT_NE(reason.find(field), std::string::npos) << reason;
+  }
+  Client client(plain->port);
+  const std::string reason =
+      ExpectError(client.Post("/search", R"({"mode":"dense","vector":[1,0,0]})"), 400);
+  EXPECT_NE(reason.find("\"mode\""), std::string::npos) << reason;
+  EXPECT_EQ(s->index->Stats().documents, 8u);
 }
 
 TEST_F(ServerTest, DocumentsReportEachLine) {
@@ -955,7 +1253,7 @@ std::vector<BadRequest> BadRequests() {
       {"syntax unknown", M, "POST", "/search", R"({"query":"a","syntax":"sql"})", none, 400, "syntax"},
       {"syntax not a string", M, "POST", "/search", R"({"query":"a","syntax":1})", none, 400, "syntax"},
       {"lucene syntax error", M, "POST", "/search", R"({"query":"rocket AND","syntax":"lucene"})", none, 400, "column"},
-      {"lucene phrase", M, "POST", "/search", R"({"query":"\"rocket engines\"","syntax":"lucene"})", none, 400, "positions"},
+      {"lucene phrase field", M, "POST", "/search", R"({"query":"author:\"rocket engines\"","syntax":"lucene"})", none, 400, "author"},
       {"lucene range", M, "POST", "/search", R"({"query":"year:[1 TO 5]","syntax":"lucene"})", none, 400, "numeric"},
       {"lucene unknown field", M, "POST", "/search", R"({"query":"author:x","syntax":"lucene"})", none, 400, "author"},
       // Unknown and missing fields, limits.

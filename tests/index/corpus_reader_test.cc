@@ -301,6 +301,40 @@ TEST_F(CorpusReaderTest, SkipsEachKindOfBadRecordWithSourceLineAndField) {
   }
 }
 
+// Ordinals count every record, bad ones included, across inputs; blank
+// lines and silently skipped binaries are no records. Side files aligned
+// with a corpus (`cascade index --vectors`) rely on this.
+TEST_F(CorpusReaderTest, OrdinalsCountBadRecordsButNotBlankLines) {
+  const std::string first = Write("first.jsonl",
+                                  "{\"_id\":\"a\",\"text\":\"x\"}\n"
+                                  "not json\n"
+                                  "\n"
+                                  "{\"_id\":\"b\",\"text\":\"y\"}\n");
+  Write("texts/one.txt", "one");
+  Write("texts/two.bin", std::string("\0\1", 2));
+  Write("texts/zz.txt", "three");
+  const std::string last = Write("last.jsonl", "{\"_id\":\"c\",\"text\":7}\n"
+                                               "{\"_id\":\"d\",\"text\":\"z\"}\n");
+  Result<std::unique_ptr<CorpusReader>> reader =
+      CorpusReader::Open({first, Path("texts"), last}, {});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<std::pair<std::string, uint64_t>> seen;
+  CorpusRecord record;
+  while (true) {
+    Result<bool> got = (*reader)->Next(&record);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    if (!*got) break;
+    seen.emplace_back(record.doc.id, record.ordinal);
+  }
+  // a 0, (bad 1), b 2, one.txt 3, (binary: none), zz.txt 4, (bad 5), d 6.
+  const std::vector<std::pair<std::string, uint64_t>> want = {
+      {"a", 0}, {"b", 2}, {"one.txt", 3}, {"zz.txt", 4}, {"d", 6}};
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ((*reader)->records(), 7u);
+  EXPECT_EQ((*reader)->skipped(), 2u);
+  EXPECT_EQ((*reader)->skipped_binary_files(), 1u);
+}
+
 TEST_F(CorpusReaderTest, KeepsOnlyMaxProblemsButCountsAll) {
   std::string content;
   for (int i = 0; i < 50; ++i) content += "not json\n";

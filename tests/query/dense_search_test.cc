@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "cascade/engine.h"
+#include "rerank/neural_model.h"
 
 namespace cascade::query {
 namespace {
@@ -228,6 +229,153 @@ TEST_F(DenseEngineTest, BadRequestsAreRefused) {
   ASSERT_TRUE(parsed.ok());
   ASSERT_EQ(parsed->vectors.size(), 1u);
   EXPECT_TRUE(index_->Add(*parsed).ok());
+}
+
+// kNN by text (OpenOptions::embedding_model) with the tiny random
+// bi-encoder of tests/data/hf-bert (hidden size 32). The
+// documents' vectors are the model's own embeddings of their texts, so a
+// query equal to a document's text embeds to that document's vector
+// (cosine 1) and finds it first, whatever else the random model thinks.
+class EmbeddingSearchTest : public testing::Test {
+ protected:
+  static inline const std::string kBiEncoder =
+      std::string(CASCADE_TEST_DATA_DIR) + "/hf-bert/bi-encoder";
+  static inline const std::string kCrossEncoder =
+      std::string(CASCADE_TEST_DATA_DIR) + "/hf-bert/cross-encoder";
+  const std::vector<std::string> texts_ = {
+      "the rocket engine burns liquid oxygen", "green tea grows on hillsides",
+      "solar panels make electricity",         "sourdough bread needs wild yeast",
+      "a glacier carved the valley",           "coral reefs shelter many fish"};
+
+  void SetUp() override {
+    path_ = (fs::path(testing::TempDir()) /
+             ("embedding_search_test_" + std::to_string(getpid()) + "_" +
+              testing::UnitTest::GetInstance()->current_test_info()->name()))
+                .string();
+    fs::remove_all(path_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+
+  static std::string Id(size_t i) { return std::string("t").append(std::to_string(i)); }
+
+  // The model's embeddings of texts_, computed here as the oracle.
+  std::vector<std::vector<float>> Embeddings() {
+    rerank::ModelOptions options;
+    options.device = rerank::Device::kCpu;
+    options.threads = 1;
+    auto model = rerank::NeuralModel::Open(kBiEncoder, options);
+    EXPECT_TRUE(model.ok()) << model.status().ToString();
+    if (!model.ok()) return {};
+    EXPECT_EQ((*model)->config().bert.hidden_size, 32);
+    auto embeddings = (*model)->Embed(texts_);
+    EXPECT_TRUE(embeddings.ok()) << embeddings.status().ToString();
+    return embeddings.ok() ? *embeddings : std::vector<std::vector<float>>{};
+  }
+
+  // A new index of texts_ (ids t0..t5) with `field`, opened with `model`.
+  Result<std::unique_ptr<Index>> Build(const std::string& field, const std::string& model,
+                                       const std::vector<std::vector<float>>& vectors) {
+    OpenOptions options;
+    options.create_if_missing = true;
+    options.vector_fields = {field};
+    options.embedding_model = model;
+    options.device = "cpu";
+    options.model_threads = 1;
+    CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(path_, options));
+    for (size_t i = 0; i < texts_.size(); ++i) {
+      Document d;
+      d.id = Id(i);
+      d.text = texts_[i];
+      d.vectors = {{"emb", vectors[i]}};
+      CASCADE_RETURN_IF_ERROR(index->Add(d));
+    }
+    CASCADE_RETURN_IF_ERROR(index->Commit());
+    return index;
+  }
+
+  std::string path_;
+};
+
+TEST_F(EmbeddingSearchTest, TextQueryFindsTheDocumentWithItsEmbedding) {
+  const std::vector<std::vector<float>> embeddings = Embeddings();
+  ASSERT_EQ(embeddings.size(), texts_.size());
+  ASSERT_EQ(embeddings[0].size(), 32u);
+  auto index = Build("emb:32:cosine", kBiEncoder, embeddings);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  SearchOptions options;
+  options.mode = "dense";
+  options.k = 3;
+  options.explain = true;
+  for (size_t i = 0; i < texts_.size(); ++i) {
+    SCOPED_TRACE(texts_[i]);
+    auto result = (*index)->Search(texts_[i], options);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ASSERT_EQ(result->hits.size(), 3u);
+    EXPECT_EQ(result->hits[0].id, Id(i));
+    EXPECT_NEAR(result->hits[0].score, 1.0, 1e-4);  // cosine with itself
+    EXPECT_LT(result->hits[1].score, result->hits[0].score);
+    ASSERT_FALSE(result->stages.empty());
+    EXPECT_EQ(result->stages[0].stage, "embed");
+    // The text was embedded, not used as a filter: all six are candidates.
+    EXPECT_EQ(result->total_hits, texts_.size());
+  }
+  // Words no document holds still find neighbours.
+  auto unmatched = (*index)->Search("zyzzyva quux", options);
+  ASSERT_TRUE(unmatched.ok()) << unmatched.status().ToString();
+  EXPECT_EQ(unmatched->hits.size(), 3u);
+  // Hybrid: BM25 over the words and kNN of their embedding agree on t2.
+  options.mode = "hybrid";
+  auto hybrid = (*index)->Search(texts_[2], options);
+  ASSERT_TRUE(hybrid.ok()) << hybrid.status().ToString();
+  EXPECT_EQ(hybrid->hits[0].id, "t2");
+  ASSERT_EQ(hybrid->hits[0].explain.size(), 2u);
+  EXPECT_EQ(hybrid->hits[0].explain[0].rank, 1u);  // bm25
+  EXPECT_EQ(hybrid->hits[0].explain[1].rank, 1u);  // dense
+  // A vector given with the search is used, and the words filter again
+  // (t1 and t4 match them).
+  options.mode = "dense";
+  options.vector = embeddings[4];
+  auto by_vector = (*index)->Search(texts_[1] + " " + texts_[4], options);
+  ASSERT_TRUE(by_vector.ok()) << by_vector.status().ToString();
+  ASSERT_EQ(by_vector->hits.size(), 2u);
+  EXPECT_EQ(by_vector->hits[0].id, "t4");
+  EXPECT_NEAR(by_vector->hits[0].score, 1.0, 1e-4);
+  EXPECT_EQ(by_vector->stages[0].stage, "filter");
+  // Neither vector nor text: refused.
+  options.vector.clear();
+  auto nothing = (*index)->Search("  ", options);
+  EXPECT_EQ(nothing.status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(EmbeddingSearchTest, EmbeddingSizeMustEqualTheFieldsDimension) {
+  std::vector<std::vector<float>> small(texts_.size(), std::vector<float>{1, 0, 0});
+  auto index = Build("emb:3:cosine", kBiEncoder, small);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  SearchOptions options;
+  options.mode = "dense";
+  auto result = (*index)->Search("rocket", options);
+  ASSERT_EQ(result.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("gives 32-d vectors"), std::string::npos)
+      << result.status().ToString();
+  EXPECT_NE(result.status().message().find("field emb has dimension 3"), std::string::npos)
+      << result.status().ToString();
+}
+
+TEST_F(EmbeddingSearchTest, OnlyABiEncoderEmbeds) {
+  OpenOptions options;
+  options.create_if_missing = true;
+  options.vector_fields = {"emb:32:cosine"};
+  options.embedding_model = kCrossEncoder;
+  options.device = "cpu";
+  auto index = Index::Open(path_, options);
+  ASSERT_EQ(index.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(index.status().message().find("not a bi-encoder"), std::string::npos)
+      << index.status().ToString();
+  options.embedding_model = path_ + "/no-such-model";
+  EXPECT_FALSE(Index::Open(path_, options).ok());
 }
 
 }  // namespace

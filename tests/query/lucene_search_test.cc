@@ -12,6 +12,7 @@
 // Hand-written: an eight-document corpus where each query's answer is
 // written next to it, and the documented errors.
 #include "query/lucene_search.h"
+#include "query/phrase_match.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -49,6 +50,9 @@ struct Op {
 struct Version {
   std::string id;
   std::map<std::string, uint32_t> tf;
+  // Each term's positions: the title's, then the text's after them (as the
+  // writer numbers them).
+  std::map<std::string, std::vector<uint32_t>> positions;
   uint32_t length = 0;
   bool live = false;
 };
@@ -219,11 +223,83 @@ class Oracle {
         return Scored{match, match ? score : 0.0f};
       }
       case QueryKind::kPhrase:
+        return EvalPhrase(node, boost, v);
       case QueryKind::kRange:
         ADD_FAILURE() << "unsupported node reached the oracle";
         return std::nullopt;
     }
     return std::nullopt;
+  }
+
+  // A phrase by brute force: does some choice of one occurrence per word
+  // (distinct occurrences for a repeated word) span at most `slop` phrase
+  // positions; exact phrases are counted start by start. The sloppy
+  // frequency (the score's tf) is phrase_match's, tested on its own.
+  std::optional<Scored> EvalPhrase(const QueryNode& node, double boost,
+                                   const Version& v) {
+    std::vector<std::string> tokens;
+    std::vector<uint32_t> at;
+    analyzer_->Analyze(node.text, &tokens, &at);
+    if (tokens.empty()) return std::nullopt;
+    if (tokens.size() == 1) {
+      if (!v.tf.count(tokens[0])) return Scored{};
+      return Scored{true, TermScore(tokens[0], boost, v)};
+    }
+    double idf_sum = 0;
+    for (const std::string& t : tokens) {
+      const uint64_t df = df_[t];
+      idf_sum += Bm25Idf(df, std::max(stats_.docs_with_terms, df));
+    }
+    for (const std::string& t : tokens) {
+      if (!v.tf.count(t)) return Scored{};
+    }
+    std::vector<const std::vector<uint32_t>*> lists;
+    for (const std::string& t : tokens) lists.push_back(&v.positions.at(t));
+    float freq = 0;
+    if (node.slop == 0) {
+      for (uint32_t p0 : *lists[0]) {
+        bool all = true;
+        for (size_t i = 1; i < tokens.size() && all; ++i) {
+          const uint32_t want = p0 + (at[i] - at[0]);
+          all = std::binary_search(lists[i]->begin(), lists[i]->end(), want);
+        }
+        freq += all ? 1.0f : 0.0f;
+      }
+    } else {
+      // Every combination (the test's phrases and documents are small).
+      bool found = false;
+      std::vector<size_t> pick(tokens.size(), 0);
+      while (!found) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        bool distinct = true;
+        for (size_t i = 0; i < tokens.size(); ++i) {
+          const int64_t p = int64_t{(*lists[i])[pick[i]]} - at[i];
+          lo = std::min(lo, p);
+          hi = std::max(hi, p);
+          for (size_t j = 0; j < i; ++j) {
+            distinct &= !(tokens[i] == tokens[j] && pick[i] == pick[j]);
+          }
+        }
+        found = distinct && hi - lo <= node.slop;
+        size_t i = 0;
+        while (i < pick.size() && ++pick[i] == lists[i]->size()) pick[i++] = 0;
+        if (i == pick.size()) break;
+      }
+      if (found) {
+        std::vector<PhraseTerm> terms;
+        for (size_t i = 0; i < tokens.size(); ++i) {
+          const auto id = static_cast<uint32_t>(
+              std::find(tokens.begin(), tokens.end(), tokens[i]) - tokens.begin());
+          terms.push_back({*lists[i], at[i] - at[0], id});
+        }
+        freq = PhraseFrequency(terms, node.slop);
+        EXPECT_GT(freq, 0.0f) << "phrase_match missed a match of " << node.text;
+      }
+    }
+    if (freq <= 0) return Scored{};
+    const auto weight = static_cast<float>(boost * idf_sum);
+    return Scored{true,
+                  weight * (freq / (freq + scorer_->LengthFactor(v.length)))};
   }
 
   std::vector<Version> versions_;
@@ -301,8 +377,10 @@ RandomCorpus MakeCorpus(uint32_t seed, uint32_t docs, uint32_t segments) {
 
 class QueryGenerator {
  public:
-  QueryGenerator(const std::vector<std::string>& vocab, uint32_t seed)
-      : vocab_(vocab), rng_(seed) {}
+  // `texts`: document texts to cut phrases from (so that some match).
+  QueryGenerator(const std::vector<std::string>& vocab, uint32_t seed,
+                 std::vector<std::string> texts = {})
+      : vocab_(vocab), texts_(std::move(texts)), rng_(seed) {}
 
   std::string Query() { return Clauses(0); }
 
@@ -319,9 +397,39 @@ class QueryGenerator {
     return Pick(5) == 0 ? kBoosts[Pick(6)] : "";
   }
 
+  // A phrase: 2 to 4 consecutive words of a document's text (so it often
+  // matches), or of frequent words; sometimes with a slop.
+  std::string Phrase() {
+    std::vector<std::string> words;
+    if (!texts_.empty() && Pick(3) != 0) {
+      std::string word;
+      for (char ch : texts_[Pick(static_cast<int>(texts_.size()))]) {
+        if (ch == ' ' || ch == ',') {
+          if (!word.empty()) words.push_back(word);
+          word.clear();
+        } else {
+          word += ch;
+        }
+      }
+      if (!word.empty()) words.push_back(word);
+    }
+    const int n = 2 + Pick(3);
+    std::string text;
+    if (static_cast<int>(words.size()) >= n) {
+      const int start = Pick(static_cast<int>(words.size()) - n + 1);
+      for (int i = 0; i < n; ++i) text += (i ? " " : "") + words[start + i];
+    } else {
+      for (int i = 0; i < n; ++i) text += (i ? " " : "") + Word();
+    }
+    std::string out = "\"" + text + "\"";
+    if (Pick(3) == 0) out += "~" + std::to_string(Pick(4));
+    return out;
+  }
+
   std::string Leaf() {
     const int r = Pick(100);
     if (r < 5) return "*:*" + Boost();
+    if (r < 20 && Pick(2) == 0) return Phrase() + Boost();
     std::string field;
     if (Pick(7) == 0)
       field = std::vector<std::string>{"title:", "text:", "contents:"}[Pick(3)];
@@ -371,6 +479,7 @@ class QueryGenerator {
   }
 
   const std::vector<std::string>& vocab_;
+  std::vector<std::string> texts_;
   std::mt19937 rng_;
 };
 
@@ -392,11 +501,13 @@ class LuceneSearchTest : public testing::Test {
   // Writes `ops` into a fresh index (English analysis: stop words, Porter)
   // and records every version for the oracle.
   void Build(const std::vector<Op>& ops, const std::string& name,
-             index::LengthNorm norm = index::LengthNorm::kLucene) {
+             index::LengthNorm norm = index::LengthNorm::kLucene,
+             index::IndexOptions create = {}) {
     searcher_.reset();
     reader_.reset();
     index::StoreOptions options;
     options.create_if_missing = true;
+    options.create_options = create;
     options.create_options.length_norm = norm;
     options.block_cache_mb = 8;
     Result<std::shared_ptr<index::Store>> store =
@@ -427,9 +538,16 @@ class LuceneSearchTest : public testing::Test {
             v.id = op.doc.id;
             v.live = true;
             std::vector<std::string> terms;
-            (*analyzer)->Analyze(op.doc.title, &terms);
-            (*analyzer)->Analyze(op.doc.text, &terms);
-            for (const std::string& t : terms) ++v.tf[t];
+            std::vector<uint32_t> positions;
+            (*analyzer)->Analyze(op.doc.title, &terms, &positions);
+            const size_t title_terms = terms.size();
+            const uint32_t base = positions.empty() ? 0 : positions.back() + 1;
+            (*analyzer)->Analyze(op.doc.text, &terms, &positions);
+            for (size_t i = 0; i < terms.size(); ++i) {
+              ++v.tf[terms[i]];
+              v.positions[terms[i]].push_back(positions[i] +
+                                              (i >= title_terms ? base : 0));
+            }
             v.length = static_cast<uint32_t>(terms.size());
             if (auto it = latest.find(op.doc.id); it != latest.end()) {
               versions_[it->second].live = false;
@@ -495,7 +613,11 @@ class LuceneSearchTest : public testing::Test {
                           int queries) {
     const index::IndexReader& reader = *reader_;
     Searcher& searcher = *searcher_;
-    QueryGenerator gen(corpus.vocab, seed);
+    std::vector<std::string> texts;
+    for (const Op& op : corpus.ops) {
+      if (op.kind == Op::Kind::kAdd) texts.push_back(op.doc.text);
+    }
+    QueryGenerator gen(corpus.vocab, seed, std::move(texts));
     std::mt19937 rng(seed + 1);
     int parsed = 0, matched = 0;
     Oracle oracle(versions_, reader.options());
@@ -707,6 +829,48 @@ TEST_F(LuceneSearchTest, AnalysisOfTermsAndPrefixes) {
                                                            {"engin", 1}}));
 }
 
+TEST_F(LuceneSearchTest, Phrases) {
+  Build(Rockets(), "rockets");
+  // d1 has "rocket engine" in its title and its text; d8 is deleted.
+  EXPECT_EQ(Find("\"rocket engine\""), Ids{"d1"});
+  EXPECT_EQ(Find("\"engine rocket\""), Ids{});
+  EXPECT_EQ(Find("\"solid rocket\""), Ids{"d2"});
+  // A stop word keeps its place: "the" stands between steam and engine
+  // nowhere, but "drove the industrial" matches d4 whatever the stop word.
+  EXPECT_EQ(Find("\"drove a industrial\""), Ids{"d4"});
+  EXPECT_EQ(Find("\"drove industrial\""), Ids{});
+  // Slop: rocket ... motor four positions apart in d7, adjacent in d2.
+  EXPECT_EQ(Find("\"rocket motor\""), Ids{"d2"});
+  EXPECT_EQ(Sorted(Find("\"rocket motor\"~4")), (Ids{"d2", "d7"}));
+  EXPECT_EQ(Find("\"rocket motor\"~3"), Ids{"d2"});
+  // Swapped words need a slop of 2.
+  EXPECT_EQ(Find("\"engine rocket\"~2"), Ids{"d1"});
+  // Phrases combine with the other clauses; a one-word phrase is a term.
+  EXPECT_EQ(Find("+\"rocket engine\" -liquid"), Ids{});
+  EXPECT_EQ(Find("\"ROCKETS\""), Find("rocket"));
+  // The exact phrase scores above the sloppy one (frequency 1 vs 1/5).
+  const TopDocs sloppy = *Lucene("\"rocket motor\"~4");
+  ASSERT_EQ(sloppy.hits.size(), 2u);
+  EXPECT_EQ(versions_[sloppy.hits[0].doc].id, "d2");
+  EXPECT_GT(sloppy.hits[0].score, sloppy.hits[1].score);
+  // Rerankers see the phrase's words.
+  EXPECT_EQ(Lucene("\"solid rocket\"")->terms,
+            (std::vector<std::pair<std::string, uint32_t>>{{"solid", 1},
+                                                           {"rocket", 1}}));
+}
+
+TEST_F(LuceneSearchTest, PhrasesNeedPositions) {
+  index::IndexOptions no_positions;
+  no_positions.positions = false;
+  Build(Rockets(), "rockets", index::LengthNorm::kLucene, no_positions);
+  Result<TopDocs> r = Lucene("rocket \"solid rocket\"");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsNotSupported()) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("without positions"), std::string::npos)
+      << r.status().ToString();
+  EXPECT_EQ(Sorted(Find("rocket -solid")), (Ids{"d1", "d5"}));  // the rest runs
+}
+
 TEST_F(LuceneSearchTest, Errors) {
   Build(Rockets(), "rockets");
   const auto error = [&](const std::string& query) {
@@ -719,17 +883,14 @@ TEST_F(LuceneSearchTest, Errors) {
   EXPECT_NE(s.message().find("unknown field \"foo\" at column 8"),
             std::string::npos)
       << s.ToString();
-  s = error("rocket \"solid rocket\"");
-  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
-  EXPECT_NE(s.message().find("phrase queries need positions"),
-            std::string::npos)
-      << s.ToString();
   s = error("year:[1990 TO 2000] rocket");
   EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
   EXPECT_NE(s.message().find("numeric fields"), std::string::npos)
       << s.ToString();
   // Even when prohibited.
-  EXPECT_TRUE(error("rocket -\"a b\"").IsNotSupported());
+  EXPECT_TRUE(error("rocket -year:[1 TO 2]").IsNotSupported());
+  s = error("rocket foo:\"a b\"");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   s = error("rocket AND");
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   EXPECT_NE(s.message().find("column"), std::string::npos) << s.ToString();

@@ -268,6 +268,38 @@ TEST_F(CliTest, IndexingAgainAddsDocuments) {
       8u);
 }
 
+TEST_F(CliTest, MergeReclaimsReplacedDocuments) {
+  const std::string index = Path("idx");
+  IndexCorpus(index, Quote(kSmallCorpus));
+  const std::string more = Path("more.jsonl");
+  WriteFile(more,
+            R"({"_id": "d1", "title": "Danube", "text": "the blue danube waltz"})"
+            "\n");
+  ASSERT_EQ(Cascade("index --index " + Quote(index) + " " + Quote(more)).exit_code, 0);
+  const Ids before = Search(index, "danube glacier ice reef anchor waltz", "--k 20");
+
+  // Two segments, one replaced document: one segment, nothing deleted.
+  const CommandResult r = Cascade("merge --index " + Quote(index) + " --max-segments 1");
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.out.find("segments 2 -> 1, 8 documents, 1 deleted documents reclaimed (0 left)"),
+            std::string::npos)
+      << r;
+  EXPECT_EQ(Search(index, "danube glacier ice reef anchor waltz", "--k 20"), before);
+  EXPECT_EQ(Search(index, "vienna"), Ids{});
+  EXPECT_EQ(Search(index, "waltz"), Ids{"d1"});
+
+  // The tiered policy finds nothing more to do.
+  const CommandResult json = Cascade("merge --json --index " + Quote(index));
+  ASSERT_EQ(json.exit_code, 0) << json;
+  EXPECT_NE(json.out.find(R"("segments_before":1,"segments_after":1,"documents":8,)"),
+            std::string::npos)
+      << json;
+
+  EXPECT_EQ(Cascade("merge --index " + Quote(Path("missing"))).exit_code, 2);
+  EXPECT_EQ(Cascade("merge --index " + Quote(index) + " --segments-per-tier 1").exit_code, 2);
+  EXPECT_EQ(Cascade("merge").exit_code, 2);
+}
+
 TEST_F(CliTest, GzipAndStdinInputs) {
   const std::string plain = ReadFile(kSmallCorpus);
   ASSERT_FALSE(plain.empty());
@@ -377,8 +409,16 @@ TEST_F(CliTest, SearchLuceneSyntax) {
   EXPECT_NE(field.err.find("author"), std::string::npos) << field;
   const CommandResult phrase = Cascade("search --syntax lucene --index " + Quote(index) +
                                        " " + Quote("\"solid rocket\""));
-  EXPECT_NE(phrase.exit_code, 0) << phrase;
-  EXPECT_NE(phrase.err.find("positions"), std::string::npos) << phrase;
+  EXPECT_EQ(phrase.exit_code, 0) << phrase;
+  EXPECT_NE(phrase.out.find("1 hits"), std::string::npos) << phrase;
+  // An index made without positions refuses phrases, naming them.
+  const std::string bare = Path("bare");
+  ASSERT_EQ(Cascade("index --quiet --no-positions --index " + Quote(bare) + " " +
+                    Quote(corpus)).exit_code, 0);
+  const CommandResult refused = Cascade("search --syntax lucene --index " + Quote(bare) +
+                                        " " + Quote("\"solid rocket\""));
+  EXPECT_NE(refused.exit_code, 0) << refused;
+  EXPECT_NE(refused.err.find("without positions"), std::string::npos) << refused;
   EXPECT_EQ(Cascade("search --syntax sql --index " + Quote(index) + " rocket").exit_code, 2);
 
   // run takes the flag too.

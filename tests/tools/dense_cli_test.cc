@@ -14,6 +14,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -183,6 +186,263 @@ TEST_F(DenseCliTest, BadQueryVectorsExitTwo) {
   const CommandResult search = Cascade("search --index " + Quote(index_) +
                                        " --mode dense --vector '[1, 0]'");
   EXPECT_EQ(search.exit_code, 2) << search;
+}
+
+// --- kNN by text: --embedding-model ---
+
+// Four documents whose vectors are the tiny bi-encoder's embeddings of
+// their texts (made by `cascade model embed`): a query equal to a
+// document's text embeds to its vector and finds it first.
+TEST_F(DenseCliTest, EmbeddingModelEmbedsTheQueryText) {
+  const std::string model = kTestData + "/hf-bert/bi-encoder";
+  const std::vector<std::string> texts = {"the rocket engine burns liquid oxygen",
+                                          "green tea grows on hillsides",
+                                          "solar panels make electricity",
+                                          "sourdough bread needs wild yeast"};
+  std::string corpus, input, queries;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    corpus += "{\"_id\": \"e" + std::to_string(i) + "\", \"text\": \"" + texts[i] + "\"}\n";
+    input += "{\"text\": \"" + texts[i] + "\"}\n";
+    queries += "q" + std::to_string(i) + "\t" + texts[i] + "\n";
+  }
+  WriteFile(Path("emb_corpus.jsonl"), corpus);
+  WriteFile(Path("texts.jsonl"), input);
+  WriteFile(Path("emb_queries.tsv"), queries);
+  const CommandResult embedded = Cascade("model embed --device cpu --model " + Quote(model) +
+                                         " --input " + Quote(Path("texts.jsonl")));
+  ASSERT_EQ(embedded.exit_code, 0) << embedded;
+  // {"embedding":[...]} lines become the rows of a side file.
+  std::string rows;
+  std::istringstream lines(embedded.out);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t open = line.find('['), close = line.rfind(']');
+    ASSERT_NE(open, std::string::npos) << line;
+    rows += line.substr(open, close - open + 1) + "\n";
+  }
+  WriteFile(Path("emb_rows.jsonl"), rows);
+  const std::string index = Path("emb_idx");
+  const CommandResult built =
+      Cascade("index --quiet --index " + Quote(index) + " --vector-field emb:32:cosine " +
+              "--vectors " + Quote("emb=" + Path("emb_rows.jsonl")) + " " +
+              Quote(Path("emb_corpus.jsonl")));
+  ASSERT_EQ(built.exit_code, 0) << built;
+
+  const std::string embed_flags = "--device cpu --embedding-model " + Quote(model);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const Ids hits = Search(index, texts[i], "--mode dense --k 2 " + embed_flags);
+    ASSERT_EQ(hits.size(), 2u) << texts[i];
+    EXPECT_EQ(hits[0], "e" + std::to_string(i)) << texts[i];
+  }
+  // run: every query's first hit is its own document.
+  const CommandResult run =
+      Cascade("run --json --k 1 --mode dense --index " + Quote(index) + " --queries " +
+              Quote(Path("emb_queries.tsv")) + " --output " + Quote(Path("emb.run")) + " " +
+              embed_flags);
+  ASSERT_EQ(run.exit_code, 0) << run;
+  const std::string trec = ReadFile(Path("emb.run"));
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string want = "q" + std::to_string(i) + " Q0 e" + std::to_string(i) + " 1 ";
+    EXPECT_EQ(CountLines(trec, want), 1u) << want << "\n" << trec;
+  }
+  // The model's 32 dimensions against index_'s 3-d field.
+  const CommandResult mismatch = Cascade("search --index " + Quote(index_) +
+                                         " --mode dense " + embed_flags + " reef");
+  EXPECT_EQ(mismatch.exit_code, 2) << mismatch;
+  EXPECT_NE(mismatch.err.find("gives 32-d vectors"), std::string::npos) << mismatch;
+  // Without a model, a dense search still needs a vector.
+  const CommandResult no_model =
+      Cascade("search --index " + Quote(index) + " --mode dense reef");
+  EXPECT_EQ(no_model.exit_code, 2) << no_model;
+  EXPECT_NE(no_model.err.find("--embedding-model"), std::string::npos) << no_model;
+}
+
+// --- Vectors from side files: `cascade index --vectors FIELD=FILE` ---
+
+// kCorpus's documents without "vectors", plus a malformed line (its row is
+// skipped with it) and a blank line (no row).
+constexpr char kPlainCorpus[] = R"({"_id": "a1", "text": "coral reef fish"}
+{"_id": "a2", "text": "reef diving"}
+{"_id": "a3", "text": "glacier ice"}
+{"_id": "bad", "text": 7}
+
+{"_id": "a4", "text": "glacier lake"}
+{"_id": "a5", "text": "desert sand"}
+{"_id": "a6", "text": "reef sand"}
+)";
+// The rows of kPlainCorpus: kCorpus's vectors, and a filler for "bad".
+const std::vector<std::vector<float>> kRows = {{1, 0, 0},     {0.9, 0.1, 0}, {0, 1, 0},
+                                               {5, 5, 5},     {0.1, 0.9, 0}, {0, 0, 1},
+                                               {0, 0, 0.9}};
+const std::vector<std::string> kRowIds = {"a1", "a2", "a3", "bad", "a4", "a5", "a6"};
+
+// JSON lines of rows, with ids when `ids` is given.
+std::string VectorLines(const std::vector<std::vector<float>>& rows,
+                        const std::vector<std::string>& ids = {}) {
+  std::string out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string array = "[";
+    for (size_t j = 0; j < rows[i].size(); ++j) {
+      array += (j ? ", " : "") + std::to_string(rows[i][j]);
+    }
+    array += "]";
+    out += ids.empty() ? array + "\n"
+                       : "{\"id\": \"" + ids[i] + "\", \"vector\": " + array + "}\n";
+  }
+  return out;
+}
+
+// "id=score" of each hit of `search --json`.
+std::vector<std::string> IdScores(const std::string& json) {
+  static const std::regex kHit(R"re("id":"([^"]*)","score":([-0-9.e]+))re");
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(json.begin(), json.end(), kHit);
+       it != std::sregex_iterator(); ++it) {
+    out.push_back((*it)[1].str() + "=" + (*it)[2].str());
+  }
+  return out;
+}
+
+class SideVectorsCliTest : public DenseCliTest {
+ protected:
+  void SetUp() override {
+    DenseCliTest::SetUp();
+    WriteFile(Path("plain.jsonl"), kPlainCorpus);
+  }
+
+  CommandResult IndexWith(const std::string& index, const std::string& vectors,
+                          const std::string& corpus = "plain.jsonl") {
+    return Cascade("index --quiet --index " + Quote(index) + " --vector-field emb:3:dot " +
+                   "--vectors " + Quote("emb=" + Path(vectors)) + " " + Quote(Path(corpus)));
+  }
+
+  // Every document's kNN hits and scores for a few query vectors.
+  std::vector<std::string> KnnAll(const std::string& index) {
+    std::vector<std::string> out;
+    for (const char* q : {"[1, 0, 0]", "[0, 1, 0]", "[0.2, 0.3, 0.9]"}) {
+      const CommandResult r = Cascade("search --json --index " + Quote(index) +
+                                      " --mode dense --k 10 --vector " + Quote(q));
+      EXPECT_EQ(r.exit_code, 0) << r;
+      for (std::string& hit : IdScores(r.out)) out.push_back(q + (" " + hit));
+    }
+    return out;
+  }
+
+  // Expects `cascade index` to exit 2 naming every `needles`, and no
+  // index to be left behind.
+  void ExpectRefused(const std::string& vectors, const std::vector<std::string>& needles) {
+    const std::string index = Path("refused_" + vectors);
+    const CommandResult r = IndexWith(index, vectors);
+    EXPECT_EQ(r.exit_code, 2) << vectors << "\n" << r;
+    for (const std::string& needle : needles) {
+      EXPECT_NE(r.err.find(needle), std::string::npos) << needle << "\n" << r;
+    }
+    EXPECT_FALSE(fs::exists(index)) << "a refused run created " << index;
+  }
+};
+
+TEST_F(SideVectorsCliTest, SideFilesGiveTheSameKnnAsInlineVectors) {
+  const std::vector<std::string> inline_hits = KnnAll(index_);
+  ASSERT_EQ(inline_hits.size(), 18u);
+  WriteFile(Path("side.fvecs"), Fvecs(kRows));
+  WriteFile(Path("side.npy"), Npy(kRows));
+  WriteFile(Path("side_ids.jsonl"), VectorLines(kRows, kRowIds));
+  WriteFile(Path("side_arrays.jsonl"), VectorLines(kRows));
+  for (const std::string vectors :
+       {"side.fvecs", "side.npy", "side_ids.jsonl", "side_arrays.jsonl"}) {
+    const std::string index = Path("idx_" + vectors);
+    const CommandResult r = IndexWith(index, vectors);
+    ASSERT_EQ(r.exit_code, 0) << vectors << "\n" << r;
+    EXPECT_NE(r.out.find("indexed 6 documents"), std::string::npos) << r;
+    EXPECT_NE(r.err.find("plain.jsonl:4:"), std::string::npos) << r;  // the bad line
+    EXPECT_EQ(KnnAll(index), inline_hits) << vectors;
+  }
+}
+
+TEST_F(SideVectorsCliTest, BadSideFilesAreRefusedBeforeIndexing) {
+  // Row counts: one short, one extra.
+  WriteFile(Path("short.fvecs"), Fvecs({kRows.begin(), kRows.end() - 1}));
+  ExpectRefused("short.fvecs", {"short.fvecs holds 6 rows", "record 7", "a6"});
+  std::vector<std::vector<float>> extra = kRows;
+  extra.push_back({1, 1, 1});
+  WriteFile(Path("extra.npy"), Npy(extra));
+  ExpectRefused("extra.npy", {"extra.npy holds 8 rows", "7 records"});
+  // Wrong dimension in row 3 (a3).
+  std::vector<std::vector<float>> wide = kRows;
+  wide[2] = {0, 1, 0, 0};
+  WriteFile(Path("wide.fvecs"), Fvecs(wide));
+  ExpectRefused("wide.fvecs", {"wide.fvecs: row 3", "a3", "dimension 4"});
+  WriteFile(Path("wide.jsonl"), VectorLines(wide));
+  ExpectRefused("wide.jsonl", {"wide.jsonl:3:", "dimension 4"});
+  // NaN and Inf.
+  std::vector<std::vector<float>> nan = kRows;
+  nan[1][2] = std::numeric_limits<float>::quiet_NaN();
+  WriteFile(Path("nan.npy"), Npy(nan));
+  ExpectRefused("nan.npy", {"nan.npy: row 2", "value 2 is not finite (NaN)"});
+  std::vector<std::vector<float>> inf = kRows;
+  inf[5][0] = std::numeric_limits<float>::infinity();
+  WriteFile(Path("inf.fvecs"), Fvecs(inf));
+  ExpectRefused("inf.fvecs", {"inf.fvecs: row 6", "Inf"});
+  WriteFile(Path("big.jsonl"), "[1, 0, 0]\n[1e39, 0, 0]\n");
+  ExpectRefused("big.jsonl", {"big.jsonl:2:", "not a finite number"});
+  // Ids out of order: a2 and a3 swapped.
+  std::vector<std::string> swapped = kRowIds;
+  std::swap(swapped[1], swapped[2]);
+  WriteFile(Path("swapped.jsonl"), VectorLines(kRows, swapped));
+  ExpectRefused("swapped.jsonl",
+                {"swapped.jsonl:2:", "id \"a3\" does not match document \"a2\""});
+  // Malformed JSON, a truncated .fvecs, a missing file.
+  WriteFile(Path("broken.jsonl"), "[1, 0, 0]\n[1, 0\n");
+  ExpectRefused("broken.jsonl", {"broken.jsonl:2:", "invalid JSON"});
+  std::string truncated = Fvecs(kRows);
+  truncated.resize(truncated.size() - 2);
+  WriteFile(Path("truncated.fvecs"), truncated);
+  ExpectRefused("truncated.fvecs", {"truncated.fvecs: row 7", "truncated"});
+  ExpectRefused("missing.fvecs", {"missing.fvecs"});
+  // A vector given both inline and by a side file.
+  WriteFile(Path("side.fvecs"), Fvecs({{1, 0, 0}, {0.9, 0.1, 0}}));
+  WriteFile(Path("both.jsonl"), "{\"_id\": \"x1\", \"text\": \"a\"}\n"
+                                "{\"_id\": \"x2\", \"text\": \"b\", \"vectors\": {\"emb\": [1, 0, 0]}}\n");
+  const CommandResult both = IndexWith(Path("idx_both"), "side.fvecs", "both.jsonl");
+  EXPECT_EQ(both.exit_code, 2) << both;
+  EXPECT_NE(both.err.find("x2"), std::string::npos) << both;
+  EXPECT_NE(both.err.find("inline"), std::string::npos) << both;
+  // An unknown field; stdin as the corpus.
+  const CommandResult unknown = Cascade("index --quiet --index " + Quote(Path("idx_u")) +
+                                        " --vector-field emb:3:dot --vectors " +
+                                        Quote("other=" + Path("side.fvecs")) + " " +
+                                        Quote(Path("plain.jsonl")));
+  EXPECT_EQ(unknown.exit_code, 2) << unknown;
+  EXPECT_NE(unknown.err.find("no vector field other"), std::string::npos) << unknown;
+  const CommandResult from_stdin =
+      Cascade("index --quiet --index " + Quote(Path("idx_s")) +
+                  " --vector-field emb:3:dot --vectors " + Quote("emb=" + Path("side.fvecs")) +
+                  " -",
+              Path("plain.jsonl"));
+  EXPECT_EQ(from_stdin.exit_code, 2) << from_stdin;
+}
+
+TEST_F(SideVectorsCliTest, ABadSideFileLeavesAnExistingIndexUnchanged) {
+  // index_ holds a1..a6; the new corpus adds n1, n2, but its second row is
+  // NaN: neither is added, and a1..a6 keep their vectors.
+  WriteFile(Path("more.jsonl"), "{\"_id\": \"n1\", \"text\": \"new one\"}\n"
+                                "{\"_id\": \"n2\", \"text\": \"new two\"}\n");
+  WriteFile(Path("more.fvecs"),
+            Fvecs({{1, 0, 0}, {std::numeric_limits<float>::quiet_NaN(), 0, 0}}));
+  const std::vector<std::string> before = KnnAll(index_);
+  const CommandResult r = Cascade("index --quiet --index " + Quote(index_) + " --vectors " +
+                                  Quote("emb=" + Path("more.fvecs")) + " " +
+                                  Quote(Path("more.jsonl")));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_NE(r.err.find("more.fvecs: row 2"), std::string::npos) << r;
+  EXPECT_EQ(KnnAll(index_), before);
+  EXPECT_TRUE(Search(index_, "new").empty());
+  // The same corpus with good rows goes in.
+  WriteFile(Path("more.fvecs"), Fvecs({{1, 0, 0}, {0, 2, 0}}));
+  const CommandResult good = Cascade("index --quiet --index " + Quote(index_) + " --vectors " +
+                                     Quote("emb=" + Path("more.fvecs")) + " " +
+                                     Quote(Path("more.jsonl")));
+  ASSERT_EQ(good.exit_code, 0) << good;
+  EXPECT_EQ(Search(index_, "", "--mode dense --k 1 --vector '[0, 1, 0]'"), (Ids{"n2"}));
 }
 
 }  // namespace

@@ -1,0 +1,329 @@
+#include "index/segment_merger.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
+
+#include "index/keys.h"
+#include "index/positions_codec.h"
+#include "index/posting_codec.h"
+
+namespace cascade::index {
+
+namespace {
+
+constexpr uint32_t kDropped = UINT32_MAX;
+
+// Old doc id -> new doc id over the merged range [lo, hi); kDropped for
+// deleted documents and for ids in gaps between the segments.
+struct Remap {
+  uint32_t lo = 0;
+  uint32_t hi = 0;
+  uint32_t first_change = 0;  // the first doc whose id changes; hi if none
+  std::vector<uint32_t> to;
+  uint32_t operator()(uint32_t doc) const { return to[doc - lo]; }
+};
+
+// Rewrites the records of `cf` keyed by prefix + fixed32-BE doc id with the
+// doc in [remap.lo, remap.hi): moved ones to their new key, dropped ones
+// removed. Keys are visited in increasing doc order and a document only
+// moves down, so a Put never lands on a key a later Delete of this pass
+// removes. on_move(new_doc, value) sees each moved record.
+template <typename OnMove>
+Status Relocate(rocksdb::DB* db, const rocksdb::ReadOptions& ro, rocksdb::ColumnFamilyHandle* cf,
+                const std::string& prefix, const Remap& remap, rocksdb::WriteBatch* batch,
+                OnMove on_move) {
+  if (remap.first_change == remap.hi) return Status::OK();
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  std::string key = prefix;
+  PutFixed32BE(&key, remap.first_change);
+  for (it->Seek(key); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (!k.starts_with(prefix)) break;
+    if (k.size() != prefix.size() + 4) return Status::Corruption("bad doc-keyed record key");
+    const uint32_t doc = DecodeFixed32BE(k.data() + prefix.size());
+    if (doc >= remap.hi) break;
+    const uint32_t to = remap(doc);
+    if (to == doc) continue;
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch->Delete(cf, k), "merge: batch"));
+    if (to == kDropped) continue;
+    key.assign(prefix);
+    PutFixed32BE(&key, to);
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch->Put(cf, key, it->value()), "merge: batch"));
+    CASCADE_RETURN_IF_ERROR(on_move(to, std::string_view(it->value().data(), it->value().size())));
+  }
+  return FromRocks(it->status(), "merge: scan records");
+}
+
+// Rewrites one vector field's IVF entries (field byte, fixed32-BE list,
+// fixed32-BE doc) whose doc is in the merged range. Within a list docs come
+// in increasing order, so the reasoning of Relocate holds per list.
+Status RelocateIvf(rocksdb::DB* db, const rocksdb::ReadOptions& ro, rocksdb::ColumnFamilyHandle* cf,
+                   uint8_t field, const Remap& remap, rocksdb::WriteBatch* batch) {
+  if (remap.first_change == remap.hi) return Status::OK();
+  const std::string prefix(1, static_cast<char>(field));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  std::string key;
+  for (it->Seek(prefix); it->Valid(); it->Next()) {
+    const rocksdb::Slice k = it->key();
+    if (!k.starts_with(prefix)) break;
+    if (k.size() != 9) return Status::Corruption("bad IVF key");
+    const uint32_t doc = DecodeFixed32BE(k.data() + 5);
+    if (doc < remap.first_change || doc >= remap.hi) continue;
+    const uint32_t to = remap(doc);
+    if (to == doc) continue;
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch->Delete(cf, k), "merge: batch"));
+    if (to == kDropped) continue;
+    key.assign(k.data(), 5);
+    PutFixed32BE(&key, to);
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch->Put(cf, key, rocksdb::Slice()), "merge: batch"));
+  }
+  return FromRocks(it->status(), "merge: scan IVF lists");
+}
+
+// One merged segment's postings, read term by term in key order, and its
+// positions (same keys) alongside.
+struct PostingSource {
+  const SegmentInfo* seg = nullptr;
+  std::string prefix;  // SegmentKey(seg->id)
+  std::unique_ptr<rocksdb::Iterator> it;
+  std::unique_ptr<rocksdb::Iterator> positions;  // null without positions
+  bool Valid() const { return it->Valid() && it->key().starts_with(prefix); }
+  std::string_view term() const {
+    return std::string_view(it->key().data() + 4, it->key().size() - 4);
+  }
+  // The positions record of the current term, if there is one: moves the
+  // positions iterator up to the postings key.
+  bool SeekPositions() {
+    if (!positions) return false;
+    const rocksdb::Slice key = it->key();
+    while (positions->Valid() && positions->key().compare(key) < 0) positions->Next();
+    return positions->Valid() && positions->key() == key;
+  }
+};
+
+}  // namespace
+
+Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
+                                  std::span<const uint32_t> segment_ids) {
+  if (store.read_only()) return Status::InvalidArgument("index is open read-only", store.path());
+  if (segment_ids.empty()) return Status::InvalidArgument("merge: no segments");
+  // The reader's segments in doc id order; the merged ones must be a run.
+  std::vector<const SegmentInfo*> ordered;
+  for (const SegmentInfo& seg : reader.segments()) ordered.push_back(&seg);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const SegmentInfo* a, const SegmentInfo* b) { return a->base < b->base; });
+  std::vector<size_t> at;
+  for (uint32_t id : segment_ids) {
+    auto found = std::find_if(ordered.begin(), ordered.end(),
+                              [&](const SegmentInfo* s) { return s->id == id; });
+    if (found == ordered.end()) {
+      return Status::InvalidArgument("merge: no segment", std::to_string(id));
+    }
+    at.push_back(static_cast<size_t>(found - ordered.begin()));
+  }
+  std::sort(at.begin(), at.end());
+  for (size_t i = 1; i < at.size(); ++i) {
+    if (at[i] != at[i - 1] + 1) {
+      return Status::InvalidArgument(
+          "merge: segments must be distinct and adjacent in doc id order");
+    }
+  }
+  std::vector<const SegmentInfo*> segs;
+  for (size_t i : at) segs.push_back(ordered[i]);
+
+  Remap remap;
+  remap.lo = segs.front()->base;
+  remap.hi = segs.back()->base + segs.back()->count;
+  remap.to.assign(remap.hi - remap.lo, kDropped);
+  MergeResult result;
+  result.segments = static_cast<uint32_t>(segs.size());
+  std::vector<uint32_t> lengths;  // by new local doc id
+  for (const SegmentInfo* seg : segs) {
+    for (uint32_t i = 0; i < seg->count; ++i) {
+      const uint32_t doc = seg->base + i;
+      if (reader.IsDeleted(doc)) {
+        ++result.reclaimed;
+        continue;
+      }
+      remap.to[doc - remap.lo] = remap.lo + static_cast<uint32_t>(lengths.size());
+      lengths.push_back(seg->lengths[i]);
+    }
+  }
+  result.documents = lengths.size();
+  remap.first_change = remap.hi;
+  for (uint32_t doc = remap.lo; doc < remap.hi; ++doc) {
+    if (remap(doc) != doc) {
+      remap.first_change = doc;
+      break;
+    }
+  }
+  if (segs.size() == 1 && result.reclaimed == 0) return result;  // nothing to do
+
+  rocksdb::DB* db = store.db();
+  const rocksdb::ReadOptions& ro = reader.read_options();
+  const uint32_t target = segs.front()->id;
+  rocksdb::WriteBatch batch;
+
+  // Postings: a k-way merge of the segments' term ranges.
+  rocksdb::ColumnFamilyHandle* postings_cf = store.cf(Cf::kPostings);
+  rocksdb::ColumnFamilyHandle* positions_cf = store.cf(Cf::kPositions);
+  std::vector<PostingSource> sources(segs.size());
+  for (size_t s = 0; s < segs.size(); ++s) {
+    sources[s].seg = segs[s];
+    sources[s].prefix = SegmentKey(segs[s]->id);
+    sources[s].it.reset(db->NewIterator(ro, postings_cf));
+    sources[s].it->Seek(sources[s].prefix);
+    if (positions_cf != nullptr) {
+      sources[s].positions.reset(db->NewIterator(ro, positions_cf));
+      sources[s].positions->Seek(sources[s].prefix);
+    }
+  }
+  std::string term, value;
+  std::vector<uint32_t> docs, tfs, seg_docs, seg_tfs, positions, one;
+  PositionsReader positions_reader;
+  while (true) {
+    bool any = false;
+    for (const PostingSource& src : sources) {
+      if (!src.Valid()) continue;
+      if (!any || src.term() < term) term.assign(src.term());
+      any = true;
+    }
+    if (!any) break;
+    docs.clear();
+    tfs.clear();
+    positions.clear();
+    size_t lists = 0, with_positions = 0;
+    for (PostingSource& src : sources) {
+      if (!src.Valid() || src.term() != term) continue;
+      const rocksdb::Slice v = src.it->value();
+      CASCADE_RETURN_IF_ERROR(DecodePostings(std::string_view(v.data(), v.size()), &seg_docs,
+                                             &seg_tfs));
+      const bool has_positions = src.SeekPositions();
+      ++lists;
+      if (has_positions) {
+        ++with_positions;
+        const rocksdb::Slice p = src.positions->value();
+        CASCADE_RETURN_IF_ERROR(
+            positions_reader.Reset(std::string_view(p.data(), p.size()), seg_tfs));
+      }
+      for (size_t i = 0; i < seg_docs.size(); ++i) {
+        if (seg_docs[i] >= src.seg->count) {
+          return Status::Corruption("posting beyond segment end in segment",
+                                    std::to_string(src.seg->id));
+        }
+        const uint32_t to = remap(src.seg->base + seg_docs[i]);
+        if (to == kDropped) continue;
+        docs.push_back(to - remap.lo);
+        tfs.push_back(seg_tfs[i]);
+        if (has_positions) {
+          CASCADE_RETURN_IF_ERROR(positions_reader.Read(static_cast<uint32_t>(i), &one));
+          positions.insert(positions.end(), one.begin(), one.end());
+        }
+      }
+      // Removed before the merged list is put: a Put later in the batch
+      // wins over a Delete of the same key (S1's own key).
+      CASCADE_RETURN_IF_ERROR(FromRocks(batch.Delete(postings_cf, src.it->key()), "merge: batch"));
+      if (has_positions) {
+        CASCADE_RETURN_IF_ERROR(
+            FromRocks(batch.Delete(positions_cf, src.it->key()), "merge: batch"));
+      }
+      src.it->Next();
+    }
+    // A term's list has positions in every segment or in none (the index
+    // options decide for all segments).
+    if (with_positions != 0 && with_positions != lists) {
+      return Status::Corruption("merge: term has positions in only some segments", term);
+    }
+    if (docs.empty()) continue;  // the term only occurred in deleted documents
+    value.clear();
+    EncodePostings(docs, tfs, lengths, &value);
+    CASCADE_RETURN_IF_ERROR(
+        FromRocks(batch.Put(postings_cf, PostingKey(target, term), value), "merge: batch"));
+    if (with_positions != 0) {
+      value.clear();
+      EncodePositions(tfs, positions, &value);
+      CASCADE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(positions_cf, PostingKey(target, term), value), "merge: batch"));
+    }
+    ++result.terms;
+  }
+  for (const PostingSource& src : sources) {
+    CASCADE_RETURN_IF_ERROR(FromRocks(src.it->status(), "merge: scan postings"));
+    if (src.positions) {
+      CASCADE_RETURN_IF_ERROR(FromRocks(src.positions->status(), "merge: scan positions"));
+    }
+  }
+
+  // Segment records.
+  rocksdb::ColumnFamilyHandle* segments_cf = store.cf(Cf::kSegments);
+  for (size_t s = 1; s < segs.size(); ++s) {
+    CASCADE_RETURN_IF_ERROR(
+        FromRocks(batch.Delete(segments_cf, SegmentKey(segs[s]->id)), "merge: batch"));
+  }
+  if (lengths.empty()) {
+    CASCADE_RETURN_IF_ERROR(
+        FromRocks(batch.Delete(segments_cf, SegmentKey(target)), "merge: batch"));
+  } else {
+    value.clear();
+    PutFixed32(&value, remap.lo);
+    PutFixed32(&value, static_cast<uint32_t>(lengths.size()));
+    for (uint32_t length : lengths) PutFixed32(&value, length);
+    CASCADE_RETURN_IF_ERROR(
+        FromRocks(batch.Put(segments_cf, SegmentKey(target), value), "merge: batch"));
+  }
+
+  // Stored documents, and the external ids of moved ones.
+  rocksdb::ColumnFamilyHandle* ids_cf = store.cf(Cf::kIds);
+  const auto no_op = [](uint32_t, std::string_view) { return Status::OK(); };
+  std::string doc_value;
+  CASCADE_RETURN_IF_ERROR(Relocate(
+      db, ro, store.cf(Cf::kDocs), "", remap, &batch,
+      [&](uint32_t to, std::string_view record) {
+        std::string_view in = record, id;
+        if (!GetLengthPrefixed(&in, &id)) {
+          return Status::Corruption("stored document is truncated", std::to_string(to));
+        }
+        doc_value.clear();
+        PutFixed32(&doc_value, to);
+        return FromRocks(batch.Put(ids_cf, rocksdb::Slice(id.data(), id.size()), doc_value),
+                         "merge: batch");
+      }));
+  if (rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::kTilde)) {
+    CASCADE_RETURN_IF_ERROR(Relocate(db, ro, cf, "", remap, &batch, no_op));
+  }
+  const size_t fields = store.options().vector_fields.size();
+  if (fields > 0 && store.cf(Cf::kVectors) != nullptr) {
+    for (size_t f = 0; f < fields; ++f) {
+      const std::string prefix(1, static_cast<char>(f));
+      CASCADE_RETURN_IF_ERROR(
+          Relocate(db, ro, store.cf(Cf::kVectors), prefix, remap, &batch, no_op));
+      if (store.cf(Cf::kIvf) != nullptr) {
+        CASCADE_RETURN_IF_ERROR(
+            RelocateIvf(db, ro, store.cf(Cf::kIvf), static_cast<uint8_t>(f), remap, &batch));
+      }
+    }
+  }
+  // No document of the merged segment is deleted.
+  {
+    rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::kDeletes);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+    for (it->Seek(DocKey(remap.lo)); it->Valid(); it->Next()) {
+      if (it->key().size() != 4) return Status::Corruption("bad delete record");
+      if (DecodeFixed32BE(it->key().data()) >= remap.hi) break;
+      CASCADE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf, it->key()), "merge: batch"));
+    }
+    CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "merge: scan deletes"));
+  }
+
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  CASCADE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "write merged segment"));
+  return result;
+}
+
+}  // namespace cascade::index

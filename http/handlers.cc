@@ -439,6 +439,56 @@ Status DenseSearchError(const Status& status) {
   return status;
 }
 
+// The "refresh" query parameter of a write: absent, "false" or "0" is
+// false; bare, "true" or "1" is true; anything else InvalidArgument.
+Result<bool> ParseRefreshParam(std::string_view query) {
+  Result<std::optional<std::string>> param = QueryParam(query, "refresh");
+  if (!param.ok()) {
+    return Status::InvalidArgument("query parameter \"refresh\": " +
+                                   param.status().message());
+  }
+  if (!param->has_value()) return false;
+  const std::string& v = **param;
+  if (v.empty() || v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  return Status::InvalidArgument("query parameter \"refresh\": expected true or false");
+}
+
+struct DeleteByQueryRequest {
+  std::string query;
+  std::string syntax = "plain";
+};
+
+// {"query": "...", "syntax": "plain"|"lucene"}; "query" is required.
+Result<DeleteByQueryRequest> ParseDeleteByQuery(std::string_view body) {
+  simdjson::dom::object object;
+  CASCADE_RETURN_IF_ERROR(ParseObject(ThreadParser(), body, &object));
+  DeleteByQueryRequest req;
+  bool has_query = false;
+  for (simdjson::dom::key_value_pair field : object) {
+    const std::string_view key = field.key;
+    if (key == "query") {
+      CASCADE_ASSIGN_OR_RETURN(std::string_view query, ReadString(field.value, "query"));
+      if (query.size() > kMaxQueryBytes) {
+        return FieldError("query", "longer than " + std::to_string(kMaxQueryBytes) +
+                                       " bytes (" + std::to_string(query.size()) + ")");
+      }
+      req.query.assign(query);
+      has_query = true;
+    } else if (key == "syntax") {
+      CASCADE_ASSIGN_OR_RETURN(std::string_view syntax, ReadString(field.value, "syntax"));
+      if (syntax != "plain" && syntax != "lucene") {
+        return FieldError("syntax", "expected \"plain\" or \"lucene\"");
+      }
+      req.syntax.assign(syntax);
+    } else {
+      return Status::InvalidArgument("unknown field \"" + std::string(key) + "\"");
+    }
+  }
+  if (!has_query) return FieldError("query", "is required");
+  return req;
+}
+
 std::string NotFoundReason(const std::string& id) {
   std::string reason = "document ";
   AppendJsonString(&reason, id);
@@ -474,6 +524,8 @@ Response Handlers::Handle(const RouteMatch& match, std::string_view method,
       return GetDocument(match.id);
     case Route::kRefresh:
       return RefreshEndpoint();
+    case Route::kDeleteByQuery:
+      return DeleteByQuery(match.query, body);
     case Route::kRerank:
       return Rerank(body);
     case Route::kNone:
@@ -501,6 +553,20 @@ Response Handlers::Stats() {
   json.Key("format_version").Uint(stats.format_version);
   json.Key("pending_changes").Uint(stats.pending_changes);
   json.Key("positions").Bool(stats.positions);
+  json.Key("tilde").Bool(stats.tilde);
+  json.Key("vector_fields").BeginArray();
+  for (const std::string& field : stats.vector_fields) json.String(field);
+  json.EndArray();
+  // Bytes per RocksDB column family: table files on disk, and writes still
+  // in memtables (on disk in the write-ahead log meanwhile).
+  json.Key("column_families").BeginObject();
+  for (const ColumnFamilyStats& cf : stats.column_families) {
+    json.Key(cf.name).BeginObject();
+    json.Key("table_bytes").Uint(cf.table_bytes);
+    json.Key("memtable_bytes").Uint(cf.memtable_bytes);
+    json.EndObject();
+  }
+  json.EndObject();
   json.Key("queue_depth").Uint(queue_depth_ ? queue_depth_() : 0);
   json.Key("rerank_queue_depth").Uint(rerank_ ? rerank_->depth() : 0);
   json.EndObject();
@@ -644,21 +710,9 @@ Result<bool> Handlers::ExistsLocked(const std::string& id) {
 
 Response Handlers::AddDocuments(std::string_view query, std::string_view body) {
   const auto start = Clock::now();
-  Result<std::optional<std::string>> refresh_param = QueryParam(query, "refresh");
-  if (!refresh_param.ok()) {
-    return ErrorResponse(Status::InvalidArgument(
-        "query parameter \"refresh\": " + refresh_param.status().message()));
-  }
-  bool refresh = false;
-  if (refresh_param->has_value()) {
-    const std::string& v = **refresh_param;
-    if (v.empty() || v == "true" || v == "1") {
-      refresh = true;
-    } else if (v != "false" && v != "0") {
-      return ErrorResponse(Status::InvalidArgument(
-          "query parameter \"refresh\": expected true or false"));
-    }
-  }
+  Result<bool> refresh_param = ParseRefreshParam(query);
+  if (!refresh_param.ok()) return ErrorResponse(refresh_param.status());
+  const bool refresh = *refresh_param;
 
   JsonWriter items;
   items.BeginArray();
@@ -752,6 +806,46 @@ Response Handlers::DeleteDocument(const std::string& id) {
   json.BeginObject();
   json.Key("id").String(id);
   json.Key("deleted").Bool(true);
+  json.EndObject();
+  return JsonResponse(json.Take());
+}
+
+Response Handlers::DeleteByQuery(std::string_view query, std::string_view body) {
+  const auto start = Clock::now();
+  Result<bool> refresh = ParseRefreshParam(query);
+  if (!refresh.ok()) return ErrorResponse(refresh.status());
+  Result<DeleteByQueryRequest> parsed = ParseDeleteByQuery(body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  DeleteByQueryOptions options;
+  options.syntax = parsed->syntax;
+  uint64_t deleted = 0;
+  {
+    std::lock_guard lock(writes_mu_);
+    std::vector<std::string> ids;
+    Result<uint64_t> result = index_->DeleteByQuery(parsed->query, options, &ids);
+    // Ids deleted before a failure stay deleted: keep the view in step.
+    for (std::string& id : ids) touched_[std::move(id)] = false;
+    if (!result.ok()) {
+      // The syntax was checked above: what the engine refuses is the query
+      // (a syntax error naming the column, an unknown field, a range).
+      const Status& s = result.status();
+      if (s.IsInvalidArgument() || s.IsNotSupported()) {
+        return ErrorResponse(FieldError("query", s.message()));
+      }
+      return ErrorResponse(s);
+    }
+    deleted = *result;
+    if (*refresh) {
+      Status committed = index_->Commit();
+      if (!committed.ok()) return ErrorResponse(committed);
+      touched_.clear();
+    }
+  }
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("took_ms").Millis(MillisSince(start));
+  json.Key("deleted").Uint(deleted);
+  json.Key("refreshed").Bool(*refresh);
   json.EndObject();
   return JsonResponse(json.Take());
 }

@@ -3,8 +3,8 @@
 // and build JSON. They block (searches, commits, model batches), so the
 // server runs them on its worker threads, never on an Asio thread.
 //
-// Writes (POST /documents, DELETE, POST /refresh, the automatic refresh and
-// the final commit) are serialised here, so that "201 created" versus "200
+// Writes (POST /documents, DELETE, POST /delete_by_query, POST /refresh,
+// the automatic refresh and the final commit) are serialised here, so that "201 created" versus "200
 // replaced" is decided against a consistent view: the committed index plus
 // the ids touched since the last commit.
 //
@@ -77,6 +77,7 @@ class Handlers {
   Response AddDocuments(std::string_view query, std::string_view body);
   Response GetDocument(const std::string& id);
   Response DeleteDocument(const std::string& id);
+  Response DeleteByQuery(std::string_view query, std::string_view body);
   Response RefreshEndpoint();
   Response Rerank(std::string_view body);
 

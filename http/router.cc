@@ -52,7 +52,7 @@ RouteMatch MatchRoute(std::string_view target) {
       {"/health", Route::kHealth},   {"/stats", Route::kStats},
       {"/search", Route::kSearch},   {"/documents", Route::kDocuments},
       {"/refresh", Route::kRefresh}, {"/rerank", Route::kRerank},
-      {"/metrics", Route::kMetrics},
+      {"/metrics", Route::kMetrics}, {"/delete_by_query", Route::kDeleteByQuery},
   };
   for (const Fixed& fixed : kFixed) {
     if (path == fixed.path) {
@@ -91,6 +91,7 @@ bool MethodAllowed(Route route, std::string_view method) {
     case Route::kDocuments:
     case Route::kRefresh:
     case Route::kRerank:
+    case Route::kDeleteByQuery:
       return method == "POST";
     case Route::kDocument:
       return method == "GET" || method == "DELETE";
@@ -110,6 +111,7 @@ std::string_view AllowedMethods(Route route) {
     case Route::kDocuments:
     case Route::kRefresh:
     case Route::kRerank:
+    case Route::kDeleteByQuery:
       return "POST";
     case Route::kDocument:
       return "GET, DELETE";
@@ -123,6 +125,7 @@ bool IsWrite(Route route, std::string_view method) {
   switch (route) {
     case Route::kDocuments:
     case Route::kRefresh:
+    case Route::kDeleteByQuery:
       return true;
     case Route::kDocument:
       return method == "DELETE";

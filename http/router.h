@@ -23,6 +23,7 @@ enum class Route {
   kDocuments,  // POST /documents
   kDocument,   // GET, DELETE /documents/{id}
   kRefresh,    // POST /refresh
+  kDeleteByQuery,  // POST /delete_by_query
   kRerank,     // POST /rerank
   kMetrics,    // GET /metrics
 };

@@ -279,6 +279,17 @@ Status IndexWriter::Delete(std::string_view id) {
   return Status::OK();
 }
 
+Result<bool> IndexWriter::Contains(std::string_view id) const {
+  auto it = buffer_.ids.find(std::string(id));
+  if (it != buffer_.ids.end()) return it->second != kDeletedInBuffer;
+  std::string value;
+  rocksdb::Status s =
+      store_->db()->Get(rocksdb::ReadOptions(), store_->cf(Cf::kIds), id, &value);
+  if (s.IsNotFound()) return false;
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "look up id " + std::string(id)));
+  return true;
+}
+
 Status IndexWriter::Flush() {
   if (buffer_.docs.empty() && buffer_.deletes.empty()) return Status::OK();
   const uint32_t count = static_cast<uint32_t>(buffer_.docs.size());

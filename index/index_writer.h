@@ -84,6 +84,11 @@ class IndexWriter {
   // next Flush(), like an add.
   Status Delete(std::string_view id);
 
+  // Whether a live document has this external id: one added since the last
+  // Flush() and not deleted since, or a committed one not deleted since.
+  // IOError or Corruption from the id lookup.
+  Result<bool> Contains(std::string_view id) const;
+
   // Writes buffered documents as a segment, and buffered deletes (no-op
   // when there are neither).
   Status Flush();

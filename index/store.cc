@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <string>
 #include <system_error>
 
@@ -298,6 +299,17 @@ Result<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
   return std::optional<std::string>(std::move(value));
 }
 
+Status Store::FlushMemtables() {
+  std::vector<rocksdb::ColumnFamilyHandle*> all;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    if (h != nullptr) all.push_back(h);
+  }
+  for (rocksdb::ColumnFamilyHandle* h : extra_handles_) all.push_back(h);
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  return FromRocks(db_->Flush(options, all), "flush memtables");
+}
+
 Status Store::PutMeta(std::string_view key, std::string_view value) {
   if (read_only_) return Status::InvalidArgument("index is open read-only", path_);
   rocksdb::WriteOptions wo;
@@ -305,6 +317,35 @@ Status Store::PutMeta(std::string_view key, std::string_view value) {
   return FromRocks(db_->Put(wo, rocksdb::Slice(key.data(), key.size()),
                             rocksdb::Slice(value.data(), value.size())),
                    "write " + std::string(key));
+}
+
+std::vector<ColumnFamilySize> Store::ColumnFamilySizes() const {
+  // Names in Cf order.
+  static constexpr std::string_view kNames[] = {
+      kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds,
+      kCfDeletes, kCfTilde, kCfVectors, kCfIvf, kCfPositions};
+  static_assert(std::size(kNames) == static_cast<size_t>(Cf::kPositions) + 1);
+  std::vector<ColumnFamilySize> out;
+  for (size_t i = 0; i < handles_.size() && i < std::size(kNames); ++i) {
+    if (handles_[i] == nullptr) continue;
+    ColumnFamilySize size;
+    size.name = std::string(kNames[i]);
+    uint64_t value = 0;
+    if (db_->GetIntProperty(handles_[i], "rocksdb.live-sst-files-size", &value)) {
+      size.table_bytes = value;
+    }
+    // An empty memtable still reports its first arena block: count only
+    // memtables that hold entries.
+    uint64_t active = 0, immutable = 0;
+    db_->GetIntProperty(handles_[i], "rocksdb.num-entries-active-mem-table", &active);
+    db_->GetIntProperty(handles_[i], "rocksdb.num-entries-imm-mem-tables", &immutable);
+    if (active + immutable > 0 &&
+        db_->GetIntProperty(handles_[i], "rocksdb.cur-size-all-mem-tables", &value)) {
+      size.memtable_bytes = value;
+    }
+    out.push_back(std::move(size));
+  }
+  return out;
 }
 
 }  // namespace cascade::index

@@ -11,6 +11,7 @@
 #define CASCADE_INDEX_STORE_H_
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,16 @@ namespace cascade::index {
 // opened read-only that was written before the column family existed.
 enum class Cf {
   kDefault, kSegments, kPostings, kDocs, kIds, kDeletes, kTilde, kVectors, kIvf, kPositions
+};
+
+// The storage one column family takes (Store::ColumnFamilySizes).
+struct ColumnFamilySize {
+  std::string name;             // "postings", "docs", ... (keys.h)
+  uint64_t table_bytes = 0;     // its live table (SST) files on disk
+  // Its memtables: writes not yet flushed into table files, kept in memory
+  // (and, until flushed, in the write-ahead log). RocksDB's estimate of
+  // the memory they use, arena blocks included; 0 when they hold nothing.
+  uint64_t memtable_bytes = 0;
 };
 
 struct StoreOptions {
@@ -66,6 +77,16 @@ class Store {
   Result<std::optional<std::string>> GetMeta(std::string_view key) const;
   // Writes a metadata value durably (synced).
   Status PutMeta(std::string_view key, std::string_view value);
+  // Writes every column family's memtable to table files and waits: after
+  // a bulk load the folder then holds the compressed index, and the next
+  // open replays no log. Not needed for durability (commits sync the log).
+  Status FlushMemtables();
+  // The size of each column family this store opened, in Cf order (those
+  // an old read-only index lacks are left out). From RocksDB's properties
+  // "rocksdb.live-sst-files-size" and "rocksdb.cur-size-all-mem-tables":
+  // no I/O, and it works on a read-only open while another process writes
+  // (which then shows the files as of this open).
+  std::vector<ColumnFamilySize> ColumnFamilySizes() const;
   const std::string& path() const { return path_; }
   bool read_only() const { return read_only_; }
 

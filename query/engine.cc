@@ -6,6 +6,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "index/dense/vector_field.h"
 #include "index/document_json.h"
 #include "index/index_reader.h"
 #include "index/index_writer.h"
@@ -322,6 +323,14 @@ Status Index::Add(const Document& doc) {
 }
 
 Status Index::AddBatch(std::span<const Document> docs) {
+  return AddDocuments(docs, /*must_exist=*/false);
+}
+
+Status Index::Update(const Document& doc) {
+  return AddDocuments({&doc, 1}, /*must_exist=*/true);
+}
+
+Status Index::AddDocuments(std::span<const Document> docs, bool must_exist) {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   std::vector<index::Document> converted;
   converted.reserve(docs.size());
@@ -345,6 +354,14 @@ Status Index::AddBatch(std::span<const Document> docs) {
     }
   }
   std::lock_guard lock(impl_->write_mu);
+  // Checked under the lock, so that no delete comes between the check and
+  // the replacement.
+  if (must_exist) {
+    for (const index::Document& doc : converted) {
+      CASCADE_ASSIGN_OR_RETURN(bool exists, impl_->writer->Contains(doc.id));
+      if (!exists) return Status::NotFound("no document with id", doc.id);
+    }
+  }
   if (impl_->tilde_model) {
     std::vector<index::Document*> targets;
     for (index::Document& doc : converted) targets.push_back(&doc);
@@ -357,6 +374,38 @@ Status Index::Delete(std::string_view id) {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   std::lock_guard lock(impl_->write_mu);
   return impl_->writer->Delete(id);
+}
+
+Result<uint64_t> Index::DeleteByQuery(std::string_view query,
+                                      const DeleteByQueryOptions& options,
+                                      std::vector<std::string>* deleted_ids) {
+  if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
+  CASCADE_ASSIGN_OR_RETURN(query::QuerySyntax syntax,
+                           query::ParseQuerySyntax(options.syntax));
+  if (syntax == query::QuerySyntax::kLucene) {
+    // A syntax error is refused before the flush below writes anything.
+    query::ParserOptions parser_options;
+    parser_options.max_bytes = query::kMaxQueryBytes;
+    parser_options.max_clauses = query::kMaxQueryTerms;
+    CASCADE_RETURN_IF_ERROR(query::ParseLuceneQuery(query, parser_options).status());
+  }
+  std::lock_guard lock(impl_->write_mu);
+  // The query runs on a view of everything written so far: buffered adds
+  // and deletes are flushed first, as a RAM-buffer flush would, and the
+  // view is private (searches keep the last Commit's until the next one).
+  CASCADE_RETURN_IF_ERROR(impl_->writer->Flush());
+  CASCADE_ASSIGN_OR_RETURN(std::shared_ptr<const index::IndexReader> view,
+                           index::IndexReader::Open(impl_->store));
+  CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<query::Searcher> searcher,
+                           query::Searcher::Create(view));
+  CASCADE_ASSIGN_OR_RETURN(std::vector<uint32_t> matches, searcher->Match(query, syntax));
+  // The writer deletes by external id (it keeps the id map in step).
+  for (uint32_t doc : matches) {
+    CASCADE_ASSIGN_OR_RETURN(index::Document stored, view->ReadDocument(doc));
+    CASCADE_RETURN_IF_ERROR(impl_->writer->Delete(stored.id));
+    if (deleted_ids != nullptr) deleted_ids->push_back(std::move(stored.id));
+  }
+  return static_cast<uint64_t>(matches.size());
 }
 
 Status Index::Commit() {
@@ -565,6 +614,12 @@ IndexStats Index::Stats() const {
   out.format_version = index::kFormatVersion;
   out.tilde = reader->tilde_scale().has_value();
   out.positions = reader->has_positions();
+  for (const dense::VectorField& field : reader->options().vector_fields) {
+    out.vector_fields.push_back(dense::FormatVectorFieldSpec(field));
+  }
+  for (index::ColumnFamilySize& cf : impl_->store->ColumnFamilySizes()) {
+    out.column_families.push_back({std::move(cf.name), cf.table_bytes, cf.memtable_bytes});
+  }
   {
     std::shared_lock lock(impl_->reader_mu);
     out.default_cascade = impl_->default_cascade;

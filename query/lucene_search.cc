@@ -541,15 +541,14 @@ index::AnalyzerOptions LuceneNormalizerOptions(
   return options;
 }
 
-Result<TopDocs> SearchLucene(const QueryNode& query,
-                             const index::IndexReader& reader,
-                             index::Analyzer* analyzer,
-                             index::Analyzer* normalizer,
-                             const SearchParams& params) {
-  CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
-                           CheckSearchParams(params, reader.options()));
+namespace {
+
+// Checks `query` against the index and plans it in `executor`; nullopt
+// when analysis leaves nothing to match.
+Result<std::optional<Plan>> Prepare(const QueryNode& query,
+                                    const index::IndexReader& reader,
+                                    Executor& executor) {
   CASCADE_RETURN_IF_ERROR(Validate(query, reader.has_positions()));
-  Executor executor(reader, analyzer, normalizer, bm25);
   CASCADE_ASSIGN_OR_RETURN(std::optional<Plan> plan,
                            executor.Build(query, 1.0, /*prohibited=*/false));
   // The parser caps the leaves; a leaf may analyse to several terms.
@@ -558,6 +557,47 @@ Result<TopDocs> SearchLucene(const QueryNode& query,
         "query has " + std::to_string(executor.term_count()) +
         " distinct terms, over the limit of " + std::to_string(kMaxQueryTerms));
   }
+  return plan;
+}
+
+}  // namespace
+
+Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
+                                          const index::IndexReader& reader,
+                                          index::Analyzer* analyzer,
+                                          index::Analyzer* normalizer) {
+  // Scores are computed on the way and ignored: the index's own BM25
+  // parameters are always valid.
+  CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
+                           CheckSearchParams(SearchParams(), reader.options()));
+  Executor executor(reader, analyzer, normalizer, bm25);
+  CASCADE_ASSIGN_OR_RETURN(std::optional<Plan> plan,
+                           Prepare(query, reader, executor));
+  std::vector<uint32_t> docs;
+  if (!plan) return docs;
+  CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
+  const auto& segments = reader.segments();
+  for (size_t s = 0; s < segments.size(); ++s) {
+    CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(*plan, s));
+    for (const Match& m : matches) {
+      const uint32_t doc = segments[s].base + m.doc;
+      if (!reader.IsDeleted(doc)) docs.push_back(doc);
+    }
+  }
+  std::sort(docs.begin(), docs.end());
+  return docs;
+}
+
+Result<TopDocs> SearchLucene(const QueryNode& query,
+                             const index::IndexReader& reader,
+                             index::Analyzer* analyzer,
+                             index::Analyzer* normalizer,
+                             const SearchParams& params) {
+  CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
+                           CheckSearchParams(params, reader.options()));
+  Executor executor(reader, analyzer, normalizer, bm25);
+  CASCADE_ASSIGN_OR_RETURN(std::optional<Plan> plan,
+                           Prepare(query, reader, executor));
   TopDocs result;
   result.terms = executor.TakeQueryTerms();
   result.total_hits_exact = true;

@@ -66,6 +66,8 @@
 #define CASCADE_QUERY_LUCENE_SEARCH_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "cascade/status.h"
 #include "index/analyzer.h"
@@ -96,6 +98,14 @@ Result<TopDocs> SearchLucene(const QueryNode& query,
                              index::Analyzer* analyzer,
                              index::Analyzer* normalizer,
                              const SearchParams& params);
+
+// Every live document `query` matches, by the rules above, in ascending
+// internal id order: no scores and no k (deletes by query take them all).
+// The errors of SearchLucene, less those of k, k1 and b.
+Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
+                                          const index::IndexReader& reader,
+                                          index::Analyzer* analyzer,
+                                          index::Analyzer* normalizer);
 
 }  // namespace cascade::query
 

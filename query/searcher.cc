@@ -424,6 +424,60 @@ Result<TopDocs> Searcher::Search(std::string_view query,
   return SearchTerms(std::move(terms), params);
 }
 
+Result<std::vector<uint32_t>> Searcher::Match(std::string_view query,
+                                               QuerySyntax syntax) {
+  if (query.size() > kMaxQueryBytes) {
+    return Status::InvalidArgument(
+        "query has " + std::to_string(query.size()) + " bytes, over the limit of " +
+        std::to_string(kMaxQueryBytes));
+  }
+  if (syntax == QuerySyntax::kLucene) {
+    ParserOptions options;
+    options.max_bytes = kMaxQueryBytes;
+    options.max_clauses = kMaxQueryTerms;
+    CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<QueryNode> tree,
+                             ParseLuceneQuery(query, options));
+    if (!normalizer_) {
+      CASCADE_ASSIGN_OR_RETURN(normalizer_,
+                               index::Analyzer::Create(LuceneNormalizerOptions(
+                                   reader_->options().analyzer)));
+    }
+    return MatchLucene(*tree, *reader_, analyzer_.get(), normalizer_.get());
+  }
+  scratch_terms_.clear();
+  analyzer_->Analyze(query, &scratch_terms_);
+  std::sort(scratch_terms_.begin(), scratch_terms_.end());
+  scratch_terms_.erase(std::unique(scratch_terms_.begin(), scratch_terms_.end()),
+                       scratch_terms_.end());
+  if (scratch_terms_.size() > kMaxQueryTerms) {
+    return Status::InvalidArgument(
+        "query has " + std::to_string(scratch_terms_.size()) +
+        " distinct terms, over the limit of " + std::to_string(kMaxQueryTerms));
+  }
+  // The union of the terms' lists, segment by segment.
+  std::vector<uint32_t> out;
+  std::string bytes;
+  for (const index::SegmentInfo& seg : reader_->segments()) {
+    const size_t first = out.size();
+    for (const std::string& term : scratch_terms_) {
+      CASCADE_ASSIGN_OR_RETURN(bool found, reader_->ReadPostings(seg.id, term, &bytes));
+      if (!found) continue;
+      CASCADE_RETURN_IF_ERROR(index::DecodePostings(bytes, &docs_, &tfs_));
+      for (uint32_t local : docs_) {
+        if (local >= seg.count) {
+          return Status::Corruption("posting beyond segment end in segment",
+                                    std::to_string(seg.id));
+        }
+        if (!reader_->IsDeleted(seg.base + local)) out.push_back(seg.base + local);
+      }
+    }
+    std::sort(out.begin() + first, out.end());
+    out.erase(std::unique(out.begin() + first, out.end()), out.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Result<TopDocs> Searcher::SearchQuery(const QueryNode& query,
                                       const SearchParams& params) {
   if (!normalizer_) {

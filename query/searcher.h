@@ -134,6 +134,13 @@ class Searcher {
   Result<TopDocs> SearchTerms(std::vector<std::pair<std::string, uint32_t>> terms,
                               const SearchParams& params);
 
+  // Every live document `query` matches, in ascending internal id order,
+  // without scoring or a k (deletes by query take them all). Plain syntax:
+  // the documents holding at least one of the query's analysed terms (a
+  // query with none matches nothing). Lucene syntax: MatchLucene()
+  // (lucene_search.h). Errors: as Search() less those of k, k1 and b.
+  Result<std::vector<uint32_t>> Match(std::string_view query, QuerySyntax syntax);
+
   const index::IndexReader& reader() const { return *reader_; }
 
  private:

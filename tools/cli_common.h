@@ -23,6 +23,9 @@ namespace cascade::tools {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;   // the command failed (message on stderr)
 inline constexpr int kExitUsage = 2;   // bad flags or arguments
+// delete, update: done, but some ids were not in the index (named on
+// stderr; the rest was applied and committed).
+inline constexpr int kExitNotFound = 3;
 
 // Prints "cascade <command>: <status>" on stderr and returns kExitUsage for
 // InvalidArgument/NotFound of user input, kExitError otherwise.

@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = cascade::tools::kExitOk;
   cascade::tools::RegisterIndexCommand(app, &exit_code);
+  cascade::tools::RegisterUpdateCommand(app, &exit_code);
+  cascade::tools::RegisterDeleteCommand(app, &exit_code);
+  cascade::tools::RegisterStatsCommand(app, &exit_code);
   cascade::tools::RegisterSearchCommand(app, &exit_code);
   cascade::tools::RegisterEvalCommand(app, &exit_code);
   cascade::tools::RegisterRunCommand(app, &exit_code);

@@ -1,10 +1,13 @@
-// `cascade index`: builds or extends an index from corpus files.
+// `cascade index`: builds or extends an index from corpus files; and
+// `cascade update`, the same run over an existing index whose documents
+// must all exist already.
 //
 // Bad records (malformed JSON, missing id, invalid UTF-8, over 1 MiB, ...)
 // are reported as file:line and skipped; the run goes on and the summary
 // counts them (skip-with-count). I/O errors stop the run; segments written
 // before the error stay intact, the buffered documents of the failed run
-// are not committed.
+// are not committed. `update` skips (and reports) a record whose id is not
+// in the index, and exits with kExitNotFound when there was one.
 #include <unistd.h>
 
 #include <cstdio>
@@ -84,28 +87,36 @@ class Progress {
   double last_ = 0;
 };
 
-int RunIndex(const IndexFlags& flags) {
+// What RunCorpus does with each record.
+enum class CorpusMode {
+  kIndex,   // add or replace (`cascade index`)
+  kUpdate,  // replace only: an unknown id is skipped (`cascade update`)
+};
+
+int RunCorpus(const IndexFlags& flags, CorpusMode mode) {
+  const bool update = mode == CorpusMode::kUpdate;
+  const char* command = update ? "update" : "index";
   const double start = NowSeconds();
   index::StoreOptions store_options;
-  store_options.create_if_missing = true;
+  store_options.create_if_missing = !update;
   store_options.create_options.analyzer.stemmer = flags.stemmer;
   store_options.create_options.analyzer.stopwords = !flags.no_stopwords;
   store_options.create_options.positions = !flags.no_positions;
   store_options.create_options.k1 = flags.k1;
   store_options.create_options.b = flags.b;
   auto norm = index::ParseLengthNorm(flags.length_norm);
-  if (!norm.ok()) return ReportError("index", norm.status());
+  if (!norm.ok()) return ReportError(command, norm.status());
   store_options.create_options.length_norm = *norm;
   for (const std::string& spec : flags.vector_fields) {
     auto field = dense::ParseVectorFieldSpec(spec);
-    if (!field.ok()) return ReportError("index", field.status());
+    if (!field.ok()) return ReportError(command, field.status());
     store_options.create_options.vector_fields.push_back(std::move(field).value());
   }
 
   // Check the inputs before creating anything.
   index::CorpusOptions corpus_options;
   auto reader = index::CorpusReader::Open(flags.inputs, corpus_options);
-  if (!reader.ok()) return ReportError("index", reader.status());
+  if (!reader.ok()) return ReportError(command, reader.status());
 
   // Side files of vectors are read through with the corpus, and checked,
   // before any document is added: a bad row stops the run with nothing
@@ -114,7 +125,7 @@ int RunIndex(const IndexFlags& flags) {
   std::vector<SideVectorSpec> side_specs;
   for (const std::string& spec : flags.side_vectors) {
     auto parsed = ParseSideVectorSpec(spec);
-    if (!parsed.ok()) return ReportError("index", parsed.status());
+    if (!parsed.ok()) return ReportError(command, parsed.status());
     side_specs.push_back(std::move(parsed).value());
   }
   for (const std::string& input : flags.inputs) {
@@ -123,7 +134,7 @@ int RunIndex(const IndexFlags& flags) {
     const auto type = std::filesystem::status(input, ec).type();
     if (input == "-" || (type != std::filesystem::file_type::regular &&
                          type != std::filesystem::file_type::directory)) {
-      return ReportError("index", Status::InvalidArgument(
+      return ReportError(command, Status::InvalidArgument(
                                       "--vectors needs inputs that can be read twice (files or "
                                       "folders, not stdin or a pipe)",
                                       input));
@@ -138,19 +149,19 @@ int RunIndex(const IndexFlags& flags) {
   };
   if (!index_existed) {
     Status s = check_side_files(store_options.create_options.vector_fields);
-    if (!s.ok()) return ReportError("index", s);
+    if (!s.ok()) return ReportError(command, s);
   }
 
   auto store = index::Store::Open(flags.index, store_options);
-  if (!store.ok()) return ReportError("index", store.status());
+  if (!store.ok()) return ReportError(command, store.status());
   if (index_existed) {
     Status s = check_side_files((*store)->options().vector_fields);
-    if (!s.ok()) return ReportError("index", s);
+    if (!s.ok()) return ReportError(command, s);
   }
   std::unique_ptr<SideVectors> side_vectors;
   if (!side_specs.empty()) {
     auto opened = SideVectors::Open(side_specs, (*store)->options().vector_fields);
-    if (!opened.ok()) return ReportError("index", opened.status());
+    if (!opened.ok()) return ReportError(command, opened.status());
     side_vectors = std::move(opened).value();
   }
   index::WriterOptions writer_options;
@@ -158,7 +169,7 @@ int RunIndex(const IndexFlags& flags) {
   writer_options.ram_buffer_bytes = flags.ram_buffer_mb << 20;
   writer_options.max_document_bytes = corpus_options.max_document_bytes;
   auto writer = index::IndexWriter::Open(*store, writer_options);
-  if (!writer.ok()) return ReportError("index", writer.status());
+  if (!writer.ok()) return ReportError(command, writer.status());
 
   // TILDE: the weigher (or only its tokenizer) becomes the index's TILDE
   // tokenizer; documents' own "tilde" weights are mapped through it.
@@ -168,13 +179,13 @@ int RunIndex(const IndexFlags& flags) {
   if (!flags.tilde_model.empty()) {
     rerank::ModelOptions model_options;
     auto device = rerank::ParseDevice(flags.device);
-    if (!device.ok()) return ReportError("index", device.status());
+    if (!device.ok()) return ReportError(command, device.status());
     model_options.device = *device;
     model_options.threads = flags.model_threads;
     auto opened = rerank::NeuralModel::Open(flags.tilde_model, model_options);
-    if (!opened.ok()) return ReportError("index", opened.status());
+    if (!opened.ok()) return ReportError(command, opened.status());
     if ((*opened)->config().kind != gpu::ModelKind::kTokenWeigher) {
-      return ReportError("index", Status::InvalidArgument(
+      return ReportError(command, Status::InvalidArgument(
                                       "--tilde-model " + flags.tilde_model + " is a " +
                                       std::string(gpu::ModelKindName((*opened)->config().kind)) +
                                       ", not a TILDEv2 token weigher"));
@@ -183,21 +194,22 @@ int RunIndex(const IndexFlags& flags) {
   }
   if (!tilde_dir.empty()) {
     auto files = rerank::ReadTokenizerFiles(tilde_dir);
-    if (!files.ok()) return ReportError("index", files.status());
+    if (!files.ok()) return ReportError(command, files.status());
     Status s = query::AttachTildeTokenizer(**store, *files, tilde_dir);
-    if (!s.ok()) return ReportError("index", s);
+    if (!s.ok()) return ReportError(command, s);
   }
   auto tilde_tokenizer = query::LoadTildeTokenizer(**store);
-  if (!tilde_tokenizer.ok()) return ReportError("index", tilde_tokenizer.status());
+  if (!tilde_tokenizer.ok()) return ReportError(command, tilde_tokenizer.status());
   if (!flags.default_rerank.empty()) {
     auto spec = query::ParseCascadeSpec(flags.default_rerank);
-    if (!spec.ok()) return ReportError("index", spec.status());
+    if (!spec.ok()) return ReportError(command, spec.status());
     Status s = (*store)->PutMeta(index::kMetaDefaultCascade,
                                  query::FormatCascadeSpec(*spec));
-    if (!s.ok()) return ReportError("index", s);
+    if (!s.ok()) return ReportError(command, s);
   }
   uint64_t tilde_skipped = 0;
   uint64_t rejected = 0;  // refused by the writer's checks (e.g. bad vectors)
+  uint64_t not_found = 0;  // update: ids the index does not hold
 
   Progress progress(!flags.quiet && isatty(STDERR_FILENO));
   std::vector<index::Document> batch;
@@ -210,7 +222,7 @@ int RunIndex(const IndexFlags& flags) {
       if (problems_shown < flags.max_errors_shown) {
         const auto& p = problems[problems_shown];
         progress.Done();
-        std::fprintf(stderr, "cascade index: %s:%llu: %s (skipped)\n",
+        std::fprintf(stderr, "cascade %s: %s:%llu: %s (skipped)\n", command,
                      p.source.c_str(), static_cast<unsigned long long>(p.line),
                      p.message.c_str());
       }
@@ -221,14 +233,14 @@ int RunIndex(const IndexFlags& flags) {
     auto more = (*reader)->Next(&record);
     if (!more.ok()) {
       show_problems();
-      return ReportError("index", more.status());
+      return ReportError(command, more.status());
     }
     if (*more) {
       ++read;
       if (side_vectors) {
         // Checked by the first pass; a failure now means a file changed.
         Status attached = side_vectors->Attach(record, &record.doc);
-        if (!attached.ok()) return ReportError("index", attached);
+        if (!attached.ok()) return ReportError(command, attached);
       }
       Status mapped = Status::OK();
       if (!record.doc.tilde_terms.empty() && *tilde_tokenizer) {
@@ -241,13 +253,25 @@ int RunIndex(const IndexFlags& flags) {
       // Bad vectors (and other refusals) skip the record, not the run.
       const bool tilde_problem = !mapped.ok();
       if (mapped.ok()) mapped = (*writer)->CheckDocument(record.doc);
+      // update replaces, never adds: an id the index lacks is skipped.
+      bool missing = false;
+      if (mapped.ok() && update) {
+        auto exists = (*writer)->Contains(record.doc.id);
+        if (!exists.ok()) return ReportError(command, exists.status());
+        missing = !*exists;
+        if (missing) {
+          mapped = Status::NotFound("no document with id \"" + record.doc.id +
+                                    "\" in the index");
+        }
+      }
       if (mapped.ok()) {
         batch.push_back(std::move(record.doc));
       } else {
-        ++(tilde_problem ? tilde_skipped : rejected);
-        if (problems_shown + tilde_skipped + rejected <= flags.max_errors_shown) {
+        ++(missing ? not_found : tilde_problem ? tilde_skipped : rejected);
+        if (problems_shown + tilde_skipped + rejected + not_found <=
+            flags.max_errors_shown) {
           progress.Done();
-          std::fprintf(stderr, "cascade index: %s:%llu: %s (skipped)\n",
+          std::fprintf(stderr, "cascade %s: %s:%llu: %s (skipped)\n", command,
                        record.source.c_str(),
                        static_cast<unsigned long long>(record.line),
                        mapped.message().c_str());
@@ -259,10 +283,10 @@ int RunIndex(const IndexFlags& flags) {
         std::vector<index::Document*> targets;
         for (index::Document& doc : batch) targets.push_back(&doc);
         Status weighed = query::WeighDocuments(*weigher, targets);
-        if (!weighed.ok()) return ReportError("index", weighed);
+        if (!weighed.ok()) return ReportError(command, weighed);
       }
       Status s = (*writer)->AddBatch(batch);
-      if (!s.ok()) return ReportError("index", s);
+      if (!s.ok()) return ReportError(command, s);
       batch.clear();
       progress.Update(read, (*reader)->bytes_done(), (*reader)->bytes_total());
     }
@@ -271,10 +295,10 @@ int RunIndex(const IndexFlags& flags) {
   }
   if (side_vectors) {
     Status finished = side_vectors->Finish((*reader)->records());
-    if (!finished.ok()) return ReportError("index", finished);
+    if (!finished.ok()) return ReportError(command, finished);
   }
   Status s = (*writer)->Commit();
-  if (!s.ok()) return ReportError("index", s);
+  if (!s.ok()) return ReportError(command, s);
   progress.Done();
   // IVF lists: trained now when asked, else once a field's threshold is hit.
   for (const dense::VectorField& field :
@@ -283,18 +307,22 @@ int RunIndex(const IndexFlags& flags) {
     train.lists = flags.ivf_lists;
     train.kmeans.threads = flags.threads;
     auto report = dense::TrainIvf(*store, field.name, train);
-    if (!report.ok()) return ReportError("index", report.status());
+    if (!report.ok()) return ReportError(command, report.status());
     std::printf("trained %zu IVF lists for field %s on %zu vectors in %.2f s\n", report->lists,
                 field.name.c_str(), report->vectors, report->seconds);
   }
   auto auto_trained = dense::MaybeAutoTrainIvf(*store, flags.threads);
-  if (!auto_trained.ok()) return ReportError("index", auto_trained.status());
+  if (!auto_trained.ok()) return ReportError(command, auto_trained.status());
   for (const std::string& field : *auto_trained) {
     std::printf("trained IVF lists for field %s (past its ivf_auto_threshold)\n", field.c_str());
   }
+  // The memtables go to table files now, so that the folder holds the
+  // compressed index (and the size below is the index's, not the log's).
+  s = (*store)->FlushMemtables();
+  if (!s.ok()) return ReportError(command, s);
   const auto& problems = (*reader)->problems();
   if (problems.size() > flags.max_errors_shown) {
-    std::fprintf(stderr, "cascade index: ... and %zu more problems\n",
+    std::fprintf(stderr, "cascade %s: ... and %zu more problems\n", command,
                  problems.size() - flags.max_errors_shown);
   }
   const double secs = NowSeconds() - start;
@@ -309,18 +337,61 @@ int RunIndex(const IndexFlags& flags) {
                 static_cast<unsigned long long>(stats.tilde_saturated),
                 static_cast<unsigned long long>(tilde_skipped));
   }
+  const auto skipped =
+      static_cast<unsigned long long>((*reader)->skipped() + tilde_skipped + rejected);
+  if (update) {
+    std::printf("updated %llu documents (%llu not found, %llu skipped) ",
+                static_cast<unsigned long long>(stats.added),
+                static_cast<unsigned long long>(not_found), skipped);
+  } else {
+    std::printf("indexed %llu documents (%llu replaced an existing id, %llu skipped) ",
+                static_cast<unsigned long long>(stats.added),
+                static_cast<unsigned long long>(stats.replaced), skipped);
+  }
   std::printf(
-      "indexed %llu documents (%llu replaced an existing id, %llu skipped) "
-      "into %s in %.2f s: %.0f docs/s, %llu segments, %.1f MiB on disk, "
+      "%s %s in %.2f s: %.0f docs/s, %llu segments, %.1f MiB on disk, "
       "peak memory %.0f MiB\n",
-      static_cast<unsigned long long>(stats.added),
-      static_cast<unsigned long long>(stats.replaced),
-      static_cast<unsigned long long>((*reader)->skipped() + tilde_skipped + rejected),
-      flags.index.c_str(),
+      update ? "in" : "into", flags.index.c_str(),
       secs, secs > 0 ? stats.added / secs : 0.0,
       static_cast<unsigned long long>(stats.segments),
       DiskUsageBytes(flags.index) / 1048576.0, PeakRssMib());
+  if (not_found > 0) {
+    std::fprintf(stderr, "cascade update: %llu documents not found in the index (skipped)\n",
+                 static_cast<unsigned long long>(not_found));
+    return kExitNotFound;
+  }
   return kExitOk;
+}
+
+// The flags `index` and `update` share: reading the corpus and writing.
+void AddCorpusFlags(CLI::App* cmd, IndexFlags* flags) {
+  WithEnv(cmd->add_option("--threads", flags->threads,
+                          "Analysis threads (0 = all cores)")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--ram-buffer-mb", flags->ram_buffer_mb,
+                          "Flush a segment when buffered documents use this much memory")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--batch", flags->batch, "Documents analysed per batch")
+              ->capture_default_str()
+              ->check(CLI::Range(1, 1 << 20)));
+  WithEnv(cmd->add_option("--max-errors-shown", flags->max_errors_shown,
+                          "Problems printed in full (all are counted)")
+              ->capture_default_str());
+  WithEnv(cmd->add_flag("--quiet", flags->quiet, "No progress line"));
+  WithEnv(cmd->add_option("--tilde-model", flags->tilde_model,
+                          "TILDEv2 model folder: weigh every document without "
+                          "\"tilde\" weights and store them (8-bit) for the tilde stage"));
+  WithEnv(cmd->add_option("--device", flags->device, "Where --tilde-model runs: cpu, cuda, auto")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--model-threads", flags->model_threads,
+                          "CPU threads for --tilde-model (0 = all cores)")
+              ->capture_default_str());
+  WithEnv(cmd->add_option("--vectors", flags->side_vectors,
+                          "FIELD=FILE: the field's vectors from a side file (.fvecs, .npy "
+                          "float32 2-d, or JSON lines of [...] or {\"id\": ..., \"vector\": "
+                          "[...]}), row i for the corpus's i-th non-blank line; checked "
+                          "whole (row count, dimension, NaN/Inf, ids) before anything is "
+                          "indexed. Repeat for several fields"));
 }
 
 }  // namespace
@@ -333,9 +404,7 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
       "of text files, or - (JSONL on stdin)");
   WithEnv(cmd->add_option("--index", flags->index, "Index folder (created if missing)")
               ->required());
-  WithEnv(cmd->add_option("--threads", flags->threads,
-                          "Analysis threads (0 = all cores)")
-              ->capture_default_str());
+  AddCorpusFlags(cmd, flags.get());
   WithEnv(cmd->add_option("--stemmer", flags->stemmer,
                           "New index: libstemmer algorithm (porter, english, "
                           "french, russian, ...) or none")
@@ -352,46 +421,35 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--length-norm", flags->length_norm,
                           "New index: lucene (one-byte norms, as Anserini) or exact")
               ->capture_default_str());
-  WithEnv(cmd->add_option("--ram-buffer-mb", flags->ram_buffer_mb,
-                          "Flush a segment when buffered documents use this much memory")
-              ->capture_default_str());
-  WithEnv(cmd->add_option("--batch", flags->batch, "Documents analysed per batch")
-              ->capture_default_str()
-              ->check(CLI::Range(1, 1 << 20)));
-  WithEnv(cmd->add_option("--max-errors-shown", flags->max_errors_shown,
-                          "Problems printed in full (all are counted)")
-              ->capture_default_str());
-  WithEnv(cmd->add_flag("--quiet", flags->quiet, "No progress line"));
-  WithEnv(cmd->add_option("--tilde-model", flags->tilde_model,
-                          "TILDEv2 model folder: weigh every document without "
-                          "\"tilde\" weights and store them (8-bit) for the tilde stage"));
   WithEnv(cmd->add_option("--tilde-tokenizer", flags->tilde_tokenizer,
                           "Tokenizer folder for documents' own \"tilde\" weights "
                           "(when no --tilde-model)"));
   WithEnv(cmd->add_option("--default-rerank", flags->default_rerank,
                           "Store this cascade as the index's default, e.g. "
                           "bm25:1000,tilde:200,ce:50"));
-  WithEnv(cmd->add_option("--device", flags->device, "Where --tilde-model runs: cpu, cuda, auto")
-              ->capture_default_str());
-  WithEnv(cmd->add_option("--model-threads", flags->model_threads,
-                          "CPU threads for --tilde-model (0 = all cores)")
-              ->capture_default_str());
   WithEnv(cmd->add_option("--vector-field", flags->vector_fields,
                           "New index: a dense vector field name:dim:metric[:storage"
                           "[:ivf_auto_threshold]] (metric cosine|dot|l2, storage "
                           "f32|f16|int8); repeat for several. Documents carry "
                           "\"vectors\": {\"name\": [...]} or come from --vectors"));
-  WithEnv(cmd->add_option("--vectors", flags->side_vectors,
-                          "FIELD=FILE: the field's vectors from a side file (.fvecs, .npy "
-                          "float32 2-d, or JSON lines of [...] or {\"id\": ..., \"vector\": "
-                          "[...]}), row i for the corpus's i-th non-blank line; checked "
-                          "whole (row count, dimension, NaN/Inf, ids) before anything is "
-                          "indexed. Repeat for several fields"));
   WithEnv(cmd->add_option("--ivf-lists", flags->ivf_lists,
                           "Train IVF lists (k-means) for every vector field after indexing")
               ->capture_default_str());
   cmd->add_option("inputs", flags->inputs, "Corpus inputs")->required();
-  cmd->callback([flags, exit_code] { *exit_code = RunIndex(*flags); });
+  cmd->callback([flags, exit_code] { *exit_code = RunCorpus(*flags, CorpusMode::kIndex); });
+}
+
+void RegisterUpdateCommand(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<IndexFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "update",
+      "Replace documents of an existing index, read as `index` reads them; a "
+      "document whose id the index lacks is reported and skipped (exit code 3)");
+  WithEnv(cmd->add_option("--index", flags->index, "Index folder (must exist)")
+              ->required());
+  AddCorpusFlags(cmd, flags.get());
+  cmd->add_option("inputs", flags->inputs, "Corpus inputs")->required();
+  cmd->callback([flags, exit_code] { *exit_code = RunCorpus(*flags, CorpusMode::kUpdate); });
 }
 
 }  // namespace cascade::tools

@@ -25,6 +25,7 @@ struct ModelFlags {
   std::string model;
   std::string input = "-";
   std::string device = "auto";
+  std::string precision = "fp16";
   unsigned threads = 0;
   size_t max_length = 0;
   size_t batch = 64;
@@ -60,6 +61,9 @@ int RunModel(const std::string& verb, const ModelFlags& flags) {
   auto device = rerank::ParseDevice(flags.device);
   if (!device.ok()) return ReportError("model", device.status());
   options.device = *device;
+  auto precision = gpu::ParsePrecision(flags.precision);
+  if (!precision.ok()) return ReportError("model", precision.status());
+  options.precision = *precision;
   options.threads = flags.threads;
   options.max_length = flags.max_length;
   options.max_batch = flags.batch;
@@ -257,6 +261,9 @@ void RegisterModelCommand(CLI::App& app, int* exit_code) {
     WithEnv(sub->add_option("--input", flags->input, "JSONL input, - for stdin")
                 ->capture_default_str());
     WithEnv(sub->add_option("--device", flags->device, "cpu, cuda or auto")
+                ->capture_default_str());
+    WithEnv(sub->add_option("--precision", flags->precision,
+                            "GPU arithmetic: fp16, bf16 or fp32 (the CPU is fp32)")
                 ->capture_default_str());
     WithEnv(sub->add_option("--threads", flags->threads, "CPU threads (0 = all cores)")
                 ->capture_default_str());

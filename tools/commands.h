@@ -7,7 +7,9 @@
 
 namespace cascade::tools {
 
+// index and update (cmd_index.cc).
 void RegisterIndexCommand(CLI::App& app, int* exit_code);
+void RegisterUpdateCommand(CLI::App& app, int* exit_code);
 void RegisterSearchCommand(CLI::App& app, int* exit_code);
 void RegisterEvalCommand(CLI::App& app, int* exit_code);
 void RegisterRunCommand(CLI::App& app, int* exit_code);
@@ -18,6 +20,10 @@ void RegisterGenCorpusCommand(CLI::App& app, int* exit_code);
 void RegisterDenseCommands(CLI::App& app, int* exit_code);
 // merge (cmd_merge.cc).
 void RegisterMergeCommand(CLI::App& app, int* exit_code);
+// delete (cmd_delete.cc).
+void RegisterDeleteCommand(CLI::App& app, int* exit_code);
+// stats (cmd_stats.cc).
+void RegisterStatsCommand(CLI::App& app, int* exit_code);
 
 }  // namespace cascade::tools
 

@@ -12,9 +12,12 @@
 //   auto result = (*index)->Search("text", {});
 //
 // Thread-safety: an Index may be used from several threads: Search calls
-// run concurrently; Add, AddBatch, Commit and merges are serialised
-// internally.
-// Searches see what was committed when the last Commit (or Open) finished.
+// run concurrently; Add, AddBatch, Update, Delete, DeleteByQuery, Commit
+// and merges are serialised internally.
+// Searches see what was committed when the last Commit (or Open) finished:
+// Commit is the refresh that makes changes visible (near-real-time callers
+// such as `cascade serve` call it on a timer). SearchOptions::syntax picks
+// the plain or the Lucene query syntax (README "Query syntax").
 #ifndef CASCADE_ENGINE_H_
 #define CASCADE_ENGINE_H_
 
@@ -88,6 +91,15 @@ struct SearchResult {
   std::vector<StageInfo> stages;
 };
 
+// The storage of one RocksDB column family of the index (IndexStats).
+struct ColumnFamilyStats {
+  std::string name;            // "postings", "positions", "docs", "ids", ...
+  uint64_t table_bytes = 0;    // its table files on disk
+  // Its writes not yet flushed into table files: an estimate of the memory
+  // they hold (their bytes on disk are in the write-ahead log meanwhile).
+  uint64_t memtable_bytes = 0;
+};
+
 struct IndexStats {
   uint64_t documents = 0;          // live documents
   uint64_t deleted_documents = 0;  // replaced or deleted, awaiting merge
@@ -98,6 +110,12 @@ struct IndexStats {
   bool tilde = false;              // has TILDE weights (a "tilde" stage can run)
   bool positions = false;          // stores term positions (phrase queries run)
   std::string default_cascade;     // "" when none is stored
+  // The index's dense vector fields, as the spec text `--vector-field`
+  // takes ("emb:384:cosine:f32").
+  std::vector<std::string> vector_fields;
+  // Every column family of the index, from RocksDB's properties (no I/O).
+  // On an index opened read-only the table files are those of the open.
+  std::vector<ColumnFamilyStats> column_families;
 };
 
 // Parses one JSON document record, {"_id" or "id", "title", "text",
@@ -128,10 +146,29 @@ class Index {
   Status Add(const Document& doc);
   // Adds documents in order, analysing on OpenOptions::threads threads.
   Status AddBatch(std::span<const Document> docs);
+  // Replaces the live document with doc.id, as Add does, but refuses to
+  // add a new one: NotFound when no live document (committed, or added
+  // since the last Commit and not deleted) has that id; the index is then
+  // unchanged. Otherwise Add's errors. Visible after Commit().
+  Status Update(const Document& doc);
   // Deletes the live document with this id (committed or added since the
   // last Commit). NotFound when there is none. Searches stop seeing it after
   // the next Commit().
   Status Delete(std::string_view id);
+  // Deletes every live document `query` matches: all of them, not a top k
+  // (plain syntax: those holding any analysed query term; Lucene syntax:
+  // the query's matches, "*:*" all). Documents added since the last Commit
+  // are matched too: they are flushed into a segment first (still
+  // invisible to searches until Commit). Returns how many were deleted;
+  // with `deleted_ids`, their ids are appended there. Searches stop seeing
+  // them after the next Commit(). Errors: InvalidArgument for a bad syntax
+  // name, a query syntax error (naming the column) or a query over the
+  // limits; NotSupported for a range, or a phrase on an index without
+  // positions; IOError. After an I/O error part of the matches may be
+  // deleted (at the next Commit).
+  Result<uint64_t> DeleteByQuery(std::string_view query,
+                                 const DeleteByQueryOptions& options = {},
+                                 std::vector<std::string>* deleted_ids = nullptr);
   // Writes buffered documents and deletes durably and makes them
   // searchable; then, with OpenOptions::merge.merge_on_commit, merges as
   // MaybeMerge does (a failed merge is returned; the commit stands).
@@ -165,6 +202,8 @@ class Index {
   friend struct IndexInternals;
   struct Impl;
   explicit Index(std::unique_ptr<Impl> impl);
+  // AddBatch, and with must_exist Update: NotFound unless every id is live.
+  Status AddDocuments(std::span<const Document> docs, bool must_exist);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -117,8 +117,8 @@ struct SearchOptions {
   // query syntax (+must -not AND OR NOT, (groups), boost^2, prefix*,
   // title:/text:/contents: as aliases of the one text field, *:*), run
   // exhaustively with Lucene's BooleanQuery scoring. A syntax error is
-  // InvalidArgument naming the column; phrases and ranges are NotSupported
-  // for now. README "Query syntax" has the details.
+  // InvalidArgument naming the column; ranges are NotSupported (no numeric
+  // fields yet). README "Query syntax" has the details.
   std::string syntax = "plain";
 
   // The stages to run, "bm25:DEPTH[,tilde:DEPTH][,ce:DEPTH]" with an
@@ -159,6 +159,14 @@ struct SearchOptions {
   double rrf_k = 60;
   double dense_weight = 0.5;
   std::string normalization = "minmax";
+};
+
+// Index::DeleteByQuery.
+struct DeleteByQueryOptions {
+  // How the query text is read, as SearchOptions::syntax: "plain"
+  // (default; a bag of words: documents holding any of its analysed terms)
+  // or "lucene" (Lucene's classic syntax; "*:*" is every document).
+  std::string syntax = "plain";
 };
 
 }  // namespace cascade

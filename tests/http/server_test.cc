@@ -1143,6 +1143,86 @@ TEST_F(ServerTest, KeepAliveAndConnectionClose) {
   EXPECT_TRUE(second.closed) << second;
 }
 
+// POST /delete_by_query deletes every match (not a top k), keeps the
+// created/replaced answers of later adds right, and shows in /stats.
+TEST_F(ServerTest, DeleteByQueryDeletesEveryMatch) {
+  Running* s = Start(Options(), false);
+  ASSERT_NE(s, nullptr);
+  Client client(s->port);
+  auto total = [&](const std::string& query) -> int64_t {
+    const Response r = client.Post("/search", SearchBody(query));
+    EXPECT_EQ(r.status, 200) << r;
+    if (r.status != 200) return -1;
+    Json json = ExpectJson(r);
+    return Int(json.root(), "total_hits");
+  };
+  ASSERT_EQ(total("rocket"), 3);  // d1, d3, d7
+  {
+    const Response r = client.Post("/delete_by_query", R"({"query":"rocket"})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    EXPECT_EQ(Int(json.root(), "deleted"), 3);
+    EXPECT_FALSE(Bool(json.root(), "refreshed"));
+  }
+  EXPECT_EQ(total("rocket"), 3) << "visible before the refresh";
+  {
+    const Response stats = client.Get("/stats");
+    ASSERT_EQ(stats.status, 200) << stats;
+    Json json = ExpectJson(stats);
+    EXPECT_EQ(Int(json.root(), "pending_changes"), 3);
+  }
+  // A deleted id added again before the refresh is created, not replaced.
+  const Response again = client.Post("/documents", DocLine("d7", "Space travel", "a capsule"));
+  ASSERT_EQ(again.status, 200) << again;
+  {
+    Json json = ExpectJson(again);
+    EXPECT_EQ(Int(Arr(json.root(), "items").at(0).value(), "status"), 201);
+  }
+  ASSERT_EQ(client.Post("/refresh", "").status, 200);
+  EXPECT_EQ(total("rocket"), 0);
+  EXPECT_EQ(total("capsule"), 1);
+  ExpectError(client.Get("/documents/d1"), 404);
+  EXPECT_EQ(s->index->Stats().documents, 6u);
+
+  // Lucene syntax and ?refresh=true: "turn" is in d2 and d6, "-wind" keeps d6.
+  {
+    const Response r = client.Post("/delete_by_query?refresh=true",
+                                   R"({"query":"+turn -wind","syntax":"lucene"})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    EXPECT_EQ(Int(json.root(), "deleted"), 1);
+    EXPECT_TRUE(Bool(json.root(), "refreshed"));
+  }
+  EXPECT_EQ(total("turn"), 1);
+  ExpectError(client.Get("/documents/d2"), 404);
+  EXPECT_EQ(client.Get("/documents/d6").status, 200);
+  // Nothing matches: nothing deleted.
+  {
+    const Response r = client.Post("/delete_by_query", R"({"query":"zeppelin"})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    EXPECT_EQ(Int(json.root(), "deleted"), 0);
+  }
+  // /stats reports the deletes and the column families.
+  const Response stats = client.Get("/stats");
+  ASSERT_EQ(stats.status, 200) << stats;
+  Json json = ExpectJson(stats);
+  EXPECT_EQ(Int(json.root(), "documents"), 5);
+  EXPECT_EQ(Int(json.root(), "deleted_documents"), 4);
+  auto families = json.root()["column_families"].get_object();
+  ASSERT_FALSE(families.error()) << stats;
+  size_t count = 0;
+  for (auto family : families.value()) {
+    ++count;
+    EXPECT_GE(Int(family.value, "table_bytes"), 0) << family.key;
+    EXPECT_GE(Int(family.value, "memtable_bytes"), 0) << family.key;
+  }
+  EXPECT_EQ(count, s->index->Stats().column_families.size());
+  EXPECT_GT(Int(json.root()["column_families"]["postings"].value(), "memtable_bytes") +
+                Int(json.root()["column_families"]["postings"].value(), "table_bytes"),
+            0);
+}
+
 TEST_F(ServerTest, WrongMethodAnswers405WithAllow) {
   Running* s = Start(Options(), false);
   ASSERT_NE(s, nullptr);
@@ -1273,6 +1353,16 @@ std::vector<BadRequest> BadRequests() {
       {"unknown id", M, "GET", "/documents/no-such-doc", "", none, 404, ""},
       {"delete unknown id", M, "DELETE", "/documents/no-such-doc", "", none, 404, ""},
       {"bad percent-encoding", M, "GET", "/documents/a%zz", "", none, 400, ""},
+      // /delete_by_query: refusals delete nothing (the table's index stays whole).
+      {"delete_by_query syntax error", M, "POST", "/delete_by_query", R"({"query":"rocket AND (","syntax":"lucene"})", none, 400, "column"},
+      {"delete_by_query unknown query field", M, "POST", "/delete_by_query", R"({"query":"author:x","syntax":"lucene"})", none, 400, "author"},
+      {"delete_by_query range", M, "POST", "/delete_by_query", R"({"query":"year:[1 TO 5]","syntax":"lucene"})", none, 400, "query"},
+      {"delete_by_query missing query", M, "POST", "/delete_by_query", R"({"syntax":"lucene"})", none, 400, "query"},
+      {"delete_by_query bad syntax", M, "POST", "/delete_by_query", R"({"query":"rocket","syntax":"regex"})", none, 400, "syntax"},
+      {"delete_by_query unknown field", M, "POST", "/delete_by_query", R"({"query":"rocket","k":5})", none, 400, "k"},
+      {"delete_by_query query number", M, "POST", "/delete_by_query", R"({"query":5})", none, 400, "query"},
+      {"delete_by_query bad refresh", M, "POST", "/delete_by_query?refresh=maybe", R"({"query":"rocket"})", none, 400, "refresh"},
+      {"delete_by_query GET", M, "GET", "/delete_by_query", "", none, 405, ""},
       {"truncated percent-encoding", M, "GET", "/documents/a%4", "", none, 400, ""},
       // /rerank.
       {"rerank no model", Target::kNoModel, "POST", "/rerank", R"({"query":"a","texts":["b"]})", none, 503, ""},
@@ -1307,6 +1397,7 @@ std::vector<BadRequest> BadRequests() {
       {"writes: X-API-Key", Target::kAuthWrites, "POST", "/documents", doc, x_api_key, 200, ""},
       {"writes: delete without key", Target::kAuthWrites, "DELETE", "/documents/d1", "", none, 401, ""},
       {"writes: refresh without key", Target::kAuthWrites, "POST", "/refresh", "", none, 401, ""},
+      {"writes: delete_by_query without key", Target::kAuthWrites, "POST", "/delete_by_query", R"({"query":"rocket"})", none, 401, ""},
       {"writes: refresh with key", Target::kAuthWrites, "POST", "/refresh", "", bearer, 200, ""},
       {"writes: search without key", Target::kAuthWrites, "POST", "/search", R"({"query":"rocket"})", none, 200, ""},
       {"writes: get without key", Target::kAuthWrites, "GET", "/documents/d2", "", none, 200, ""},

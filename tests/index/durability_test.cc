@@ -60,8 +60,18 @@ class DurabilityTest : public testing::Test {
     fs::remove_all(root_, ec);
   }
 
-  // Starts crash_writer for `round`, lets it run `run_for`, kills it.
-  void RunAndKill(int round, std::chrono::milliseconds run_for) {
+  // Starts crash_writer for `round`, lets it run `run_for`, kills it. With
+  // `after_a_commit`, `run_for` counts from the child's first new commit in
+  // this round (the log grows), so that a slow or loaded machine still
+  // commits something each round; it waits at most 20 s for it.
+  void RunAndKill(int round, std::chrono::milliseconds run_for,
+                  bool after_a_commit) {
+    std::error_code ec;
+    const auto log_size = [&] {
+      const auto size = fs::file_size(log_, ec);
+      return ec ? uintmax_t{0} : size;
+    };
+    const uintmax_t before = log_size();
     const std::string round_arg = std::to_string(round);
     const pid_t pid = fork();
     ASSERT_GE(pid, 0) << "fork failed";
@@ -69,6 +79,12 @@ class DurabilityTest : public testing::Test {
       execl(CASCADE_CRASH_WRITER, "crash_writer", path_.c_str(), log_.c_str(),
             round_arg.c_str(), static_cast<char*>(nullptr));
       _exit(127);
+    }
+    if (after_a_commit) {
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (log_size() <= before && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
     }
     std::this_thread::sleep_for(run_for);
     ASSERT_EQ(kill(pid, SIGKILL), 0);
@@ -131,9 +147,10 @@ TEST_F(DurabilityTest, KillNineNeverLosesACommittedDocumentNorDuplicatesOne) {
   // The first rounds are short, to kill the child while it creates the
   // index or makes its first commits.
   std::uniform_int_distribution<int> short_ms(5, 150);
-  std::uniform_int_distribution<int> run_ms(60, 700);
+  std::uniform_int_distribution<int> run_ms(0, 600);
   for (int round = 0; round < kRounds; ++round) {
-    RunAndKill(round, std::chrono::milliseconds(round < 3 ? short_ms(rng) : run_ms(rng)));
+    RunAndKill(round, std::chrono::milliseconds(round < 3 ? short_ms(rng) : run_ms(rng)),
+               /*after_a_commit=*/round >= 3);
     if (HasFatalFailure()) return;
     Verify(round);
     if (HasFatalFailure()) return;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -621,6 +622,229 @@ TEST_F(EngineTest, AddBatchOnTwoThreadsEqualsOneThread) {
       EXPECT_EQ(a->hits[i].score, b->hits[i].score) << q << " rank " << i;
     }
   }
+}
+
+// Deleting by query removes exactly the documents a search counts as
+// matches (total_hits of an exhaustive search), whatever their rank.
+TEST_F(EngineTest, DeleteByQueryRemovesEveryMatch) {
+  struct Case {
+    const char* query;
+    const char* syntax;
+    std::vector<std::string> deleted;  // ids, in insertion order
+  };
+  const std::vector<Case> cases = {
+      {"reef", "plain", {"d4", "d5"}},           // both holders of "reef"
+      {"glacier ice", "plain", {"d2", "d8"}},    // any of the words
+      {"\"glacier ice\"", "lucene", {"d8"}},     // the phrase: d2 lacks "ice"
+      {"anchor -boats", "lucene", {}},           // d6 and d7 hold both
+      {"+water -glacier", "lucene", {"d4"}},     // d2 has the glacier
+      {"the", "plain", {}},                      // a stop word: no term
+      {"*:*", "lucene", {"d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.query);
+    fs::remove_all(path_);
+    auto index = Build(path_);
+    ASSERT_NE(index, nullptr);
+    SearchOptions search;
+    search.syntax = c.syntax;
+    search.algorithm = "exhaustive";
+    search.k = 100;
+    auto before = index->Search(c.query, search);
+    ASSERT_TRUE(before.ok()) << before.status().ToString();
+    EXPECT_EQ(before->total_hits, c.deleted.size());
+
+    DeleteByQueryOptions options;
+    options.syntax = c.syntax;
+    std::vector<std::string> ids;
+    auto deleted = index->DeleteByQuery(c.query, options, &ids);
+    ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+    EXPECT_EQ(*deleted, c.deleted.size());
+    EXPECT_EQ(ids, c.deleted);
+    // Not visible before the commit.
+    EXPECT_EQ(index->Stats().documents, 8u);
+    EXPECT_EQ(index->Stats().pending_changes, c.deleted.size());
+    ASSERT_TRUE(index->Commit().ok());
+    const IndexStats stats = index->Stats();
+    EXPECT_EQ(stats.documents, 8 - c.deleted.size());
+    EXPECT_EQ(stats.deleted_documents, c.deleted.size());
+    auto after = index->Search(c.query, search);
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->total_hits, 0u);
+    // No deleted document comes back, whatever the query.
+    SearchOptions all;
+    all.syntax = "lucene";
+    all.k = 100;
+    for (const std::string& hit : SearchIds(*index, "*:*", all)) {
+      EXPECT_EQ(std::count(c.deleted.begin(), c.deleted.end(), hit), 0) << hit;
+    }
+    EXPECT_EQ(SearchIds(*index, "*:*", all).size(), 8 - c.deleted.size());
+    for (const std::string& id : c.deleted) {
+      auto got = index->Get(id);
+      ASSERT_TRUE(got.ok());
+      EXPECT_FALSE(got->has_value()) << id;
+    }
+    // Running it again finds nothing left to delete.
+    auto again = index->DeleteByQuery(c.query, options);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(*again, 0u);
+  }
+}
+
+TEST_F(EngineTest, DeleteByQuerySeesUncommittedChanges) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  // An add since the last commit is matched; a delete since then is not
+  // counted twice.
+  ASSERT_TRUE(index->Add({"b1", "Zeppelin", "an airship over the reef"}).ok());
+  ASSERT_TRUE(index->Delete("d5").ok());
+  std::vector<std::string> ids;
+  auto deleted = index->DeleteByQuery("reef", {}, &ids);
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 2u);
+  EXPECT_EQ(ids, (std::vector<std::string>{"d4", "b1"}));
+  // Searches still see the last commit: d5 and d4, not b1.
+  EXPECT_EQ(SearchIds(*index, "reef"), (std::vector<std::string>{"d5", "d4"}));
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_TRUE(SearchIds(*index, "reef").empty());
+  EXPECT_TRUE(SearchIds(*index, "zeppelin").empty());
+  EXPECT_EQ(index->Stats().documents, 6u);
+  // Deleted ids may be added again.
+  ASSERT_TRUE(index->Add({"d4", "Ocean", "a reef again"}).ok());
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_EQ(SearchIds(*index, "reef"), std::vector<std::string>{"d4"});
+}
+
+TEST_F(EngineTest, DeleteByQueryErrorsDeleteNothing) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  // A syntax error is refused before anything is written: the buffered
+  // add stays buffered.
+  ASSERT_TRUE(index->Add({"b1", "Zeppelin", "an airship over the reef"}).ok());
+  DeleteByQueryOptions lucene;
+  lucene.syntax = "lucene";
+  auto bad = index->DeleteByQuery("reef AND (glacier", lucene);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(bad.status().IsInvalidArgument()) << bad.status().ToString();
+  EXPECT_NE(bad.status().message().find("column"), std::string::npos)
+      << bad.status().ToString();
+  EXPECT_EQ(index->Stats().pending_changes, 1u);
+  auto field = index->DeleteByQuery("colour:red", lucene);
+  ASSERT_FALSE(field.ok());
+  EXPECT_NE(field.status().message().find("colour"), std::string::npos);
+  auto range = index->DeleteByQuery("year:[1 TO 5]", lucene);
+  EXPECT_TRUE(range.status().IsNotSupported()) << range.status().ToString();
+  DeleteByQueryOptions unknown;
+  unknown.syntax = "regex";
+  EXPECT_TRUE(index->DeleteByQuery("reef", unknown).status().IsInvalidArgument());
+  EXPECT_TRUE(index->DeleteByQuery(std::string(20000, 'a')).status().IsInvalidArgument());
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_EQ(index->Stats().documents, 9u);
+  EXPECT_EQ(index->Stats().deleted_documents, 0u);
+
+  index.reset();
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto reader = Index::Open(path_, read_only);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->DeleteByQuery("reef").status().IsInvalidArgument());
+}
+
+TEST_F(EngineTest, UpdateReplacesOnlyExistingIds) {
+  auto index = Build(path_);
+  ASSERT_NE(index, nullptr);
+  // A new id is refused, and nothing is buffered.
+  EXPECT_TRUE(index->Update({"d9", "Airships", "a zeppelin floats"}).IsNotFound());
+  EXPECT_EQ(index->Stats().pending_changes, 0u);
+  // An existing one is replaced, visible after the commit.
+  ASSERT_TRUE(index->Update({"d1", "Airships", "a zeppelin floats"}).ok());
+  EXPECT_EQ(SearchIds(*index, "danube"), std::vector<std::string>{"d1"});
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_TRUE(SearchIds(*index, "danube").empty());
+  EXPECT_EQ(SearchIds(*index, "zeppelin"), std::vector<std::string>{"d1"});
+  EXPECT_EQ(index->Stats().documents, 8u);
+  EXPECT_EQ(index->Stats().deleted_documents, 1u);
+  auto got = index->Get("d9");
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+
+  // Uncommitted state counts: an add since the commit may be updated, a
+  // delete since then may not.
+  ASSERT_TRUE(index->Add({"b1", "Balloon", "hot air"}).ok());
+  ASSERT_TRUE(index->Update({"b1", "Balloon", "hot air rises"}).ok());
+  ASSERT_TRUE(index->Delete("d2").ok());
+  EXPECT_TRUE(index->Update({"d2", "Lakes", "a lake"}).IsNotFound());
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_EQ(SearchIds(*index, "rises"), std::vector<std::string>{"b1"});
+  EXPECT_TRUE(SearchIds(*index, "lake").empty());
+  // Update keeps Add's checks.
+  EXPECT_TRUE(index->Update({"d3", "", ""}).IsInvalidArgument());
+}
+
+TEST_F(EngineTest, StatsReportColumnFamiliesAndVectorFields) {
+  {
+    OpenOptions options = CreateOptions();
+    options.vector_fields = {"emb:4:cosine"};
+    auto index = Index::Open(path_, options);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    std::vector<Document> docs = Corpus();
+    for (size_t i = 0; i < docs.size(); ++i) {
+      docs[i].vectors = {{"emb", {1.0f, static_cast<float>(i), 0.5f, 0.25f}}};
+    }
+    ASSERT_TRUE((*index)->AddBatch(docs).ok());
+    ASSERT_TRUE((*index)->Commit().ok());
+    ASSERT_TRUE((*index)->Delete("d3").ok());
+    ASSERT_TRUE((*index)->Commit().ok());
+    const IndexStats stats = (*index)->Stats();
+    ASSERT_EQ(stats.vector_fields.size(), 1u);
+    EXPECT_EQ(stats.vector_fields[0].rfind("emb:4:cosine", 0), 0u) << stats.vector_fields[0];
+    // Before any table file is written, the data is in the memtables.
+    uint64_t memtables = 0;
+    for (const ColumnFamilyStats& cf : stats.column_families) memtables += cf.memtable_bytes;
+    EXPECT_GT(memtables, 0u);
+  }
+  // Opening for writing flushes the write-ahead log into table files.
+  const OpenOptions writable;
+  { ASSERT_TRUE(Index::Open(path_, writable).ok()); }
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto index = Index::Open(path_, read_only);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  const IndexStats stats = (*index)->Stats();
+  EXPECT_EQ(stats.documents, 7u);
+  EXPECT_EQ(stats.deleted_documents, 1u);
+  EXPECT_EQ(stats.segments, 1u);
+  EXPECT_TRUE(stats.positions);
+  std::vector<std::string> names;
+  for (const ColumnFamilyStats& cf : stats.column_families) {
+    names.push_back(cf.name);
+    if (cf.name == "postings" || cf.name == "positions" || cf.name == "docs" ||
+        cf.name == "ids" || cf.name == "vectors" || cf.name == "deletes") {
+      EXPECT_GT(cf.table_bytes, 0u) << cf.name;
+    }
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"default", "segments", "postings", "docs", "ids",
+                                             "deletes", "tilde", "vectors", "ivf",
+                                             "positions"}));
+}
+
+TEST_F(EngineTest, ReadOnlyStatsBesideAWriter) {
+  auto writer = Build(path_);
+  ASSERT_NE(writer, nullptr);
+  OpenOptions read_only;
+  read_only.read_only = true;
+  auto reader = Index::Open(path_, read_only);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  // The writer goes on; the reader's figures stay those of its open.
+  ASSERT_TRUE(writer->Add({"d9", "Airships", "a zeppelin floats"}).ok());
+  ASSERT_TRUE(writer->DeleteByQuery("reef").ok());
+  ASSERT_TRUE(writer->Commit().ok());
+  const IndexStats stats = (*reader)->Stats();
+  EXPECT_EQ(stats.documents, 8u);
+  EXPECT_EQ(stats.deleted_documents, 0u);
+  EXPECT_EQ(stats.column_families.size(), 10u);
+  EXPECT_EQ(writer->Stats().documents, 7u);
+  EXPECT_EQ(writer->Stats().deleted_documents, 2u);
 }
 
 }  // namespace

@@ -646,6 +646,13 @@ class LuceneSearchTest : public testing::Test {
       ASSERT_TRUE(got.ok()) << what << ": " << got.status().ToString();
       EXPECT_TRUE(got->total_hits_exact);
       EXPECT_EQ(got->total_hits, want.size()) << what;
+      // Match (deletes by query) returns every one of them, in id order.
+      Result<std::vector<uint32_t>> all = searcher.Match(text, QuerySyntax::kLucene);
+      ASSERT_TRUE(all.ok()) << what << ": " << all.status().ToString();
+      std::vector<uint32_t> want_docs;
+      for (const ScoredDoc& hit : want) want_docs.push_back(hit.doc);
+      std::sort(want_docs.begin(), want_docs.end());
+      EXPECT_EQ(*all, want_docs) << what;
       matched += !want.empty();
       if (want.size() > params.k) want.resize(params.k);
       ExpectSameHits(want, got->hits, what);
@@ -698,6 +705,13 @@ TEST_F(LuceneSearchTest, BareWordsScoreAsThePlainPath) {
     ASSERT_TRUE(lucene.ok()) << lucene.status().ToString();
     ExpectSameHits(plain->hits, lucene->hits, text);
     EXPECT_EQ(lucene->total_hits, plain->total_hits) << text;
+    // Bare words match the same documents in both syntaxes.
+    Result<std::vector<uint32_t>> plain_all = searcher_->Match(text, QuerySyntax::kPlain);
+    Result<std::vector<uint32_t>> lucene_all = searcher_->Match(text, QuerySyntax::kLucene);
+    ASSERT_TRUE(plain_all.ok() && lucene_all.ok()) << text;
+    EXPECT_EQ(*plain_all, *lucene_all) << text;
+    EXPECT_EQ(plain_all->size(), lucene->total_hits) << text;
+    for (uint32_t doc : *plain_all) EXPECT_FALSE(reader_->IsDeleted(doc)) << text;
     EXPECT_EQ(lucene->terms, plain->terms) << text;
   }
 }

@@ -300,6 +300,146 @@ TEST_F(CliTest, MergeReclaimsReplacedDocuments) {
   EXPECT_EQ(Cascade("merge").exit_code, 2);
 }
 
+// tests/data/cli/small.jsonl: deletes by id and by query, committed by
+// the command; unknown ids are named and give exit code 3.
+TEST_F(CliTest, DeleteByIdAndByQuery) {
+  const std::string index = Path("idx");
+  IndexCorpus(index, Quote(kSmallCorpus));
+
+  const CommandResult by_id = Cascade("delete --index " + Quote(index) + " d1 nope");
+  EXPECT_EQ(by_id.exit_code, 3) << by_id;
+  EXPECT_NE(by_id.err.find(R"(no document with id "nope")"), std::string::npos) << by_id;
+  EXPECT_NE(by_id.out.find("deleted 1 documents (0 by query, 1 by id, 1 ids not found); "
+                           "7 documents left"),
+            std::string::npos)
+      << by_id;
+  EXPECT_EQ(Search(index, "danube"), Ids{});
+
+  // Every match, not a top k: d4 and d5 hold "reef".
+  const CommandResult by_query =
+      Cascade("delete --json --index " + Quote(index) + " --query reef");
+  ASSERT_EQ(by_query.exit_code, 0) << by_query;
+  EXPECT_EQ(JsonNumber(by_query.out, "deleted"), 2);
+  EXPECT_EQ(JsonNumber(by_query.out, "by_query"), 2);
+  EXPECT_EQ(JsonNumber(by_query.out, "documents"), 5);
+  EXPECT_NE(by_query.out.find(R"("not_found":[])"), std::string::npos) << by_query;
+  EXPECT_EQ(Search(index, "reef"), Ids{});
+
+  // Both at once: the phrase takes d8 (d2 lacks "ice"), the id d6; an id
+  // the query took already, or one given twice, counts once.
+  const CommandResult both =
+      Cascade("delete --json --index " + Quote(index) +
+              " --syntax lucene --query '\"glacier ice\"' d8 d6 d6");
+  ASSERT_EQ(both.exit_code, 0) << both;
+  EXPECT_EQ(JsonNumber(both.out, "deleted"), 2);
+  EXPECT_EQ(JsonNumber(both.out, "by_query"), 1);
+  EXPECT_EQ(JsonNumber(both.out, "by_id"), 1);
+  EXPECT_EQ(Search(index, "glacier"), Ids{"d2"});
+
+  // A bad query deletes nothing, not even the ids given with it.
+  const CommandResult bad = Cascade("delete --index " + Quote(index) +
+                                    " --syntax lucene --query 'anchor AND (' d7");
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+  EXPECT_NE(bad.err.find("column"), std::string::npos) << bad;
+  EXPECT_EQ(Search(index, "anchor"), Ids{"d7"});
+
+  EXPECT_EQ(Search(index, "*:*", "--syntax lucene --k 20"), (Ids{"d2", "d3", "d7"}));
+  EXPECT_EQ(Cascade("delete --index " + Quote(index)).exit_code, 2);  // nothing to delete
+  EXPECT_EQ(Cascade("delete --index " + Quote(Path("missing")) + " d1").exit_code, 2);
+  EXPECT_FALSE(fs::exists(Path("missing")));
+  EXPECT_EQ(Cascade("delete --index " + Quote(index) + " --syntax regex --query x").exit_code,
+            2);
+}
+
+TEST_F(CliTest, UpdateReplacesOnlyExistingDocuments) {
+  const std::string index = Path("idx");
+  IndexCorpus(index, Quote(kSmallCorpus));
+  const std::string changes = Path("changes.jsonl");
+  WriteFile(changes,
+            R"({"_id": "d1", "title": "Danube", "text": "the blue danube waltz"})"
+            "\n"
+            R"({"_id": "d9", "title": "Airships", "text": "a zeppelin floats"})"
+            "\n");
+  const CommandResult r = Cascade("update --index " + Quote(index) + " " + Quote(changes));
+  EXPECT_EQ(r.exit_code, 3) << r;
+  EXPECT_NE(r.out.find("updated 1 documents (1 not found, 0 skipped)"), std::string::npos) << r;
+  EXPECT_NE(r.err.find(changes + ":2: no document with id \"d9\" in the index (skipped)"),
+            std::string::npos)
+      << r;
+  EXPECT_EQ(Search(index, "waltz"), Ids{"d1"});
+  EXPECT_EQ(Search(index, "vienna"), Ids{});
+  EXPECT_EQ(Search(index, "zeppelin"), Ids{});
+
+  // Every id known: exit code 0; stdin works as for `index`.
+  const std::string again = Path("again.jsonl");
+  WriteFile(again, R"({"_id": "d5", "title": "Coral", "text": "coral atoll"})" "\n");
+  const CommandResult ok = Cascade("update --quiet --index " + Quote(index) + " -", again);
+  ASSERT_EQ(ok.exit_code, 0) << ok;
+  EXPECT_NE(ok.out.find("updated 1 documents (0 not found, 0 skipped)"), std::string::npos)
+      << ok;
+  EXPECT_EQ(Search(index, "reef"), Ids{"d4"});
+  EXPECT_EQ(Search(index, "atoll"), Ids{"d5"});
+
+  // No index: nothing is created. New-index flags are not update's.
+  EXPECT_EQ(Cascade("update --index " + Quote(Path("missing")) + " " + Quote(changes)).exit_code,
+            2);
+  EXPECT_FALSE(fs::exists(Path("missing")));
+  EXPECT_EQ(Cascade("update --index " + Quote(index) + " --stemmer none " + Quote(changes))
+                .exit_code,
+            2);
+}
+
+// The bytes a `cascade stats --json` column family's tables take, or -1.
+long long TableBytes(const std::string& json, const std::string& cf) {
+  const std::regex pattern("\"" + cf + R"re(":\{"table_bytes":([0-9]+))re");
+  std::smatch m;
+  if (!std::regex_search(json, m, pattern)) return -1;
+  return std::stoll(m[1].str());
+}
+
+TEST_F(CliTest, StatsReportsCountsAndColumnFamilies) {
+  const std::string index = Path("idx");
+  IndexCorpus(index, Quote(kSmallCorpus));
+  // Opening for writing flushes the write-ahead log into table files.
+  ASSERT_EQ(Cascade("delete --index " + Quote(index) + " d3").exit_code, 0);
+  const std::string more = Path("more.jsonl");
+  WriteFile(more, R"({"_id": "d9", "title": "Airships", "text": "a zeppelin floats"})" "\n");
+  IndexCorpus(index, Quote(more));
+
+  const CommandResult json = Cascade("stats --json --index " + Quote(index));
+  ASSERT_EQ(json.exit_code, 0) << json;
+  EXPECT_EQ(JsonNumber(json.out, "documents"), 8);          // 8 - d3 + d9
+  EXPECT_EQ(JsonNumber(json.out, "deleted_documents"), 1);  // d3
+  EXPECT_EQ(JsonNumber(json.out, "segments"), 2);           // one per `index` run
+  EXPECT_NE(json.out.find(R"("positions":true)"), std::string::npos) << json;
+  EXPECT_NE(json.out.find(R"("vector_fields":[])"), std::string::npos) << json;
+  for (const char* cf : {"postings", "positions", "docs", "ids", "segments"}) {
+    EXPECT_GT(TableBytes(json.out, cf), 0) << cf << "\n" << json;
+  }
+  EXPECT_GE(TableBytes(json.out, "tilde"), 0) << json;
+  EXPECT_GT(JsonNumber(json.out, "disk_bytes").value_or(0), 0);
+
+  const CommandResult text = Cascade("stats --index " + Quote(index));
+  ASSERT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(text.out.find("documents          8\n"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("deleted documents  1 "), std::string::npos) << text;
+  EXPECT_EQ(CountLines(text.out, "  postings "), 1u) << text;
+
+  // Read-only: it runs while `cascade serve` holds the index for writing.
+  const std::string script =
+      "(" + Quote(kBinaryDir + "/cascade") + " serve --index " + Quote(index) +
+      " --port 0 > " + Quote(Path("serve.txt")) + " 2>&1 & pid=$!; " +
+      "for i in $(seq 100); do grep -q listening " + Quote(Path("serve.txt")) +
+      " && break; sleep 0.1; done; " + Quote(kBinaryDir + "/cascade") +
+      " stats --json --index " + Quote(index) + "; code=$?; kill $pid; wait $pid; exit $code)";
+  const CommandResult beside = Shell(script);
+  ASSERT_EQ(beside.exit_code, 0) << beside << ReadFile(Path("serve.txt"));
+  EXPECT_EQ(JsonNumber(beside.out, "documents"), 8);
+
+  EXPECT_EQ(Cascade("stats --index " + Quote(Path("missing"))).exit_code, 2);
+  EXPECT_FALSE(fs::exists(Path("missing")));
+}
+
 TEST_F(CliTest, GzipAndStdinInputs) {
   const std::string plain = ReadFile(kSmallCorpus);
   ASSERT_FALSE(plain.empty());

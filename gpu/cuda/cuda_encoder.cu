@@ -50,19 +50,30 @@ Status FromCublas(cublasStatus_t status, const char* what) {
 #define CASCADE_CUDA_LAUNCHED(name) \
   CASCADE_RETURN_IF_ERROR(FromCuda(cudaGetLastError(), name))
 
-// Device memory owned by one object.
-class DeviceBuffer {
+// Device (cudaMalloc) or page-locked host (cudaMallocHost, so that copies
+// from it run asynchronously) memory owned by one object.
+struct DeviceMemory {
+  static cudaError_t Allocate(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
+  static void Release(void* p) { cudaFree(p); }
+};
+struct PinnedMemory {
+  static cudaError_t Allocate(void** p, size_t bytes) { return cudaMallocHost(p, bytes); }
+  static void Release(void* p) { cudaFreeHost(p); }
+};
+
+template <typename Memory>
+class Buffer {
  public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { Free(); }
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { Free(); }
 
   Status Allocate(size_t bytes, const char* what) {
     Free();
     if (bytes == 0) return Status::OK();
     void* p = nullptr;
-    const cudaError_t error = cudaMalloc(&p, bytes);
+    const cudaError_t error = Memory::Allocate(&p, bytes);
     if (error != cudaSuccess) {
       // The runtime also keeps the error as the thread's last one, where the
       // next launch check would find it: clear it, the device is fine.
@@ -70,13 +81,11 @@ class DeviceBuffer {
       return FromCuda(error, what);
     }
     ptr_ = p;
-    bytes_ = bytes;
     return Status::OK();
   }
   void Free() {
-    if (ptr_ != nullptr) cudaFree(ptr_);
+    if (ptr_ != nullptr) Memory::Release(ptr_);
     ptr_ = nullptr;
-    bytes_ = 0;
   }
   template <typename U = void>
   U* get() const {
@@ -85,44 +94,10 @@ class DeviceBuffer {
 
  private:
   void* ptr_ = nullptr;
-  size_t bytes_ = 0;
 };
 
-// Page-locked host memory (copies from it run asynchronously).
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() { Free(); }
-
-  Status Allocate(size_t bytes, const char* what) {
-    Free();
-    if (bytes == 0) return Status::OK();
-    void* p = nullptr;
-    const cudaError_t error = cudaMallocHost(&p, bytes);
-    if (error != cudaSuccess) {
-      (void)cudaGetLastError();
-      return FromCuda(error, what);
-    }
-    ptr_ = p;
-    bytes_ = bytes;
-    return Status::OK();
-  }
-  void Free() {
-    if (ptr_ != nullptr) cudaFreeHost(ptr_);
-    ptr_ = nullptr;
-    bytes_ = 0;
-  }
-  template <typename U>
-  U* get() const {
-    return static_cast<U*>(ptr_);
-  }
-
- private:
-  void* ptr_ = nullptr;
-  size_t bytes_ = 0;
-};
+using DeviceBuffer = Buffer<DeviceMemory>;
+using PinnedBuffer = Buffer<PinnedMemory>;
 
 template <typename T>
 constexpr cudaDataType_t kCudaType = std::is_same_v<T, float>    ? CUDA_R_32F

@@ -13,6 +13,7 @@
 // written next to it, and the documented errors.
 #include "query/lucene_search.h"
 #include "query/phrase_match.h"
+#include "tests/query/phrase_oracle.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -266,31 +267,17 @@ class Oracle {
         freq += all ? 1.0f : 0.0f;
       }
     } else {
-      // Every combination (the test's phrases and documents are small).
-      bool found = false;
-      std::vector<size_t> pick(tokens.size(), 0);
-      while (!found) {
-        int64_t lo = INT64_MAX, hi = INT64_MIN;
-        bool distinct = true;
-        for (size_t i = 0; i < tokens.size(); ++i) {
-          const int64_t p = int64_t{(*lists[i])[pick[i]]} - at[i];
-          lo = std::min(lo, p);
-          hi = std::max(hi, p);
-          for (size_t j = 0; j < i; ++j) {
-            distinct &= !(tokens[i] == tokens[j] && pick[i] == pick[j]);
-          }
-        }
-        found = distinct && hi - lo <= node.slop;
-        size_t i = 0;
-        while (i < pick.size() && ++pick[i] == lists[i]->size()) pick[i++] = 0;
-        if (i == pick.size()) break;
+      std::vector<uint32_t> ids, offsets;
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        ids.push_back(static_cast<uint32_t>(
+            std::find(tokens.begin(), tokens.end(), tokens[i]) - tokens.begin()));
+        offsets.push_back(at[i] - at[0]);
       }
+      const bool found = PhraseWithinSlop(lists, offsets, ids, node.slop);
       if (found) {
         std::vector<PhraseTerm> terms;
         for (size_t i = 0; i < tokens.size(); ++i) {
-          const auto id = static_cast<uint32_t>(
-              std::find(tokens.begin(), tokens.end(), tokens[i]) - tokens.begin());
-          terms.push_back({*lists[i], at[i] - at[0], id});
+          terms.push_back({*lists[i], offsets[i], ids[i]});
         }
         freq = PhraseFrequency(terms, node.slop);
         EXPECT_GT(freq, 0.0f) << "phrase_match missed a match of " << node.text;

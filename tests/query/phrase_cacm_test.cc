@@ -14,6 +14,7 @@
 #include "cascade/engine.h"
 #include "index/analyzer.h"
 #include "index/corpus_reader.h"
+#include "tests/query/phrase_oracle.h"
 
 namespace cascade {
 namespace {
@@ -41,33 +42,19 @@ Analyzed Analyze(index::Analyzer& analyzer, const std::string& title,
   return a;
 }
 
-// Whether some choice of occurrences spans at most `slop` phrase positions
-// (exhaustive; slop 0 is the exact phrase).
+// Whether the document holds the phrase within `slop` (brute force).
 bool Contains(const Analyzed& doc, const std::vector<std::string>& words,
               const std::vector<uint32_t>& offsets, uint32_t slop) {
   std::vector<const std::vector<uint32_t>*> lists;
+  std::vector<uint32_t> ids;
   for (const std::string& w : words) {
     auto it = doc.positions.find(w);
     if (it == doc.positions.end()) return false;
     lists.push_back(&it->second);
+    ids.push_back(static_cast<uint32_t>(std::find(words.begin(), words.end(), w) -
+                                        words.begin()));
   }
-  std::vector<size_t> pick(words.size(), 0);
-  while (true) {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    bool distinct = true;
-    for (size_t i = 0; i < words.size(); ++i) {
-      const int64_t p = int64_t{(*lists[i])[pick[i]]} - offsets[i];
-      lo = std::min(lo, p);
-      hi = std::max(hi, p);
-      for (size_t j = 0; j < i; ++j) {
-        distinct &= !(words[i] == words[j] && pick[i] == pick[j]);
-      }
-    }
-    if (distinct && hi - lo <= slop) return true;
-    size_t i = 0;
-    while (i < pick.size() && ++pick[i] == lists[i]->size()) pick[i++] = 0;
-    if (i == pick.size()) return false;
-  }
+  return query::PhraseWithinSlop(lists, offsets, ids, slop);
 }
 
 TEST(PhraseCacmTest, HitsAreExactlyTheDocumentsWithThePhrase) {

@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+#include "tests/query/phrase_oracle.h"
+
 namespace cascade::query {
 namespace {
 
@@ -54,23 +56,15 @@ TEST(PhraseMatchTest, SloppyPhrases) {
   EXPECT_GT(Freq({{4, 6}, {4, 6}}, {0, 1}, 2, {7, 7}), 0.0f);
 }
 
-// Whether some choice of one occurrence per term spans at most `slop`
-// phrase positions (terms all distinct).
 bool BruteMatch(const std::vector<Positions>& positions,
                 const std::vector<uint32_t>& offsets, uint32_t slop) {
-  std::vector<size_t> pick(positions.size(), 0);
-  while (true) {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (size_t i = 0; i < positions.size(); ++i) {
-      const int64_t p = int64_t{positions[i][pick[i]]} - offsets[i];
-      lo = std::min(lo, p);
-      hi = std::max(hi, p);
-    }
-    if (hi - lo <= slop) return true;
-    size_t i = 0;
-    while (i < pick.size() && ++pick[i] == positions[i].size()) pick[i++] = 0;
-    if (i == pick.size()) return false;
+  std::vector<const std::vector<uint32_t>*> lists;
+  std::vector<uint32_t> ids;
+  for (const Positions& p : positions) {
+    ids.push_back(static_cast<uint32_t>(lists.size()));
+    lists.push_back(&p);
   }
+  return PhraseWithinSlop(lists, offsets, ids, slop);
 }
 
 TEST(PhraseMatchTest, MatchesExactlyWhenSomeWindowFits) {

@@ -141,6 +141,8 @@ class Executor {
 
  private:
   uint32_t TermId(const std::string& term);
+  // Adds tokens_ to query_terms_ (the positive words rerankers read).
+  void CountQueryTerms();
   Result<Matches> EvalTerm(const Plan& plan, size_t s);
   Result<Matches> EvalPrefix(const Plan& plan, size_t s);
   Result<Matches> EvalBoolean(const Plan& plan, size_t s);
@@ -173,6 +175,18 @@ uint32_t Executor::TermId(const std::string& term) {
   return it->second;
 }
 
+void Executor::CountQueryTerms() {
+  for (const std::string& token : tokens_) {
+    auto it = std::find_if(query_terms_.begin(), query_terms_.end(),
+                           [&](const auto& t) { return t.first == token; });
+    if (it == query_terms_.end()) {
+      query_terms_.emplace_back(token, 1);
+    } else {
+      ++it->second;
+    }
+  }
+}
+
 Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
                                             bool prohibited) {
   boost *= node.boost;
@@ -186,16 +200,7 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
       tokens_.clear();
       analyzer_->Analyze(node.text, &tokens_);
       if (tokens_.empty()) return std::optional<Plan>();
-      for (const std::string& token : tokens_) {
-        if (prohibited) continue;
-        auto it = std::find_if(query_terms_.begin(), query_terms_.end(),
-                               [&](const auto& t) { return t.first == token; });
-        if (it == query_terms_.end()) {
-          query_terms_.emplace_back(token, 1);
-        } else {
-          ++it->second;
-        }
-      }
+      if (!prohibited) CountQueryTerms();
       if (tokens_.size() == 1) {
         plan.kind = Plan::Kind::kTerm;
         plan.id = TermId(tokens_[0]);
@@ -248,17 +253,7 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
       token_positions_.clear();
       analyzer_->Analyze(node.text, &tokens_, &token_positions_);
       if (tokens_.empty()) return std::optional<Plan>();
-      if (!prohibited) {
-        for (const std::string& token : tokens_) {
-          auto it = std::find_if(query_terms_.begin(), query_terms_.end(),
-                                 [&](const auto& t) { return t.first == token; });
-          if (it == query_terms_.end()) {
-            query_terms_.emplace_back(token, 1);
-          } else {
-            ++it->second;
-          }
-        }
-      }
+      if (!prohibited) CountQueryTerms();
       if (tokens_.size() == 1) {  // a one-word phrase is that word
         plan.kind = Plan::Kind::kTerm;
         plan.id = TermId(tokens_[0]);

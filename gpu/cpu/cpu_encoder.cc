@@ -841,11 +841,6 @@ LinearWeights FuseQkv(BertLayerWeights& layer) {
   return fused;
 }
 
-Status NoHead(std::string_view method, std::string_view needs, ModelKind kind) {
-  return Status::NotSupported(
-      std::string(method) + " needs a " + std::string(needs),
-      "this model is a " + std::string(ModelKindName(kind)));
-}
 
 }  // namespace
 
@@ -1115,7 +1110,7 @@ Result<std::vector<float>> CpuEncoder::Score(const PairBatch& batch) {
   Impl& m = *impl_;
   CASCADE_RETURN_IF_ERROR(m.Validate(batch));
   if (m.config.kind != ModelKind::kCrossEncoder) {
-    return NoHead("Score", "cross-encoder", m.config.kind);
+    return MissingHead("Score", "cross-encoder", m.config.kind);
   }
   const int n = static_cast<int>(batch.size());
   if (n == 0) return std::vector<float>();
@@ -1165,7 +1160,7 @@ Result<std::vector<float>> CpuEncoder::Embed(const PairBatch& batch) {
   Impl& m = *impl_;
   CASCADE_RETURN_IF_ERROR(m.Validate(batch));
   if (m.config.kind != ModelKind::kBiEncoder) {
-    return NoHead("Embed", "bi-encoder", m.config.kind);
+    return MissingHead("Embed", "bi-encoder", m.config.kind);
   }
   const int n = static_cast<int>(batch.size());
   if (n == 0) return std::vector<float>();
@@ -1202,7 +1197,7 @@ Result<std::vector<float>> CpuEncoder::WeighTokens(const PairBatch& batch) {
   Impl& m = *impl_;
   CASCADE_RETURN_IF_ERROR(m.Validate(batch));
   if (m.config.kind != ModelKind::kTokenWeigher) {
-    return NoHead("WeighTokens", "token weigher", m.config.kind);
+    return MissingHead("WeighTokens", "token weigher", m.config.kind);
   }
   if (batch.size() == 0) return std::vector<float>();
   CASCADE_RETURN_IF_ERROR(m.Encode(batch));

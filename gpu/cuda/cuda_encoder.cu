@@ -866,20 +866,13 @@ Result<std::unique_ptr<CudaEncoder>> CudaEncoder::Create(
 
 Status CudaEncoder::Healthy() const { return impl_->health; }
 
-namespace {
-Status NoHead(std::string_view method, std::string_view needs, ModelKind kind) {
-  return Status::NotSupported(
-      std::string(method) + " needs a " + std::string(needs),
-      "this model is a " + std::string(ModelKindName(kind)));
-}
-}  // namespace
 
 Result<std::vector<float>> CudaEncoder::Score(const PairBatch& batch) {
   if (impl_->config.kind != ModelKind::kCrossEncoder) {
     CASCADE_RETURN_IF_ERROR(ValidateBatch(
         batch, impl_->config.bert.vocab_size, impl_->config.bert.type_vocab_size,
         impl_->config.bert.max_position_embeddings));
-    return NoHead("Score", "cross-encoder", impl_->config.kind);
+    return MissingHead("Score", "cross-encoder", impl_->config.kind);
   }
   return impl_->Run(batch, Head::kScore);
 }
@@ -889,7 +882,7 @@ Result<std::vector<float>> CudaEncoder::Embed(const PairBatch& batch) {
     CASCADE_RETURN_IF_ERROR(ValidateBatch(
         batch, impl_->config.bert.vocab_size, impl_->config.bert.type_vocab_size,
         impl_->config.bert.max_position_embeddings));
-    return NoHead("Embed", "bi-encoder", impl_->config.kind);
+    return MissingHead("Embed", "bi-encoder", impl_->config.kind);
   }
   return impl_->Run(batch, Head::kEmbed);
 }
@@ -899,7 +892,7 @@ Result<std::vector<float>> CudaEncoder::WeighTokens(const PairBatch& batch) {
     CASCADE_RETURN_IF_ERROR(ValidateBatch(
         batch, impl_->config.bert.vocab_size, impl_->config.bert.type_vocab_size,
         impl_->config.bert.max_position_embeddings));
-    return NoHead("WeighTokens", "token weigher", impl_->config.kind);
+    return MissingHead("WeighTokens", "token weigher", impl_->config.kind);
   }
   return impl_->Run(batch, Head::kTokens);
 }

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "gpu/model/safetensors.h"
@@ -255,6 +256,13 @@ Result<BertWeights> LoadBertWeights(const ModelConfig& config) {
       break;  // pooling and normalisation have no parameters
   }
   return weights;
+}
+
+Status MissingHead(std::string_view method, std::string_view needs,
+                   ModelKind kind) {
+  return Status::NotSupported(
+      std::string(method) + " needs a " + std::string(needs),
+      "this model is a " + std::string(ModelKindName(kind)));
 }
 
 }  // namespace cascade::gpu

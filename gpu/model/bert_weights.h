@@ -15,6 +15,7 @@
 #define CASCADE_GPU_MODEL_BERT_WEIGHTS_H_
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "cascade/status.h"
@@ -59,6 +60,11 @@ Result<BertWeights> LoadBertWeights(const ModelConfig& config);
 // has its head (every backend's Create runs it). InvalidArgument names the
 // tensor; NotSupported for a cross-encoder with other than 1 or 2 labels.
 Status CheckBertWeights(const ModelConfig& config, const BertWeights& weights);
+
+// NotSupported for a backend call whose head the model lacks, e.g.
+// MissingHead("Score", "cross-encoder", kind).
+Status MissingHead(std::string_view method, std::string_view needs,
+                   ModelKind kind);
 
 }  // namespace cascade::gpu
 

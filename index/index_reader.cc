@@ -20,6 +20,8 @@ Result<std::unique_ptr<IndexReader>> IndexReader::Open(
   std::unique_ptr<IndexReader> reader(new IndexReader(std::move(store)));
   reader->snapshot_ = reader->store_->db()->GetSnapshot();
   reader->read_options_.snapshot = reader->snapshot_;
+  reader->query_read_options_ = reader->read_options_;
+  reader->query_read_options_.verify_checksums = false;
   CASCADE_RETURN_IF_ERROR(reader->Load());
   if (tilde_in_memory) CASCADE_RETURN_IF_ERROR(reader->LoadTermWeights());
   return reader;
@@ -132,7 +134,7 @@ Result<bool> IndexReader::ReadPostings(uint32_t segment, std::string_view term,
                                        rocksdb::PinnableSlice* bytes) const {
   bytes->Reset();
   rocksdb::Status s =
-      store_->db()->Get(read_options_, store_->cf(Cf::kPostings),
+      store_->db()->Get(query_read_options_, store_->cf(Cf::kPostings),
                         PostingKey(segment, term), bytes);
   if (s.IsNotFound()) return false;
   CASCADE_RETURN_IF_ERROR(FromRocks(s, "read postings"));
@@ -146,7 +148,7 @@ Result<bool> IndexReader::ReadPositions(uint32_t segment, std::string_view term,
     return Status::NotSupported("this index stores no positions", store_->path());
   }
   rocksdb::Status s =
-      store_->db()->Get(read_options_, store_->cf(Cf::kPositions),
+      store_->db()->Get(query_read_options_, store_->cf(Cf::kPositions),
                         PostingKey(segment, term), bytes);
   if (s.IsNotFound()) return false;
   CASCADE_RETURN_IF_ERROR(FromRocks(s, "read positions"));

@@ -1,9 +1,12 @@
 #include "index/index_writer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include <rocksdb/write_batch.h>
@@ -168,27 +171,56 @@ Status IndexWriter::AddBatch(std::span<const Document> docs) {
     for (const Document& doc : docs) CASCADE_RETURN_IF_ERROR(Add(doc));
     return Status::OK();
   }
+  // The workers analyse chunks of the batch, each taking the next chunk not
+  // yet taken; this thread adds the chunks to the buffer in document order
+  // as soon as each is analysed, so that the serial part (the term
+  // dictionary) overlaps the analysis of the chunks after it. The result
+  // does not depend on the threads' timing.
+  constexpr size_t kChunk = 32;
+  const size_t nchunks = (docs.size() + kChunk - 1) / kChunk;
   std::vector<std::vector<std::string>> terms(docs.size());
   std::vector<std::vector<uint32_t>> positions(docs.size());
+  std::vector<uint8_t> analysed(nchunks, 0);  // guarded by mu
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<size_t> next_chunk{0};
+  std::atomic<bool> stop{false};
   std::vector<std::thread> pool;
   pool.reserve(threads);
   for (size_t t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       Analyzer& analyzer = *analyzers_[t];
-      // Contiguous ranges keep each thread on its own cache lines.
-      const size_t begin = docs.size() * t / threads;
-      const size_t end = docs.size() * (t + 1) / threads;
-      for (size_t i = begin; i < end; ++i) {
-        AnalyzeDocument(analyzer, docs[i], &terms[i], &positions[i]);
+      for (size_t c; !stop.load(std::memory_order_relaxed) &&
+                     (c = next_chunk.fetch_add(1)) < nchunks;) {
+        const size_t end = std::min(docs.size(), (c + 1) * kChunk);
+        for (size_t i = c * kChunk; i < end; ++i) {
+          AnalyzeDocument(analyzer, docs[i], &terms[i], &positions[i]);
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          analysed[c] = 1;
+        }
+        cv.notify_all();
       }
     });
   }
-  for (auto& th : pool) th.join();
-  for (size_t i = 0; i < docs.size(); ++i) {
-    CASCADE_RETURN_IF_ERROR(Check(docs[i]));
-    CASCADE_RETURN_IF_ERROR(AddAnalyzed(docs[i], terms[i], positions[i]));
+  Status status;
+  for (size_t c = 0; c < nchunks && status.ok(); ++c) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] { return analysed[c] != 0; });
+    }
+    const size_t end = std::min(docs.size(), (c + 1) * kChunk);
+    for (size_t i = c * kChunk; i < end && status.ok(); ++i) {
+      status = Check(docs[i]);
+      if (status.ok()) status = AddAnalyzed(docs[i], terms[i], positions[i]);
+      std::vector<std::string>().swap(terms[i]);
+      std::vector<uint32_t>().swap(positions[i]);
+    }
   }
-  return Status::OK();
+  stop.store(true);
+  for (auto& th : pool) th.join();
+  return status;
 }
 
 Status IndexWriter::AddAnalyzed(const Document& doc,
@@ -225,7 +257,7 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
   scratch_tf_.clear();
   for (const std::string& term : terms) ++scratch_tf_[term].tf;
   for (auto& [term, slot] : scratch_tf_) {
-    auto found = buffer_.postings.find(std::string(term));
+    auto found = buffer_.postings.find(term);
     if (found == buffer_.postings.end()) {
       found = buffer_.postings.emplace(std::string(term), TermPostings{}).first;
       buffer_.bytes += kPerTermOverhead + term.size();

@@ -133,8 +133,15 @@ class IndexWriter {
     Document doc;
     uint32_t length = 0;
   };
+  // Lets the term maps be searched by string_view (no string per lookup).
+  struct TermHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const {
+      return std::hash<std::string_view>()(s);
+    }
+  };
   struct Buffer {
-    std::unordered_map<std::string, TermPostings> postings;
+    std::unordered_map<std::string, TermPostings, TermHash, std::equal_to<>> postings;
     std::vector<BufferedDoc> docs;
     std::unordered_map<std::string, uint32_t> ids;  // external id -> local
     std::vector<uint32_t> deletes;                  // global doc ids

@@ -10,12 +10,14 @@
 # titles of every 10th record that has one, up to 2,000, as
 # bench/http/search_load.sh takes them).
 #
-# In one run it builds a Cascade index (`cascade index --threads T`), two
-# Lucene indexes (T threads on one IndexWriter; positions, and frequencies
-# only) and a Xapian index (one thread: Xapian has a single writer), then
-# runs the queries top-10 and top-1000 on one thread against Cascade, the
-# Lucene frequencies-only index (Cascade stores no positions either) and
-# Xapian. Each engine gets a warm-up pass: Lucene and Xapian in the process
+# In one run it builds two Cascade indexes (`cascade index --threads T`:
+# frequencies only with --no-positions, and with positions, the default),
+# two Lucene indexes (T threads on one IndexWriter; the same two kinds) and
+# a Xapian index (one thread: Xapian has a single writer; no positions),
+# then runs the queries top-10 and top-1000 on one thread against the
+# frequencies-only indexes of Cascade and Lucene and against Xapian. Queries
+# without phrases read no positions, so the positional indexes are built
+# for their size and build speed only. Each engine gets a warm-up pass: Lucene and Xapian in the process
 # (bench/peers/), Cascade by a first `cascade run` whose figures are dropped
 # (it warms the page cache, not the process). Prints one table, and the
 # ratios Cascade / peer.
@@ -23,7 +25,11 @@
 # Environment: CASCADE_BIN (default build/cascade), CASCADE_RUN_ARGS (extra
 # flags for `cascade run`, e.g. "--algorithm exhaustive"), CASCADE_DATA
 # (../shared/data), CASCADE_BENCH_WORK (scratch folder, default a fresh one
-# under /tmp, removed at the end), CASCADE_JAVA_OPTS (default -Xmx4g).
+# under /tmp, removed at the end), CASCADE_JAVA_OPTS (default -Xmx4g),
+# CASCADE_PEERS (default "lucene xapian": the peers to run; "lucene" alone
+# skips Xapian, whose single writer takes about 20 minutes per million
+# generated documents here), CASCADE_POSITIONS_INDEXES (default 1; 0 skips
+# building the two positional indexes, which no query here reads).
 # Installs the bench-only Debian packages when missing (Lucene 4.10, a JDK,
 # Xapian); CI does not need them, so tools/deps.sh does not list them.
 set -euo pipefail
@@ -86,6 +92,8 @@ javac -nowarn -cp "$jars" -d "$work/classes" "$root/bench/peers/lucene/LuceneBen
 g++ -O2 -std=c++20 -o "$work/xapian_bench" "$root/bench/peers/xapian/xapian_bench.cc" \
   $(xapian-config --cxxflags --libs) -lsimdjson -lz
 lucene() { java $java_opts -cp "$work/classes:$jars" LuceneBench "$@"; }
+peers=${CASCADE_PEERS:-lucene xapian}
+has_peer() { case " $peers " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # Corpus and queries.
 case "$input" in
@@ -131,30 +139,41 @@ echo "corpus: $label; queries: $nq from $queries; threads: $threads" >&2
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB; load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # Indexing.
-rm -rf "$work/cascade-idx"
-line=$("$cascade" index --quiet --index "$work/cascade-idx" --threads "$threads" "$corpus")
-echo "cascade: $line" >&2
-echo "$line" | python3 -c '
+kinds="freqs positions"
+[ "${CASCADE_POSITIONS_INDEXES:-1}" = 0 ] && kinds=freqs
+for mode in $kinds; do
+  rm -rf "$work/cascade-$mode"
+  flag=; [ "$mode" = freqs ] && flag=--no-positions
+  # shellcheck disable=SC2086
+  line=$("$cascade" index --quiet --index "$work/cascade-$mode" --threads "$threads" $flag "$corpus")
+  echo "cascade ($mode): $line" >&2
+  echo "$line" | python3 -c '
 import json, re, sys
 s = sys.stdin.read()
 num = lambda p: float(re.search(p, s).group(1))
 print(json.dumps({"engine": "cascade", "phase": "index", "threads": int(sys.argv[1]),
+  "positions": sys.argv[2] == "positions",
   "docs": int(num(r"indexed (\d+) documents")), "docs_per_s": num(r"([\d.]+) docs/s"),
   "index_mib": num(r"([\d.]+) MiB on disk"), "peak_rss_mib": num(r"peak memory ([\d.]+) MiB")}))' \
-  "$threads" >> "$results"
-for mode in freqs positions; do
-  rm -rf "$work/lucene-$mode"
-  lucene index "$corpus" "$work/lucene-$mode" "$threads" "$mode" | tee -a "$results" >&2
+    "$threads" "$mode" >> "$results"
 done
-rm -rf "$work/xapian-idx"
-"$work/xapian_bench" index "$corpus" "$work/xapian-idx" | tee -a "$results" >&2
+if has_peer lucene; then
+  for mode in $kinds; do
+    rm -rf "$work/lucene-$mode"
+    lucene index "$corpus" "$work/lucene-$mode" "$threads" "$mode" | tee -a "$results" >&2
+  done
+fi
+if has_peer xapian; then
+  rm -rf "$work/xapian-idx"
+  "$work/xapian_bench" index "$corpus" "$work/xapian-idx" | tee -a "$results" >&2
+fi
 
 # Queries, one thread, top-10 and top-1000.
 for k in 10 1000; do
   # shellcheck disable=SC2086
-  "$cascade" run --index "$work/cascade-idx" --queries "$queries" --k "$k" ${CASCADE_RUN_ARGS:-} --json >/dev/null
+  "$cascade" run --index "$work/cascade-freqs" --queries "$queries" --k "$k" ${CASCADE_RUN_ARGS:-} --json >/dev/null
   # shellcheck disable=SC2086
-  "$cascade" run --index "$work/cascade-idx" --queries "$queries" --k "$k" ${CASCADE_RUN_ARGS:-} --json |
+  "$cascade" run --index "$work/cascade-freqs" --queries "$queries" --k "$k" ${CASCADE_RUN_ARGS:-} --json |
     python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read()); r.update(engine="cascade", phase="search", k=int(sys.argv[1]))
@@ -162,8 +181,12 @@ bm25 = r.get("stages", {}).get("bm25", {})
 if "p50_ms" in bm25:
     r.update(rank_p50_ms=bm25["p50_ms"], rank_p99_ms=bm25["p99_ms"])
 print(json.dumps(r))' "$k" | tee -a "$results" >&2
-  lucene search "$work/lucene-freqs" "$queries" "$k" | tee -a "$results" >&2
-  "$work/xapian_bench" search "$work/xapian-idx" "$queries" "$k" | tee -a "$results" >&2
+  if has_peer lucene; then
+    lucene search "$work/lucene-freqs" "$queries" "$k" | tee -a "$results" >&2
+  fi
+  if has_peer xapian; then
+    "$work/xapian_bench" search "$work/xapian-idx" "$queries" "$k" | tee -a "$results" >&2
+  fi
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
@@ -175,8 +198,11 @@ def get(engine, phase, **kw):
         if r["engine"] == engine and r["phase"] == phase and all(r.get(k) == v for k, v in kw.items()):
             return r
     return None
-engines = [("Cascade", "cascade", {}), ("Lucene 4.10 (freqs)", "lucene", {"positions": False}),
+engines = [("Cascade (freqs)", "cascade", {"positions": False}),
+           ("Cascade (positions)", "cascade", {"positions": True}),
+           ("Lucene 4.10 (freqs)", "lucene", {"positions": False}),
            ("Lucene 4.10 (positions)", "lucene", {"positions": True}), ("Xapian 1.4", "xapian", {})]
+engines = [e for e in engines if get(e[1], "index", **e[2])]
 print(f"corpus: {sys.argv[2]}; {sys.argv[3]} queries")
 print()
 print("| engine | index threads | docs | docs/s | index MiB | peak RSS MiB | top-10 p50 ms | top-10 p99 ms | top-10 QPS | top-1000 p50 ms | top-1000 p99 ms | top-1000 QPS |")
@@ -196,16 +222,17 @@ for name, engine, kw in engines:
     cells += [fmt(v, "{:.3f}") if i % 3 != 2 else fmt(v, "{:,.0f}") for i, v in enumerate(vals[3:])]
     print(f"| {name} | {ix.get('threads', '–')} | {ix.get('docs', '–'):,} | " + " | ".join(cells) + " |")
 print()
-print("Cascade / peer (docs/s and QPS: above 1 is Cascade faster; size, memory, latency: below 1 is Cascade smaller or faster):")
+print("Cascade / peer, each Cascade index beside the peers' index of the same kind (Xapian's has no positions); docs/s and QPS: above 1 is Cascade faster; size, memory, latency: below 1 is Cascade smaller or faster:")
 print()
-print("| peer | docs/s | index MiB | peak RSS | top-10 p50 | top-10 p99 | top-10 QPS | top-1000 p50 | top-1000 p99 | top-1000 QPS |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-c = table["Cascade"]
-for name, vals in table.items():
-    if name == "Cascade":
-        continue
-    cells = ["–" if a is None or b in (None, 0) else f"{a / b:.2f}" for a, b in zip(c, vals)]
-    print(f"| {name} | " + " | ".join(cells) + " |")
+print("| Cascade | peer | docs/s | index MiB | peak RSS | top-10 p50 | top-10 p99 | top-10 QPS | top-1000 p50 | top-1000 p99 | top-1000 QPS |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for mine in [m for m in ("Cascade (freqs)", "Cascade (positions)") if m in table]:
+    c = table[mine]
+    for name, vals in table.items():
+        if name.startswith("Cascade") or ("positions" in name) != ("positions" in mine):
+            continue
+        cells = ["–" if a is None or b in (None, 0) else f"{a / b:.2f}" for a, b in zip(c, vals)]
+        print(f"| {mine} | {name} | " + " | ".join(cells) + " |")
 print()
 print("Ranking alone (the same queries, time to the top-k without reading each hit's stored record; Cascade: its bm25 stage):")
 print()

@@ -118,9 +118,8 @@ class IndexReader {
   // read_options_ without block checksum verification, for the query-time
   // posting and position lookups (the pinned ReadPostings and
   // ReadPositions): with mmap reads RocksDB would hash a list's whole block
-  // on every lookup (9% of query time at 1M documents). Table files are
-  // verified when written, and compactions, merges (read_options_) and
-  // every other read still verify.
+  // on every lookup (9% of query time at 1M documents). Compactions,
+  // merges (read_options_) and every other read still verify.
   rocksdb::ReadOptions query_read_options_;
   std::vector<SegmentInfo> segments_;
   std::vector<bool> deleted_;

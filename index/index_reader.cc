@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "index/keys.h"
+#include "index/length_norm.h"
 
 namespace cascade::index {
 
@@ -83,8 +84,10 @@ Status IndexReader::Load() {
                                   " has a bad length table");
       }
       seg.lengths.resize(seg.count);
+      seg.norms.resize(seg.count);
       for (uint32_t i = 0; i < seg.count; ++i) {
         seg.lengths[i] = DecodeFixed32(value.data() + 8 + 4 * size_t{i});
+        seg.norms[i] = LengthToNormByte(seg.lengths[i]);
       }
       doc_id_limit_ = std::max(doc_id_limit_, seg.base + seg.count);
       segments_.push_back(std::move(seg));

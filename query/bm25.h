@@ -16,15 +16,13 @@
 
 #include "index/index_options.h"
 #include "index/index_reader.h"
+#include "index/length_norm.h"
 
 namespace cascade::query {
 
-// Lucene's SmallFloat.intToByte4: lengths 0..23 exactly, then a float with a
-// 3-bit mantissa (monotonic, lossy). Written from the description of the
-// format: 24 exact values, then (exponent, 3 mantissa bits) pairs.
-uint8_t LengthToNormByte(uint32_t length);
-// The inverse (the smallest length that encodes to `norm`).
-uint32_t NormByteToLength(uint8_t norm);
+// Lucene's one-byte length norm (index/length_norm.h).
+using index::LengthToNormByte;
+using index::NormByteToLength;
 
 struct Bm25Params {
   double k1 = 0.9;
@@ -44,6 +42,13 @@ class Bm25Scorer {
       return cache_[LengthToNormByte(length)];
     }
     return static_cast<float>(k1_ * (1 - b_ + b_ * length / avgdl_));
+  }
+  // LengthFactor of local document `local` of `seg`: with Lucene norms,
+  // from the reader's norm bytes (1 byte per document, where the lengths
+  // take 4: fewer cache misses in a large segment); the same value.
+  float LengthFactor(const index::SegmentInfo& seg, uint32_t local) const {
+    if (norm_ == index::LengthNorm::kLucene) return cache_[seg.norms[local]];
+    return LengthFactor(seg.lengths[local]);
   }
   static float Score(float weight, uint32_t tf, float length_factor) {
     const auto f = static_cast<float>(tf);

@@ -115,9 +115,7 @@ class DaatSegment {
     return top_->worst();
   }
   bool Live(uint32_t local) const { return !reader_.IsDeleted(seg_.base + local); }
-  float LengthFactor(uint32_t local) const {
-    return scorer_.LengthFactor(seg_.lengths[local]);
-  }
+  float LengthFactor(uint32_t local) const { return scorer_.LengthFactor(seg_, local); }
   // Sums contrib_ in query-term order (as the exhaustive accumulators do;
   // absent terms add +0, which changes nothing), clears it, offers the hit.
   void Collect(uint32_t local) {
@@ -587,7 +585,7 @@ Result<TopDocs> Searcher::SearchTerms(
                                       std::to_string(seg.id));
           }
           accumulators_[local] += Bm25Scorer::Score(
-              weights[t], tfs_[i], scorer.LengthFactor(seg.lengths[local]));
+              weights[t], tfs_[i], scorer.LengthFactor(seg, local));
         }
       }
       for (uint32_t local = 0; local < seg.count; ++local) {

@@ -67,6 +67,8 @@ struct SearchRequest {
   bool want_score = true;
   bool want_title = true;
   bool want_text = false;
+  bool want_fields = true;  // the hit's keyword and numeric values
+  int64_t snippet = 0;      // words of each hit's snippet; 0: none
   bool explain = false;
   std::string cascade;  // "" = the index's default
   std::optional<double> tilde_alpha;
@@ -203,13 +205,29 @@ Status CheckDenseRequest(const SearchRequest& req, bool has_query, bool has_rera
   return Status::OK();
 }
 
+// "name": [values] for each keyword and numeric field, into an open object.
+void AppendFieldValues(
+    const std::vector<std::pair<std::string, std::vector<std::string>>>& keywords,
+    const std::vector<std::pair<std::string, std::vector<double>>>& numbers, JsonWriter& json) {
+  for (const auto& [field, values] : keywords) {
+    json.Key(field).BeginArray();
+    for (const std::string& v : values) json.String(v);
+    json.EndArray();
+  }
+  for (const auto& [field, values] : numbers) {
+    json.Key(field).BeginArray();
+    for (double v : values) json.Double(v);
+    json.EndArray();
+  }
+}
+
 Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
   simdjson::dom::array array;
   if (value.get(array) != simdjson::SUCCESS) {
     return FieldError("fields", std::string("expected an array, got ") +
                                     JsonTypeName(value.type()));
   }
-  req->want_id = req->want_score = req->want_title = req->want_text = false;
+  req->want_id = req->want_score = req->want_title = req->want_text = req->want_fields = false;
   for (simdjson::dom::element item : array) {
     std::string_view name;
     if (item.get(name) != simdjson::SUCCESS) {
@@ -224,10 +242,12 @@ Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
       req->want_title = true;
     } else if (name == "text") {
       req->want_text = true;
+    } else if (name == "fields") {
+      req->want_fields = true;
     } else {
       std::string what = "unknown field name \"";
       what.append(name);
-      what.append("\" (use id, score, title, text)");
+      what.append("\" (use id, score, title, text, fields)");
       return FieldError("fields", what);
     }
   }
@@ -314,6 +334,8 @@ Result<SearchRequest> ParseSearch(std::string_view body) {
       CASCADE_RETURN_IF_ERROR(ParseFieldList(value, &req));
     } else if (key == "explain") {
       CASCADE_ASSIGN_OR_RETURN(req.explain, ReadBool(value, "explain"));
+    } else if (key == "snippet") {
+      CASCADE_ASSIGN_OR_RETURN(req.snippet, ReadInt(value, "snippet", 0, 1000));
     } else if (key == "rerank") {
       CASCADE_RETURN_IF_ERROR(ParseRerankOption(value, &req));
       has_rerank = true;
@@ -557,6 +579,12 @@ Response Handlers::Stats() {
   json.Key("vector_fields").BeginArray();
   for (const std::string& field : stats.vector_fields) json.String(field);
   json.EndArray();
+  json.Key("keyword_fields").BeginArray();
+  for (const std::string& field : stats.keyword_fields) json.String(field);
+  json.EndArray();
+  json.Key("numeric_fields").BeginArray();
+  for (const std::string& field : stats.numeric_fields) json.String(field);
+  json.EndArray();
   // Bytes per RocksDB column family: table files on disk, and writes still
   // in memtables (on disk in the write-ahead log meanwhile).
   json.Key("column_families").BeginObject();
@@ -592,6 +620,7 @@ Response Handlers::Search(std::string_view body) {
   options.k = static_cast<size_t>(req.k);
   options.offset = static_cast<size_t>(req.offset);
   options.load_text = req.want_text;
+  options.snippet_words = static_cast<size_t>(req.snippet);
   options.explain = req.explain;
   options.cascade = req.cascade;
   if (req.tilde_alpha) options.tilde_alpha = *req.tilde_alpha;
@@ -619,6 +648,8 @@ Response Handlers::Search(std::string_view body) {
     if (req.syntax == "lucene" &&
         ((result.status().IsNotSupported() &&
           result.status().message().find("query") != std::string::npos) ||
+         (result.status().IsInvalidArgument() &&
+          result.status().message().find(" at column ") != std::string::npos) ||
          result.status().message().starts_with("query syntax error") ||
          result.status().message().starts_with("query too"))) {
       return ErrorResponse(FieldError("query", result.status().message()));
@@ -654,6 +685,13 @@ Response Handlers::Search(std::string_view body) {
     if (req.want_score) json.Key("score").Float(hit.score);
     if (req.want_title) json.Key("title").String(hit.title);
     if (req.want_text) json.Key("text").String(hit.text);
+    if (req.snippet > 0) json.Key("snippet").String(hit.snippet);
+    if (req.want_fields && (!hit.keywords.empty() || !hit.numbers.empty())) {
+      // Every value as an array, whether the document gave one or several.
+      json.Key("fields").BeginObject();
+      AppendFieldValues(hit.keywords, hit.numbers, json);
+      json.EndObject();
+    }
     if (req.explain) {
       // "<stage>_rank" (1-based) and "<stage>_score" for every stage that
       // scored the hit.
@@ -739,7 +777,7 @@ Response Handlers::AddDocuments(std::string_view query, std::string_view body) {
       items.Key("line").Uint(line_number);
       // The corpus reader's rules and messages; ids must be strings here
       // (a client gets its own id back unchanged, never a converted number).
-      Result<Document> parsed = ParseDocumentJson(line, /*numeric_ids=*/false);
+      Result<Document> parsed = index_->ParseDocument(line, /*numeric_ids=*/false);
       if (!parsed.ok()) {
         items.Key("status").Int(400).Key("error").String(parsed.status().message());
         items.EndObject();
@@ -788,6 +826,9 @@ Response Handlers::GetDocument(const std::string& id) {
   json.Key("id").String(d.id);
   json.Key("title").String(d.title);
   json.Key("text").String(d.text);
+  // Keyword and numeric values at the top level, as POST /documents takes
+  // them (always arrays).
+  AppendFieldValues(d.keywords, d.numbers, json);
   json.EndObject();
   return JsonResponse(json.Take());
 }

@@ -503,6 +503,7 @@ Result<std::unique_ptr<CorpusReader>> CorpusReader::Open(
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->json.SetFields(options.fields);
   bool size_known = true;
   bool saw_stdin = false;
   for (const std::string& input : inputs) {

@@ -24,6 +24,7 @@
 
 #include "cascade/status.h"
 #include "index/document.h"
+#include "index/field_values.h"
 
 namespace cascade::index {
 
@@ -37,6 +38,11 @@ struct CorpusOptions {
   // counted in skipped(), so a corpus that is entirely bad cannot exhaust
   // memory. 0 keeps none.
   size_t max_problems_kept = 1000;
+
+  // The index's keyword and numeric fields, read from JSON records' top
+  // level (document_json.h); a value of the wrong type makes the record a
+  // problem naming the field. Text files carry none.
+  FieldSchema fields;
 };
 
 // One good document and where it came from, for messages

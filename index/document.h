@@ -2,7 +2,9 @@
 //
 // Text is UTF-8 (validated by whoever builds the Document). The index analyses
 // `title` and `text` into one searchable field ("contents", as Anserini does)
-// and stores both for display and for the reranking stages.
+// and stores both for display and for the reranking stages. Values of the
+// index's keyword and numeric fields (field_values.h) are stored and
+// indexed as they are.
 #ifndef CASCADE_INDEX_DOCUMENT_H_
 #define CASCADE_INDEX_DOCUMENT_H_
 
@@ -28,6 +30,13 @@ struct Document {
   // vector field of the index, checked against it by the writer
   // (index/dense/vector_field.h) and stored in "vectors" (keys.h).
   std::vector<std::pair<std::string, std::vector<float>>> vectors = {};
+  // Values of keyword fields ({"tags": ["a", "b"]}) and numeric fields
+  // ({"year": 1987}) by field name, each field at most once; checked
+  // against the index's schema by the writer (CheckFieldValues). Read back
+  // (IndexReader::ReadDocument) in schema order, fields without values
+  // left out.
+  std::vector<std::pair<std::string, std::vector<std::string>>> keywords = {};
+  std::vector<std::pair<std::string, std::vector<double>>> numbers = {};
 };
 
 }  // namespace cascade::index

@@ -180,6 +180,70 @@ bool OptionalVectors(const simdjson::dom::object& obj,
   return true;
 }
 
+// Reads the declared keyword and numeric fields of `schema` from `obj`.
+bool SchemaFields(const simdjson::dom::object& obj, const FieldSchema& schema, Document* doc,
+                  std::string* problem) {
+  doc->keywords.clear();
+  doc->numbers.clear();
+  const auto wrong = [&](const std::string& field, const char* expected,
+                         simdjson::dom::element_type got) {
+    *problem = "field \"" + field + "\": expected " + expected + ", got " + JsonTypeName(got);
+    return false;
+  };
+  for (const std::string& field : schema.keyword_fields) {
+    simdjson::dom::element value;
+    if (obj.at_key(field).get(value) != simdjson::SUCCESS || value.is_null()) continue;
+    std::vector<std::string> values;
+    std::string_view s;
+    if (value.get(s) == simdjson::SUCCESS) {
+      values.emplace_back(s);
+    } else {
+      simdjson::dom::array array;
+      if (value.get(array) != simdjson::SUCCESS) {
+        return wrong(field, "a string or an array of strings", value.type());
+      }
+      for (simdjson::dom::element item : array) {
+        if (item.get(s) != simdjson::SUCCESS) {
+          return wrong(field, "an array of strings", item.type());
+        }
+        values.emplace_back(s);
+      }
+    }
+    doc->keywords.emplace_back(field, std::move(values));
+  }
+  for (const std::string& field : schema.numeric_fields) {
+    simdjson::dom::element value;
+    if (obj.at_key(field).get(value) != simdjson::SUCCESS || value.is_null()) continue;
+    std::vector<double> values;
+    double x;
+    if (value.is_number()) {
+      if (value.get(x) != simdjson::SUCCESS) return wrong(field, "a number", value.type());
+      values.push_back(x);
+    } else {
+      simdjson::dom::array array;
+      if (value.get(array) != simdjson::SUCCESS) {
+        return wrong(field, "a number or an array of numbers", value.type());
+      }
+      for (simdjson::dom::element item : array) {
+        if (!item.is_number() || item.get(x) != simdjson::SUCCESS) {
+          return wrong(field, "an array of numbers", item.type());
+        }
+        values.push_back(x);
+      }
+    }
+    doc->numbers.emplace_back(field, std::move(values));
+  }
+  Status checked = CheckFieldValues(schema, *doc);
+  if (!checked.ok()) {
+    // "document ID: field ...": the caller names the record already.
+    const std::string& message = checked.message();
+    const size_t at = message.find("field \"");
+    *problem = at == std::string::npos ? message : message.substr(at);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 struct DocumentJsonParser::Impl {
@@ -187,6 +251,7 @@ struct DocumentJsonParser::Impl {
   // a malloc, once it has grown).
   simdjson::dom::parser parser;
   bool numeric_ids = true;
+  FieldSchema schema;
 };
 
 DocumentJsonParser::DocumentJsonParser(bool numeric_ids)
@@ -195,6 +260,8 @@ DocumentJsonParser::DocumentJsonParser(bool numeric_ids)
 }
 
 DocumentJsonParser::~DocumentJsonParser() = default;
+
+void DocumentJsonParser::SetFields(const FieldSchema& schema) { impl_->schema = schema; }
 
 bool DocumentJsonParser::Parse(std::string_view line, Document* doc,
                                std::string* problem_out) {
@@ -259,6 +326,7 @@ bool DocumentJsonParser::Parse(std::string_view line, Document* doc,
   if (!OptionalString(obj, "text", &doc->text, &problem)) return false;
   if (!OptionalTilde(obj, &doc->tilde_terms, &problem)) return false;
   if (!OptionalVectors(obj, &doc->vectors, &problem)) return false;
+  if (!SchemaFields(obj, impl_->schema, doc, &problem)) return false;
   doc->tilde.clear();
   if (doc->title.empty() && doc->text.empty()) {
     problem = "empty document: no title or text";

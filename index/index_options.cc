@@ -27,6 +27,7 @@ Status ValidateIndexOptions(const IndexOptions& options) {
   if (!(options.b >= 0 && options.b <= 1)) bad += " b (must be in [0, 1])";
   if (!bad.empty()) return Status::InvalidArgument("bad index options:" + bad);
   CASCADE_RETURN_IF_ERROR(dense::ValidateVectorFields(options.vector_fields));
+  CASCADE_RETURN_IF_ERROR(ValidateFieldSchema(options.fields));
   return ValidateAnalyzerOptions(options.analyzer);
 }
 
@@ -51,6 +52,9 @@ std::string SerializeIndexOptions(const IndexOptions& options) {
   for (const dense::VectorField& field : options.vector_fields) {
     line("vector_field", dense::FormatVectorFieldSpec(field));
   }
+  // Likewise one line per keyword and numeric field, in ordinal order.
+  for (const std::string& name : options.fields.keyword_fields) line("keyword_field", name);
+  for (const std::string& name : options.fields.numeric_fields) line("numeric_field", name);
   return out;
 }
 
@@ -102,6 +106,10 @@ Result<IndexOptions> ParseIndexOptions(std::string_view text) {
       auto field = dense::ParseVectorFieldSpec(value);
       if (!field.ok()) return Status::Corruption(field.status().message());
       options.vector_fields.push_back(std::move(field).value());
+    } else if (key == "keyword_field") {
+      options.fields.keyword_fields.emplace_back(value);
+    } else if (key == "numeric_field") {
+      options.fields.numeric_fields.emplace_back(value);
     } else if (key == "positions") {
       if (value != "true" && value != "false") {
         return Status::Corruption("index option positions", value);
@@ -118,6 +126,8 @@ Result<IndexOptions> ParseIndexOptions(std::string_view text) {
           key);
     }
   }
+  Status fields = ValidateFieldSchema(options.fields);
+  if (!fields.ok()) return Status::Corruption("index options: " + fields.message());
   return options;
 }
 

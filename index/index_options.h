@@ -12,6 +12,7 @@
 #include "cascade/status.h"
 #include "index/analyzer.h"
 #include "index/dense/vector_field.h"
+#include "index/field_values.h"
 
 namespace cascade::index {
 
@@ -42,10 +43,15 @@ struct IndexOptions {
   // positions existed reads as off (its options text has no "positions"
   // line).
   bool positions = true;
+  // Keyword and numeric fields (field_values.h), stored per document and
+  // indexed for filters ("keywords", "numerics" in keys.h). Empty for an
+  // index created without them, or before they existed (no
+  // "keyword_field"/"numeric_field" lines): such an index behaves as before.
+  FieldSchema fields;
 };
 
 // InvalidArgument naming each bad option (k1 < 0, b outside [0, 1], a bad
-// analyzer option).
+// analyzer option, a bad field schema).
 Status ValidateIndexOptions(const IndexOptions& options);
 
 // "key=value\n" lines; unknown keys are refused on parse, so an index written

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "index/field_values.h"
 #include "index/keys.h"
 #include "index/length_norm.h"
 
@@ -194,7 +195,71 @@ Result<Document> IndexReader::ReadDocument(uint32_t doc) const {
   out.id = std::string(id);
   out.title = std::string(title);
   out.text = std::string(text);
+  Status fields = DecodeStoredFields(options().fields, in, &out);
+  if (!fields.ok()) return Status::Corruption(fields.message(), std::to_string(doc));
   return out;
+}
+
+Status IndexReader::ReadKeywordDocs(uint32_t segment, uint8_t field, std::string_view value,
+                                    std::vector<uint32_t>* docs) const {
+  docs->clear();
+  rocksdb::ColumnFamilyHandle* cf = store_->cf(Cf::kKeywords);
+  if (cf == nullptr) return Status::OK();
+  std::string key = KeywordPrefix(segment, field);
+  key.append(value);
+  rocksdb::PinnableSlice bytes;
+  rocksdb::Status s = store_->db()->Get(read_options_, cf, key, &bytes);
+  if (s.IsNotFound()) return Status::OK();
+  CASCADE_RETURN_IF_ERROR(FromRocks(s, "read keyword postings"));
+  return DecodeDocList(std::string_view(bytes.data(), bytes.size()), docs);
+}
+
+Status IndexReader::ForEachKeywordWithPrefix(
+    uint32_t segment, uint8_t field, std::string_view prefix,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ColumnFamilyHandle* cf = store_->cf(Cf::kKeywords);
+  if (cf == nullptr) return Status::OK();
+  std::string start = KeywordPrefix(segment, field);
+  const size_t fixed = start.size();
+  start.append(prefix);
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read_options_, cf));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (!key.starts_with(start)) break;
+    const rocksdb::Slice value = it->value();
+    if (!fn(std::string_view(key.data() + fixed, key.size() - fixed),
+            std::string_view(value.data(), value.size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scan keywords");
+}
+
+Status IndexReader::ReadNumericRange(uint32_t segment, uint8_t field,
+                                     std::optional<double> lower, bool lower_inclusive,
+                                     std::optional<double> upper, bool upper_inclusive,
+                                     std::vector<uint32_t>* docs) const {
+  docs->clear();
+  rocksdb::ColumnFamilyHandle* cf = store_->cf(Cf::kNumerics);
+  if (cf == nullptr) return Status::OK();
+  const std::string prefix = NumericPrefix(segment, field);
+  std::string start = prefix;
+  if (lower) PutSortableDouble(&start, *lower);
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(read_options_, cf));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (!key.starts_with(prefix)) break;
+    if (key.size() != kNumericKeyBytes) return Status::Corruption("bad numerics key");
+    const double v = DecodeSortableDouble(key.data() + prefix.size());
+    if (lower && (v < *lower || (v == *lower && !lower_inclusive))) continue;
+    if (upper && (v > *upper || (v == *upper && !upper_inclusive))) break;
+    docs->push_back(DecodeFixed32BE(key.data() + prefix.size() + 8));
+  }
+  CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "scan numerics"));
+  // A document with several values in the range appears once.
+  std::sort(docs->begin(), docs->end());
+  docs->erase(std::unique(docs->begin(), docs->end()), docs->end());
+  return Status::OK();
 }
 
 Result<std::optional<uint32_t>> IndexReader::Lookup(std::string_view id) const {

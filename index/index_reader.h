@@ -95,8 +95,28 @@ class IndexReader {
       uint32_t segment, std::string_view prefix,
       const std::function<bool(std::string_view term, std::string_view postings)>& fn)
       const;
-  // Stored fields of a document (deleted or not). NotFound for an unknown
-  // doc id, Corruption for a bad record.
+  // Keyword fields (field_values.h). The segment-local docs of `segment`
+  // whose keyword field `field` (ordinal) holds exactly `value`, ascending,
+  // into *docs (empty when none).
+  Status ReadKeywordDocs(uint32_t segment, uint8_t field, std::string_view value,
+                         std::vector<uint32_t>* docs) const;
+  // Calls fn(value, encoded doc list) for each value of keyword field
+  // `field` in `segment` that starts with `prefix`, in byte order, until fn
+  // returns false. Both views are valid only during the call.
+  Status ForEachKeywordWithPrefix(
+      uint32_t segment, uint8_t field, std::string_view prefix,
+      const std::function<bool(std::string_view value, std::string_view docs)>& fn) const;
+  // The segment-local docs of `segment` with a value of numeric field
+  // `field` (ordinal) in the range, ascending and distinct, into *docs. An
+  // absent bound is open; `*_inclusive` say whether a value equal to the
+  // bound is in.
+  Status ReadNumericRange(uint32_t segment, uint8_t field, std::optional<double> lower,
+                          bool lower_inclusive, std::optional<double> upper,
+                          bool upper_inclusive, std::vector<uint32_t>* docs) const;
+
+  // Stored fields of a document (deleted or not), keyword and numeric
+  // values included. NotFound for an unknown doc id, Corruption for a bad
+  // record.
   Result<Document> ReadDocument(uint32_t doc) const;
   // The live document with this external id, if any.
   Result<std::optional<uint32_t>> Lookup(std::string_view id) const;

@@ -13,6 +13,7 @@
 
 #include "index/dense/kmeans.h"
 #include "index/dense/vector_field.h"
+#include "index/field_values.h"
 #include "index/index_reader.h"
 #include "index/keys.h"
 #include "index/positions_codec.h"
@@ -133,7 +134,12 @@ Status IndexWriter::Check(const Document& doc) const {
                                      field.name + "\" (every document needs one)");
     }
   }
-  const size_t bytes = doc.id.size() + doc.title.size() + doc.text.size();
+  CASCADE_RETURN_IF_ERROR(CheckFieldValues(store_->options().fields, doc));
+  size_t bytes = doc.id.size() + doc.title.size() + doc.text.size();
+  for (const auto& [name, values] : doc.keywords) {
+    for (const std::string& v : values) bytes += v.size();
+  }
+  for (const auto& [name, values] : doc.numbers) bytes += 8 * values.size();
   if (bytes > options_.max_document_bytes) {
     return Status::InvalidArgument(
         "document " + doc.id + " has " + std::to_string(bytes) +
@@ -277,6 +283,31 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
                    doc.text.size() + kPerPosting * scratch_tf_.size() +
                    kPerPosting * doc.tilde.size();
   for (const auto& v : doc.vectors) buffer_.bytes += 4 * v.second.size();
+  const FieldSchema& schema = store_->options().fields;
+  for (const auto& [name, values] : doc.keywords) {
+    const char ordinal = static_cast<char>(schema.KeywordOrdinal(name));
+    for (const std::string& value : values) {
+      std::string key(1, ordinal);
+      key.append(value);
+      auto [list, added] = buffer_.keywords.try_emplace(std::move(key));
+      if (added) buffer_.bytes += kPerTermOverhead + value.size();
+      // A value given twice by one document is indexed once.
+      if (list->second.empty() || list->second.back() != local) {
+        list->second.push_back(local);
+        buffer_.bytes += kPerPosting;
+      }
+    }
+  }
+  for (const auto& [name, values] : doc.numbers) {
+    const auto ordinal = static_cast<char>(schema.NumericOrdinal(name));
+    for (double value : values) {
+      std::string key(1, ordinal);
+      PutSortableDouble(&key, value);
+      PutFixed32BE(&key, local);
+      buffer_.bytes += kPerPosting + key.size() + sizeof(std::string);
+      buffer_.numerics.push_back(std::move(key));
+    }
+  }
   stats_.terms += scratch_tf_.size();
   buffer_.docs.push_back({doc, static_cast<uint32_t>(terms.size())});
   ++next_doc_;
@@ -367,8 +398,10 @@ Status IndexWriter::Flush() {
     value.append(doc.title);
     PutVarint32(&value, static_cast<uint32_t>(doc.text.size()));
     value.append(doc.text);
+    EncodeStoredFields(store_->options().fields, doc, &value);
     batch.Put(store_->cf(Cf::kDocs), DocKey(base + i), value);
   }
+  CASCADE_RETURN_IF_ERROR(FlushFields(segment, &batch));
   CASCADE_RETURN_IF_ERROR(FlushTilde(base, &batch));
   CASCADE_RETURN_IF_ERROR(FlushVectors(base, &batch));
   for (const auto& [id, local] : buffer_.ids) {
@@ -398,6 +431,28 @@ Status IndexWriter::Flush() {
   next_segment_ = next_segment;
   if (count > 0) ++stats_.segments;
   buffer_ = Buffer();
+  return Status::OK();
+}
+
+Status IndexWriter::FlushFields(uint32_t segment, rocksdb::WriteBatch* batch) {
+  if (buffer_.keywords.empty() && buffer_.numerics.empty()) return Status::OK();
+  rocksdb::ColumnFamilyHandle* keywords = store_->cf(Cf::kKeywords);
+  rocksdb::ColumnFamilyHandle* numerics = store_->cf(Cf::kNumerics);
+  if (keywords == nullptr || numerics == nullptr) {
+    return Status::Internal("index has no keywords or numerics column family");
+  }
+  const std::string prefix = SegmentKey(segment);
+  std::string key, value;
+  for (const auto& [suffix, docs] : buffer_.keywords) {
+    key.assign(prefix).append(suffix);
+    value.clear();
+    EncodeDocList(docs, &value);
+    batch->Put(keywords, key, value);
+  }
+  for (const std::string& suffix : buffer_.numerics) {
+    key.assign(prefix).append(suffix);
+    batch->Put(numerics, key, rocksdb::Slice());
+  }
   return Status::OK();
 }
 

@@ -39,7 +39,8 @@ struct WriterOptions {
   size_t ram_buffer_bytes = size_t{256} << 20;
   // Threads that analyse documents in AddBatch(); 0 = hardware threads.
   unsigned threads = 1;
-  // Documents larger than this (id + title + text bytes) are refused with
+  // Documents larger than this (id + title + text bytes, plus keyword
+  // values' bytes and 8 per numeric value) are refused with
   // InvalidArgument.
   size_t max_document_bytes = size_t{1} << 20;
 };
@@ -69,9 +70,10 @@ class IndexWriter {
   IndexWriter& operator=(const IndexWriter&) = delete;
 
   // Adds one document. InvalidArgument for an empty id, a document with
-  // neither title nor text, one over max_document_bytes, or bad vectors (a
+  // neither title nor text, one over max_document_bytes, bad vectors (a
   // vector field missing, unknown or given twice; a wrong dimension; a
-  // non-finite value; CheckDocument); the index is unchanged then. May flush a segment (and return its I/O error).
+  // non-finite value), or bad keyword or numeric values (CheckFieldValues;
+  // all of these are CheckDocument); the index is unchanged then. May flush a segment (and return its I/O error).
   Status Add(const Document& doc);
 
   // Adds documents in order, analysing them on `threads` threads. The
@@ -146,6 +148,11 @@ class IndexWriter {
     std::unordered_map<std::string, uint32_t> ids;  // external id -> local
     std::vector<uint32_t> deletes;                  // global doc ids
     std::vector<std::string> removed_ids;           // ids deleted, no successor
+    // Keyword index: field ordinal byte + value -> local docs (ascending,
+    // distinct); numeric index: the "numerics" key after the segment id
+    // (ordinal byte, sortable value, fixed32-BE local doc), one per value.
+    std::unordered_map<std::string, std::vector<uint32_t>> keywords;
+    std::vector<std::string> numerics;
     size_t bytes = 0;
   };
 
@@ -166,6 +173,9 @@ class IndexWriter {
   // order), rounds after rounds until it picks none.
   template <typename Plan>
   Status RunMerges(Plan plan);
+  // Adds the buffered documents' keyword and numeric index entries to
+  // `batch`, keyed by `segment`.
+  Status FlushFields(uint32_t segment, rocksdb::WriteBatch* batch);
   // Adds the buffered documents' TILDE weights to `batch`, fixing the
   // index's weight scale first if this is the first segment with weights.
   Status FlushTilde(uint32_t base, rocksdb::WriteBatch* batch);

@@ -39,7 +39,14 @@
 //               positions=true (the default since positions exist).
 //   "docs"      key: fixed32-BE internal doc id.
 //               value: stored fields: varint32 length + bytes, for the
-//               external id, title and text, in that order.
+//               external id, title and text, in that order. When the index
+//               has keyword or numeric fields (IndexOptions::fields), the
+//               values of each follow, in schema order: keyword fields
+//               first, each a varint32 count then the values varint32
+//               length-prefixed; then numeric fields, each a varint32 count
+//               then the values as 8 bytes (IEEE-754 bits, little-endian)
+//               (field_values.h). A record with nothing after the text has
+//               no values (an index without fields writes nothing there).
 //   "ids"       key: external id bytes. value: fixed32 internal doc id of the
 //               live document with that id.
 //   "deletes"   key: fixed32-BE internal doc id of a deleted (or replaced)
@@ -62,6 +69,26 @@
 //               once the field has centroids (kMetaIvfCentroidsPrefix), to
 //               its nearest list; training rewrites the field's whole range
 //               from its live documents. New in version 2.
+//   "keywords"  key: fixed32-BE segment id, one byte: the keyword field's
+//               ordinal (its place in IndexOptions::fields.keyword_fields),
+//               then the value's UTF-8 bytes, exactly as given (not
+//               analysed). value: the segment-local ids of the documents
+//               holding that value, sorted and distinct: varint32 count,
+//               then varint32 gaps (field_values.h). A segment's keyword
+//               index is one key range, as its postings are. Written only
+//               for indexes with keyword fields; optional (opened when
+//               present, created on a writable open). New in version 2
+//               (fields added without a version bump: an index without
+//               fields writes nothing new, and one with fields carries
+//               "keyword_field" lines in its options, which an older build
+//               refuses as unknown).
+//   "numerics"  key: fixed32-BE segment id, one byte: the numeric field's
+//               ordinal (its place in IndexOptions::fields.numeric_fields),
+//               8 bytes: the value in sortable form (PutSortableDouble:
+//               bytewise order is numeric order), fixed32-BE segment-local
+//               doc id. value: empty. One key per (value, document); a
+//               range query is one seek and a scan. Optional, as
+//               "keywords".
 // Dense metadata in "default":
 //               kMetaIvfCentroidsPrefix + field name: the field's IVF
 //                                   centroids: fixed32 nlist, fixed32 dim,
@@ -109,6 +136,8 @@ inline constexpr std::string_view kCfTilde = "tilde";
 inline constexpr std::string_view kCfVectors = "vectors";
 inline constexpr std::string_view kCfIvf = "ivf";
 inline constexpr std::string_view kCfPositions = "positions";
+inline constexpr std::string_view kCfKeywords = "keywords";
+inline constexpr std::string_view kCfNumerics = "numerics";
 
 inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaOptions = "options";
@@ -211,6 +240,22 @@ inline std::string IvfListPrefix(uint8_t field, uint32_t list) {
   PutFixed32BE(&key, list);
   return key;
 }
+
+// "keywords": the prefix of field `field` in `segment`; a key appends the
+// value bytes.
+inline std::string KeywordPrefix(uint32_t segment, uint8_t field) {
+  std::string key;
+  PutFixed32BE(&key, segment);
+  key.push_back(static_cast<char>(field));
+  return key;
+}
+// "numerics": the prefix of field `field` in `segment`; a key appends the
+// 8 sortable value bytes and the fixed32-BE local doc id.
+inline std::string NumericPrefix(uint32_t segment, uint8_t field) {
+  return KeywordPrefix(segment, field);
+}
+// The size of a "numerics" key.
+inline constexpr size_t kNumericKeyBytes = 4 + 1 + 8 + 4;
 
 }  // namespace cascade::index
 

@@ -8,6 +8,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include "index/field_values.h"
 #include "index/keys.h"
 #include "index/positions_codec.h"
 #include "index/posting_codec.h"
@@ -105,6 +106,104 @@ struct PostingSource {
     return positions->Valid() && positions->key() == key;
   }
 };
+
+// Keyword postings: each segment's "keywords" range (keys after the
+// segment id: field ordinal + value) merged in key order; a key present in
+// several segments gets their remapped doc lists concatenated (segments are
+// visited in doc order, so the list stays sorted). Every old key is
+// deleted before the merged one is put (S1's key may be the same).
+Status MergeKeywords(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
+                     rocksdb::ColumnFamilyHandle* cf,
+                     const std::vector<const SegmentInfo*>& segs, const Remap& remap,
+                     uint32_t target, rocksdb::WriteBatch* batch) {
+  struct Source {
+    const SegmentInfo* seg;
+    std::string prefix;
+    std::unique_ptr<rocksdb::Iterator> it;
+    bool Valid() const { return it->Valid() && it->key().starts_with(prefix); }
+    std::string_view suffix() const {
+      return std::string_view(it->key().data() + 4, it->key().size() - 4);
+    }
+  };
+  std::vector<Source> sources;
+  for (const SegmentInfo* seg : segs) {
+    Source src{seg, SegmentKey(seg->id), std::unique_ptr<rocksdb::Iterator>(db->NewIterator(ro, cf))};
+    src.it->Seek(src.prefix);
+    sources.push_back(std::move(src));
+  }
+  std::string suffix, key, value;
+  std::vector<uint32_t> docs, seg_docs;
+  while (true) {
+    bool any = false;
+    for (const Source& src : sources) {
+      if (!src.Valid()) continue;
+      if (!any || src.suffix() < suffix) suffix.assign(src.suffix());
+      any = true;
+    }
+    if (!any) break;
+    docs.clear();
+    for (Source& src : sources) {
+      if (!src.Valid() || src.suffix() != suffix) continue;
+      const rocksdb::Slice v = src.it->value();
+      CASCADE_RETURN_IF_ERROR(DecodeDocList(std::string_view(v.data(), v.size()), &seg_docs));
+      for (uint32_t local : seg_docs) {
+        if (local >= src.seg->count) {
+          return Status::Corruption("keyword posting beyond segment end in segment",
+                                    std::to_string(src.seg->id));
+        }
+        const uint32_t to = remap(src.seg->base + local);
+        if (to != kDropped) docs.push_back(to - remap.lo);
+      }
+      CASCADE_RETURN_IF_ERROR(FromRocks(batch->Delete(cf, src.it->key()), "merge: batch"));
+      src.it->Next();
+    }
+    if (docs.empty()) continue;  // the value only occurred in deleted documents
+    key = SegmentKey(target);
+    key.append(suffix);
+    value.clear();
+    EncodeDocList(docs, &value);
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch->Put(cf, key, value), "merge: batch"));
+  }
+  for (const Source& src : sources) {
+    CASCADE_RETURN_IF_ERROR(FromRocks(src.it->status(), "merge: scan keywords"));
+  }
+  return Status::OK();
+}
+
+// Numeric entries: every key of the merged segments is deleted, then the
+// live documents' entries are put again under the target segment with
+// their new local ids (all deletes first, so no put is undone).
+Status MergeNumerics(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
+                     rocksdb::ColumnFamilyHandle* cf,
+                     const std::vector<const SegmentInfo*>& segs, const Remap& remap,
+                     uint32_t target, rocksdb::WriteBatch* batch) {
+  std::vector<std::string> puts;
+  for (const SegmentInfo* seg : segs) {
+    const std::string prefix = SegmentKey(seg->id);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const rocksdb::Slice k = it->key();
+      if (k.size() != kNumericKeyBytes) return Status::Corruption("bad numerics key");
+      const uint32_t local = DecodeFixed32BE(k.data() + 13);
+      if (local >= seg->count) {
+        return Status::Corruption("numeric entry beyond segment end in segment",
+                                  std::to_string(seg->id));
+      }
+      CASCADE_RETURN_IF_ERROR(FromRocks(batch->Delete(cf, k), "merge: batch"));
+      const uint32_t to = remap(seg->base + local);
+      if (to == kDropped) continue;
+      std::string key = SegmentKey(target);
+      key.append(k.data() + 4, 9);  // field ordinal + sortable value
+      PutFixed32BE(&key, to - remap.lo);
+      puts.push_back(std::move(key));
+    }
+    CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "merge: scan numerics"));
+  }
+  for (const std::string& key : puts) {
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch->Put(cf, key, rocksdb::Slice()), "merge: batch"));
+  }
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -257,6 +356,14 @@ Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
     if (src.positions) {
       CASCADE_RETURN_IF_ERROR(FromRocks(src.positions->status(), "merge: scan positions"));
     }
+  }
+
+  // Keyword and numeric fields, when the index has them.
+  if (rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::kKeywords)) {
+    CASCADE_RETURN_IF_ERROR(MergeKeywords(db, ro, cf, segs, remap, target, &batch));
+  }
+  if (rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::kNumerics)) {
+    CASCADE_RETURN_IF_ERROR(MergeNumerics(db, ro, cf, segs, remap, target, &batch));
   }
 
   // Segment records.

@@ -15,8 +15,13 @@
 //     lengths) under S1's id; the old keys removed;
 //   - "positions": likewise, each kept posting's positions in the new
 //     posting order (positions_codec.h), when the index stores positions;
+//   - "keywords": each (field, value)'s doc lists of S1..Sm concatenated,
+//     remapped and re-encoded under S1's id; "numerics": every entry of a
+//     live document put again under S1's id with its new local id; the
+//     old keys of both removed;
 //   - "docs", "tilde", "vectors", "ivf": records of moved documents moved to
-//     their new id, records of deleted documents removed;
+//     their new id (a "docs" record with its keyword and numeric values),
+//     records of deleted documents removed;
 //   - "ids": each moved document's external id points at its new id;
 //   - "deletes": the merged range's entries removed.
 // The batch is a single WAL record written with sync = true: after a crash

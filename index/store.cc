@@ -117,7 +117,8 @@ Status CreateIndex(const fs::path& dir, const IndexOptions& create_options) {
     db_options.keep_log_file_num = 2;
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     for (std::string_view name : {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds,
-                                  kCfDeletes, kCfTilde, kCfVectors, kCfIvf, kCfPositions}) {
+                                  kCfDeletes, kCfTilde, kCfVectors, kCfIvf, kCfPositions,
+                                  kCfKeywords, kCfNumerics}) {
       descriptors.emplace_back(std::string(name), rocksdb::ColumnFamilyOptions());
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -216,7 +217,8 @@ Result<std::shared_ptr<Store>> Store::Open(const std::string& path,
   // that a version 1 index reaches the version check below and gets its
   // clear message; read-only opens do without them.
   constexpr size_t kRequiredCfs = 6;
-  constexpr std::string_view kOptionalCfs[] = {kCfTilde, kCfVectors, kCfIvf, kCfPositions};
+  constexpr std::string_view kOptionalCfs[] = {kCfTilde, kCfVectors,  kCfIvf,
+                                               kCfPositions, kCfKeywords, kCfNumerics};
   std::vector<int> optional_at;  // descriptor index of each optional CF, or -1
   for (std::string_view name : kOptionalCfs) {
     const bool has = std::find(existing.begin(), existing.end(), name) != existing.end();
@@ -328,8 +330,8 @@ std::vector<ColumnFamilySize> Store::ColumnFamilySizes() const {
   // Names in Cf order.
   static constexpr std::string_view kNames[] = {
       kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds,
-      kCfDeletes, kCfTilde, kCfVectors, kCfIvf, kCfPositions};
-  static_assert(std::size(kNames) == static_cast<size_t>(Cf::kPositions) + 1);
+      kCfDeletes, kCfTilde, kCfVectors, kCfIvf, kCfPositions, kCfKeywords, kCfNumerics};
+  static_assert(std::size(kNames) == static_cast<size_t>(Cf::kNumerics) + 1);
   std::vector<ColumnFamilySize> out;
   for (size_t i = 0; i < handles_.size() && i < std::size(kNames); ++i) {
     if (handles_[i] == nullptr) continue;

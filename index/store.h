@@ -24,10 +24,12 @@
 
 namespace cascade::index {
 
-// kTilde, kVectors, kIvf and kPositions may be null (cf() returns nullptr) in an index
-// opened read-only that was written before the column family existed.
+// kTilde, kVectors, kIvf, kPositions, kKeywords and kNumerics may be null
+// (cf() returns nullptr) in an index opened read-only that was written
+// before the column family existed.
 enum class Cf {
-  kDefault, kSegments, kPostings, kDocs, kIds, kDeletes, kTilde, kVectors, kIvf, kPositions
+  kDefault, kSegments, kPostings, kDocs, kIds, kDeletes, kTilde, kVectors, kIvf, kPositions,
+  kKeywords, kNumerics
 };
 
 // The storage one column family takes (Store::ColumnFamilySizes).

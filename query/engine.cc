@@ -18,6 +18,7 @@
 #include "query/engine_internal.h"
 #include "query/query_parser.h"
 #include "query/searcher.h"
+#include "query/snippet.h"
 #include "query/tilde_index.h"
 #include "rerank/batch_queue.h"
 #include "rerank/neural_model.h"
@@ -209,17 +210,24 @@ namespace {
 
 // The words of a parsed query's term, phrase and prefix leaves outside
 // prohibited clauses, space-separated: the text rerankers score.
-void AppendPositiveText(const query::QueryNode& node, std::string* out) {
+void AppendPositiveText(const query::QueryNode& node, const index::FieldSchema& fields,
+                        std::string* out) {
   switch (node.kind) {
     case query::QueryKind::kTerm:
     case query::QueryKind::kPhrase:
     case query::QueryKind::kPrefix:
+      // Keyword and numeric filters are not words of the passage.
+      if (fields.KeywordOrdinal(node.field) >= 0 || fields.NumericOrdinal(node.field) >= 0) {
+        break;
+      }
       if (!out->empty()) out->push_back(' ');
       out->append(node.text);
       break;
     case query::QueryKind::kBoolean:
       for (const query::QueryClause& clause : node.clauses) {
-        if (clause.occur != query::Occur::kMustNot) AppendPositiveText(*clause.query, out);
+        if (clause.occur != query::Occur::kMustNot) {
+          AppendPositiveText(*clause.query, fields, out);
+        }
       }
       break;
     case query::QueryKind::kRange:
@@ -228,9 +236,9 @@ void AppendPositiveText(const query::QueryNode& node, std::string* out) {
   }
 }
 
-std::string PositiveText(const query::QueryNode& node) {
+std::string PositiveText(const query::QueryNode& node, const index::FieldSchema& fields) {
   std::string out;
-  AppendPositiveText(node, &out);
+  AppendPositiveText(node, fields, &out);
   return out;
 }
 
@@ -255,18 +263,32 @@ class ReaderSource : public rerank::CandidateSource {
 
 }  // namespace
 
-Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids) {
+Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids,
+                                   std::span<const std::string> keyword_fields,
+                                   std::span<const std::string> numeric_fields) {
   thread_local index::DocumentJsonParser with_numbers(/*numeric_ids=*/true);
   thread_local index::DocumentJsonParser strings_only(/*numeric_ids=*/false);
+  index::DocumentJsonParser& parser = numeric_ids ? with_numbers : strings_only;
+  index::FieldSchema schema;
+  schema.keyword_fields.assign(keyword_fields.begin(), keyword_fields.end());
+  schema.numeric_fields.assign(numeric_fields.begin(), numeric_fields.end());
+  parser.SetFields(schema);
   index::Document doc;
   std::string problem;
-  if (!(numeric_ids ? with_numbers : strings_only).Parse(json, &doc, &problem)) {
+  if (!parser.Parse(json, &doc, &problem)) {
     return Status::InvalidArgument(problem);
   }
   Document out{std::move(doc.id), std::move(doc.title), std::move(doc.text), {}, {}};
   out.tilde = std::move(doc.tilde_terms);
   out.vectors = std::move(doc.vectors);
+  out.keywords = std::move(doc.keywords);
+  out.numbers = std::move(doc.numbers);
   return out;
+}
+
+Result<Document> Index::ParseDocument(std::string_view json, bool numeric_ids) const {
+  const index::FieldSchema& schema = impl_->store->options().fields;
+  return ParseDocumentJson(json, numeric_ids, schema.keyword_fields, schema.numeric_fields);
 }
 
 Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -295,6 +317,8 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
     CASCADE_ASSIGN_OR_RETURN(dense::VectorField field, dense::ParseVectorFieldSpec(spec));
     store_options.create_options.vector_fields.push_back(std::move(field));
   }
+  store_options.create_options.fields.keyword_fields = options.keyword_fields;
+  store_options.create_options.fields.numeric_fields = options.numeric_fields;
 
   auto impl = std::make_unique<Impl>();
   impl->merge_on_commit = options.merge.merge_on_commit;
@@ -341,6 +365,8 @@ Status Index::AddDocuments(std::span<const Document> docs, bool must_exist) {
     doc.text = d.text;
     doc.tilde_terms = d.tilde;
     doc.vectors = d.vectors;
+    doc.keywords = d.keywords;
+    doc.numbers = d.numbers;
     converted.push_back(std::move(doc));
   }
   std::shared_ptr<const rerank::WordPieceTokenizer> tokenizer;
@@ -468,6 +494,10 @@ Result<SearchResult> Index::Search(std::string_view query,
     return result;
   }
   if (options.k == 0) return Status::InvalidArgument("k must be at least 1");
+  if (options.snippet_words > query::kMaxSnippetWords) {
+    return Status::InvalidArgument("snippet_words must be at most " +
+                                   std::to_string(query::kMaxSnippetWords));
+  }
   if (options.offset > query::kMaxK || options.k > query::kMaxK - options.offset) {
     return Status::InvalidArgument("offset + k must be at most " +
                                    std::to_string(query::kMaxK));
@@ -534,7 +564,7 @@ Result<SearchResult> Index::Search(std::string_view query,
     std::string rerank_text(query);
     if (syntax == query::QuerySyntax::kLucene) {
       auto tree = query::ParseLuceneQuery(query, query::ParserOptions());
-      if (tree.ok()) rerank_text = PositiveText(**tree);
+      if (tree.ok()) rerank_text = PositiveText(**tree, reader->options().fields);
     }
     CASCADE_RETURN_IF_ERROR(rerank::RunRerankStages(rerank_text, stages, source, models,
                                                     rerank_options, options.explain,
@@ -555,14 +585,29 @@ Result<SearchResult> Index::Search(std::string_view query,
   }
 
   const size_t end = std::min(candidates.size(), options.offset + options.k);
+  std::unique_ptr<index::Analyzer> snippet_analyzer;
+  std::vector<std::string> snippet_terms;
+  if (options.snippet_words > 0 && end > options.offset) {
+    CASCADE_ASSIGN_OR_RETURN(snippet_analyzer,
+                             index::Analyzer::Create(reader->options().analyzer));
+    for (const auto& term : top.terms) snippet_terms.push_back(term.first);
+  }
   for (size_t i = options.offset; i < end; ++i) {
     const rerank::RankedCandidate& c = candidates[i];
     CASCADE_ASSIGN_OR_RETURN(index::Document doc, reader->ReadDocument(c.doc));
     Hit hit;
     hit.id = std::move(doc.id);
     hit.score = c.score;
+    if (snippet_analyzer) {
+      query::SnippetOptions snippet;
+      snippet.window_words = options.snippet_words;
+      hit.snippet = query::MakeSnippet(doc.text.empty() ? doc.title : doc.text, snippet_terms,
+                                       *snippet_analyzer, snippet);
+    }
     hit.title = std::move(doc.title);
     if (options.load_text) hit.text = std::move(doc.text);
+    hit.keywords = std::move(doc.keywords);
+    hit.numbers = std::move(doc.numbers);
     if (options.explain) {
       for (size_t s = 0; s < stages.size(); ++s) {
         StageScore entry;
@@ -598,7 +643,10 @@ Result<std::optional<Document>> Index::Get(std::string_view id) const {
   CASCADE_ASSIGN_OR_RETURN(std::optional<uint32_t> doc, reader->Lookup(id));
   if (!doc) return std::optional<Document>();
   CASCADE_ASSIGN_OR_RETURN(index::Document d, reader->ReadDocument(*doc));
-  return std::optional<Document>(Document{d.id, d.title, d.text, {}, {}});
+  Document out{d.id, d.title, d.text, {}, {}};
+  out.keywords = std::move(d.keywords);
+  out.numbers = std::move(d.numbers);
+  return std::optional<Document>(std::move(out));
 }
 
 IndexStats Index::Stats() const {
@@ -617,6 +665,8 @@ IndexStats Index::Stats() const {
   for (const dense::VectorField& field : reader->options().vector_fields) {
     out.vector_fields.push_back(dense::FormatVectorFieldSpec(field));
   }
+  out.keyword_fields = reader->options().fields.keyword_fields;
+  out.numeric_fields = reader->options().fields.numeric_fields;
   for (index::ColumnFamilySize& cf : impl_->store->ColumnFamilySizes()) {
     out.column_families.push_back({std::move(cf.name), cf.table_bytes, cf.memtable_bytes});
   }

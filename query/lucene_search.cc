@@ -1,11 +1,14 @@
 #include "query/lucene_search.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <unordered_map>
 #include <utility>
 
+#include "index/field_values.h"
 #include "index/positions_codec.h"
 #include "index/posting_codec.h"
 #include "query/phrase_match.h"
@@ -23,17 +26,78 @@ std::string At(const QueryNode& node) {
   return " at column " + std::to_string(node.column);
 }
 
+// The fields a query may name, for messages.
+std::string FieldList(const index::FieldSchema& schema) {
+  std::string out = "the text field contents (title and text are aliases of it)";
+  const auto list = [&](const std::vector<std::string>& names, const char* kind) {
+    if (names.empty()) return;
+    out += std::string(", ") + kind + (names.size() > 1 ? " fields " : " field ");
+    for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
+  };
+  list(schema.keyword_fields, "keyword");
+  list(schema.numeric_fields, "numeric");
+  return out;
+}
+
+// A term's or phrase's text as a number: all of it a finite decimal
+// ("5", "-2.5", "1e3"; not " 5", "0x10" or "inf"), as range bounds are read.
+std::optional<double> ReadNumber(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string::npos) {
+    return std::nullopt;
+  }
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
 // What this index cannot run, found before any work: the first offending
 // leaf in query order.
-Status Validate(const QueryNode& node, bool positions) {
+Status Validate(const QueryNode& node, bool positions, const index::FieldSchema& schema) {
+  if (node.kind == QueryKind::kBoolean) {
+    for (const QueryClause& clause : node.clauses) {
+      CASCADE_RETURN_IF_ERROR(Validate(*clause.query, positions, schema));
+    }
+    return Status::OK();
+  }
+  if (node.kind == QueryKind::kMatchAll) return Status::OK();
+  const std::string field = "field \"" + node.field + "\"" + At(node);
+  if (schema.KeywordOrdinal(node.field) >= 0) {
+    if (node.kind == QueryKind::kRange) {
+      return Status::InvalidArgument(
+          "range query on keyword " + field +
+          ": ranges run on numeric fields only (a keyword field matches exact values)");
+    }
+    return Status::OK();  // a term or phrase: one exact value; a prefix
+  }
+  if (schema.NumericOrdinal(node.field) >= 0) {
+    switch (node.kind) {
+      case QueryKind::kRange:
+        for (const RangeBound* bound : {&node.lower, &node.upper}) {
+          if (!bound->open && !bound->number) {
+            return Status::InvalidArgument("range on numeric " + field + ": bound \"" +
+                                           bound->text + "\" is not a number");
+          }
+        }
+        return Status::OK();
+      case QueryKind::kTerm:
+      case QueryKind::kPhrase:
+        if (!ReadNumber(node.text)) {
+          return Status::InvalidArgument("numeric " + field + ": \"" + node.text +
+                                         "\" is not a number");
+        }
+        return Status::OK();
+      default:
+        return Status::InvalidArgument("prefix query on numeric " + field +
+                                       ": use a range (" + node.field + ":[a TO b])");
+    }
+  }
+  if (!IsContentsField(node.field)) {
+    return Status::InvalidArgument("unknown " + field + ": this index has " +
+                                   FieldList(schema));
+  }
   switch (node.kind) {
     case QueryKind::kPhrase:
-      if (!IsContentsField(node.field)) {
-        return Status::InvalidArgument(
-            "unknown field \"" + node.field + "\"" + At(node) +
-            ": this index has one text field, contents (title and text are "
-            "aliases of it)");
-      }
       if (!positions) {
         return Status::NotSupported(
             "phrase query \"" + node.text + "\"" + At(node) +
@@ -42,38 +106,26 @@ Status Validate(const QueryNode& node, bool positions) {
       }
       return Status::OK();
     case QueryKind::kRange:
-      return Status::NotSupported("range query on field \"" + node.field +
-                                  "\"" + At(node) +
-                                  ": range queries need numeric fields, which "
-                                  "this index does not have yet");
-    case QueryKind::kTerm:
-    case QueryKind::kPrefix:
-      if (!IsContentsField(node.field)) {
-        return Status::InvalidArgument(
-            "unknown field \"" + node.field + "\"" + At(node) +
-            ": this index has one text field, contents (title and text are "
-            "aliases of it)");
-      }
-      return Status::OK();
-    case QueryKind::kMatchAll:
-      return Status::OK();
-    case QueryKind::kBoolean:
-      for (const QueryClause& clause : node.clauses) {
-        CASCADE_RETURN_IF_ERROR(Validate(*clause.query, positions));
-      }
+      return Status::InvalidArgument(
+          "range query on text " +
+          (node.field.empty() ? std::string("field contents") + At(node) : field) +
+          ": ranges run on numeric fields" +
+          (schema.numeric_fields.empty() ? std::string(", and this index has none")
+                                         : " (this index has " + FieldList(schema) + ")"));
+    default:
       return Status::OK();
   }
-  return Status::OK();
 }
 
 struct PlanClause;
 
 // The query after analysis: what each segment evaluates.
 struct Plan {
-  enum class Kind { kTerm, kPrefix, kAll, kBoolean, kPhrase };
+  enum class Kind { kTerm, kPrefix, kAll, kBoolean, kPhrase, kKeyword, kRange };
   Kind kind = Kind::kBoolean;
   double boost = 1.0;  // leaves: the product of the boosts on their path
-  uint32_t id = 0;     // kTerm: index into the term table; kPrefix: prefixes
+  uint32_t id = 0;     // kTerm: index into the term table; kPrefix: prefixes;
+                       // kKeyword: keyword leaves; kRange: ranges
   std::vector<PlanClause> clauses;  // kBoolean, in query order
   // kPhrase: term ids and their offsets in the phrase (analyzer positions,
   // the first at 0), and the slop.
@@ -147,6 +199,23 @@ class Executor {
   Result<Matches> EvalPrefix(const Plan& plan, size_t s);
   Result<Matches> EvalBoolean(const Plan& plan, size_t s);
   Result<Matches> EvalPhrase(const Plan& plan, size_t s);
+  Result<Matches> EvalKeyword(const Plan& plan, size_t s);
+  Result<Matches> EvalRange(const Plan& plan, size_t s);
+
+  // A keyword leaf: an exact value, or a prefix of values.
+  struct KeywordLeaf {
+    uint8_t field = 0;
+    std::string value;
+    bool prefix = false;
+    const QueryNode* node = nullptr;
+    std::set<std::string> expanded;  // prefix: values seen so far
+  };
+  // A numeric range (a numeric term is [v TO v]).
+  struct RangeLeaf {
+    uint8_t field = 0;
+    std::optional<double> lower, upper;  // nullopt: open
+    bool lower_inclusive = true, upper_inclusive = true;
+  };
 
   const index::IndexReader& reader_;
   index::Analyzer* analyzer_;
@@ -162,6 +231,8 @@ class Executor {
   std::vector<std::string> prefixes_;
   std::vector<std::set<std::string>> prefix_terms_;  // expanded so far
   std::vector<const QueryNode*> prefix_nodes_;       // for error messages
+  std::vector<KeywordLeaf> keywords_;
+  std::vector<RangeLeaf> ranges_;
   std::vector<std::pair<std::string, uint32_t>> query_terms_;
   std::vector<std::string> tokens_;
   std::vector<uint32_t> token_positions_;
@@ -192,6 +263,37 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
   boost *= node.boost;
   Plan plan;
   plan.boost = boost;
+  // Keyword and numeric fields: constant-score filters (lucene_search.h).
+  const index::FieldSchema& schema = reader_.options().fields;
+  if (node.kind != QueryKind::kBoolean && node.kind != QueryKind::kMatchAll) {
+    if (const int ordinal = schema.KeywordOrdinal(node.field); ordinal >= 0) {
+      plan.kind = Plan::Kind::kKeyword;
+      plan.id = static_cast<uint32_t>(keywords_.size());
+      KeywordLeaf leaf;
+      leaf.field = static_cast<uint8_t>(ordinal);
+      leaf.value = node.text;
+      leaf.prefix = node.kind == QueryKind::kPrefix;
+      leaf.node = &node;
+      keywords_.push_back(std::move(leaf));
+      return std::optional<Plan>(std::move(plan));
+    }
+    if (const int ordinal = schema.NumericOrdinal(node.field); ordinal >= 0) {
+      plan.kind = Plan::Kind::kRange;
+      plan.id = static_cast<uint32_t>(ranges_.size());
+      RangeLeaf leaf;
+      leaf.field = static_cast<uint8_t>(ordinal);
+      if (node.kind == QueryKind::kRange) {
+        if (!node.lower.open) leaf.lower = node.lower.number;
+        if (!node.upper.open) leaf.upper = node.upper.number;
+        leaf.lower_inclusive = node.lower.inclusive;
+        leaf.upper_inclusive = node.upper.inclusive;
+      } else {
+        leaf.lower = leaf.upper = ReadNumber(node.text);  // checked by Validate
+      }
+      ranges_.push_back(leaf);
+      return std::optional<Plan>(std::move(plan));
+    }
+  }
   switch (node.kind) {
     case QueryKind::kMatchAll:
       plan.kind = Plan::Kind::kAll;
@@ -268,7 +370,7 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
       return std::optional<Plan>(std::move(plan));
     }
     case QueryKind::kRange:
-      break;  // refused by Validate
+      break;  // on a numeric field above; elsewhere refused by Validate
   }
   return Status::Internal("unvalidated query node" + At(node));
 }
@@ -311,6 +413,10 @@ Result<Matches> Executor::Eval(const Plan& plan, size_t s) {
       return EvalBoolean(plan, s);
     case Plan::Kind::kPhrase:
       return EvalPhrase(plan, s);
+    case Plan::Kind::kKeyword:
+      return EvalKeyword(plan, s);
+    case Plan::Kind::kRange:
+      return EvalRange(plan, s);
     case Plan::Kind::kAll: {
       const uint32_t count = reader_.segments()[s].count;
       const auto score = static_cast<float>(plan.boost);
@@ -463,6 +569,61 @@ Result<Matches> Executor::EvalPrefix(const Plan& plan, size_t s) {
   return out;
 }
 
+Result<Matches> Executor::EvalKeyword(const Plan& plan, size_t s) {
+  const index::SegmentInfo& seg = reader_.segments()[s];
+  KeywordLeaf& leaf = keywords_[plan.id];
+  if (!leaf.prefix) {
+    CASCADE_RETURN_IF_ERROR(reader_.ReadKeywordDocs(seg.id, leaf.field, leaf.value, &docs_));
+  } else {
+    docs_.clear();
+    std::vector<uint32_t> one;
+    Status problem;
+    CASCADE_RETURN_IF_ERROR(reader_.ForEachKeywordWithPrefix(
+        seg.id, leaf.field, leaf.value, [&](std::string_view value, std::string_view docs) {
+          leaf.expanded.emplace(value);
+          if (leaf.expanded.size() > kMaxPrefixTerms) {
+            const QueryNode& node = *leaf.node;
+            problem = Status::InvalidArgument(
+                "prefix \"" + node.text + "*\" on field \"" + node.field + "\"" + At(node) +
+                " matches more than " + std::to_string(kMaxPrefixTerms) +
+                " values; use a longer prefix");
+            return false;
+          }
+          problem = index::DecodeDocList(docs, &one);
+          if (!problem.ok()) return false;
+          docs_.insert(docs_.end(), one.begin(), one.end());
+          return true;
+        }));
+    CASCADE_RETURN_IF_ERROR(problem);
+    std::sort(docs_.begin(), docs_.end());
+    docs_.erase(std::unique(docs_.begin(), docs_.end()), docs_.end());
+  }
+  if (!docs_.empty() && docs_.back() >= seg.count) {
+    return Status::Corruption("keyword posting beyond segment end in segment",
+                              std::to_string(seg.id));
+  }
+  const auto score = static_cast<float>(plan.boost);
+  Matches out(docs_.size());
+  for (size_t i = 0; i < docs_.size(); ++i) out[i] = {docs_[i], score};
+  return out;
+}
+
+Result<Matches> Executor::EvalRange(const Plan& plan, size_t s) {
+  const index::SegmentInfo& seg = reader_.segments()[s];
+  const RangeLeaf& leaf = ranges_[plan.id];
+  CASCADE_RETURN_IF_ERROR(reader_.ReadNumericRange(seg.id, leaf.field, leaf.lower,
+                                                   leaf.lower_inclusive, leaf.upper,
+                                                   leaf.upper_inclusive, &docs_));
+  if (!docs_.empty() && docs_.back() >= seg.count) {
+    return Status::Corruption("numeric entry beyond segment end in segment",
+                              std::to_string(seg.id));
+  }
+  const auto score = static_cast<float>(plan.boost);
+  Matches out(docs_.size());
+  for (size_t i = 0; i < docs_.size(); ++i) out[i] = {docs_[i], score};
+  return out;
+}
+
 Result<Matches> Executor::EvalBoolean(const Plan& plan, size_t s) {
   const size_t n = plan.clauses.size();
   std::vector<Matches> lists(n);
@@ -543,7 +704,7 @@ namespace {
 Result<std::optional<Plan>> Prepare(const QueryNode& query,
                                     const index::IndexReader& reader,
                                     Executor& executor) {
-  CASCADE_RETURN_IF_ERROR(Validate(query, reader.has_positions()));
+  CASCADE_RETURN_IF_ERROR(Validate(query, reader.has_positions(), reader.options().fields));
   CASCADE_ASSIGN_OR_RETURN(std::optional<Plan> plan,
                            executor.Build(query, 1.0, /*prohibited=*/false));
   // The parser caps the leaves; a leaf may analyse to several terms.

@@ -6,8 +6,10 @@
 //
 // Fields. The index has one text field, "contents" (title + text). A leaf
 // may name "contents", "title" or "text" (the last two are aliases of
-// contents for now) or no field; any other field is InvalidArgument naming
-// it and its column.
+// contents for now) or no field, or one of the index's keyword or numeric
+// fields (IndexOptions::fields); any other field is InvalidArgument naming
+// it and its column, and so is a leaf whose kind does not fit its field's
+// type (below).
 //
 // Leaves:
 //   term      The text goes through the index's analyzer. One token: a
@@ -28,10 +30,30 @@
 //             kMaxPrefixTerms distinct indexed terms is InvalidArgument
 //             asking for a longer prefix.
 //   *:*       Every document, constant score 1 x boost.
-//   phrase    NotSupported: phrase queries need positions, which this
-//             index does not store yet.
-//   range     NotSupported: range queries need numeric fields, which this
-//             index does not have yet.
+//   phrase    The words in order, within the slop (phrase_match.h);
+//             NotSupported on an index without positions.
+//   range     Only on numeric fields (InvalidArgument elsewhere).
+//
+// Keyword and numeric fields are filters with a constant score, as
+// Lucene's ConstantScoreQuery and PointRangeQuery score: a matching
+// document scores the leaf's boost (1 unless boosted; "tags:a^0" is a pure
+// filter that never changes a score). Lucene would score a plain
+// TermQuery on a StringField with BM25 on that field (the value's idf, tf
+// 1, no length norm); we do not, so that adding a filter to a query keeps
+// the order of its text matches (a MUST filter adds the same constant to
+// every hit).
+//   keyword   tags:value and tags:"two words": documents holding exactly
+//             that value (bytes as given, case included; never analysed).
+//             tags:val*: any value starting with those bytes, at most
+//             kMaxPrefixTerms distinct values over the index. A range is
+//             InvalidArgument.
+//   numeric   year:[a TO b] (inclusive), year:{a TO b} (exclusive), mixed
+//             [a TO b} and {a TO b], '*' for an open end (year:[* TO *] is
+//             every document with a value): documents with at least one
+//             value in the range, as Lucene's point ranges. year:1987 (or
+//             "1987") is [1987 TO 1987]. A bound or term that is not a
+//             number, and a prefix, are InvalidArgument. Values compare
+//             as doubles (-0 equals 0).
 //
 // Booleans (Lucene's BooleanQuery). MUST_NOT clauses exclude. When there
 // are MUST clauses, a document must match all of them and the SHOULD
@@ -89,10 +111,12 @@ index::AnalyzerOptions LuceneNormalizerOptions(
 // Runs `query` (see above). `analyzer` is the index's analyzer (terms),
 // `normalizer` one made from LuceneNormalizerOptions (prefixes); neither is
 // owned. Errors: InvalidArgument for bad k, k1 or b (CheckSearchParams), an
-// unknown field, a prefix of several words or over kMaxPrefixTerms terms,
-// more than kMaxQueryTerms distinct terms after analysis;
-// NotSupported for a phrase or a range; Corruption or IOError from the
-// index.
+// unknown field, a leaf that does not fit its field's type (a range
+// outside numeric fields, a non-number on a numeric field, a prefix on a
+// numeric field), a prefix of several words or over kMaxPrefixTerms terms
+// (values, on a keyword field), more than kMaxQueryTerms distinct terms
+// after analysis; NotSupported for a phrase on an index without
+// positions; Corruption or IOError from the index.
 Result<TopDocs> SearchLucene(const QueryNode& query,
                              const index::IndexReader& reader,
                              index::Analyzer* analyzer,

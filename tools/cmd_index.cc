@@ -51,6 +51,8 @@ struct IndexFlags {
   std::string device = "auto";
   unsigned model_threads = 0;
   std::vector<std::string> vector_fields;
+  std::vector<std::string> keyword_fields;
+  std::vector<std::string> numeric_fields;
   std::vector<std::string> side_vectors;  // FIELD=FILE
   size_t ivf_lists = 0;
 };
@@ -112,9 +114,15 @@ int RunCorpus(const IndexFlags& flags, CorpusMode mode) {
     if (!field.ok()) return ReportError(command, field.status());
     store_options.create_options.vector_fields.push_back(std::move(field).value());
   }
+  store_options.create_options.fields.keyword_fields = flags.keyword_fields;
+  store_options.create_options.fields.numeric_fields = flags.numeric_fields;
+  if (Status s = index::ValidateFieldSchema(store_options.create_options.fields); !s.ok()) {
+    return ReportError(command, s);
+  }
 
   // Check the inputs before creating anything.
   index::CorpusOptions corpus_options;
+  corpus_options.fields = store_options.create_options.fields;
   auto reader = index::CorpusReader::Open(flags.inputs, corpus_options);
   if (!reader.ok()) return ReportError(command, reader.status());
 
@@ -154,6 +162,27 @@ int RunCorpus(const IndexFlags& flags, CorpusMode mode) {
 
   auto store = index::Store::Open(flags.index, store_options);
   if (!store.ok()) return ReportError(command, store.status());
+  // An existing index keeps the fields it was created with; records are
+  // read with those. Asking for others is a mistake, not a silent no-op.
+  const index::FieldSchema& fields = (*store)->options().fields;
+  if ((!flags.keyword_fields.empty() || !flags.numeric_fields.empty()) &&
+      fields != store_options.create_options.fields) {
+    const auto names = [](const std::vector<std::string>& v) {
+      std::string out;
+      for (const std::string& n : v) out += (out.empty() ? "" : ",") + n;
+      return out.empty() ? std::string("none") : out;
+    };
+    return ReportError(command, Status::InvalidArgument(
+                                    "--keyword-field/--numeric-field differ from the fields "
+                                    "the index was created with (keyword: " +
+                                    names(fields.keyword_fields) +
+                                    "; numeric: " + names(fields.numeric_fields) + ")"));
+  }
+  if (fields != corpus_options.fields) {
+    corpus_options.fields = fields;
+    reader = index::CorpusReader::Open(flags.inputs, corpus_options);
+    if (!reader.ok()) return ReportError(command, reader.status());
+  }
   if (index_existed) {
     Status s = check_side_files((*store)->options().vector_fields);
     if (!s.ok()) return ReportError(command, s);
@@ -432,6 +461,15 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
                           "[:ivf_auto_threshold]] (metric cosine|dot|l2, storage "
                           "f32|f16|int8); repeat for several. Documents carry "
                           "\"vectors\": {\"name\": [...]} or come from --vectors"));
+  WithEnv(cmd->add_option("--keyword-field", flags->keyword_fields,
+                          "New index: a keyword field (exact, unanalysed strings: tags, "
+                          "categories); records carry it at the top level as a string or "
+                          "an array of strings; filter with tags:red in --syntax lucene. "
+                          "Repeat for several"));
+  WithEnv(cmd->add_option("--numeric-field", flags->numeric_fields,
+                          "New index: a numeric field (doubles); records carry a number or "
+                          "an array of numbers; filter with year:[1990 TO 2000]. Repeat "
+                          "for several"));
   WithEnv(cmd->add_option("--ivf-lists", flags->ivf_lists,
                           "Train IVF lists (k-means) for every vector field after indexing")
               ->capture_default_str());

@@ -1,4 +1,5 @@
 // `cascade search`: one query against an index, results on stdout.
+#include <charconv>
 #include <cstdio>
 #include <iostream>
 
@@ -22,6 +23,7 @@ struct SearchFlags {
   bool json = false;
   bool text = false;
   bool explain = false;
+  size_t snippet = 0;
   RerankFlags rerank;
   DenseFlags dense;
 };
@@ -40,6 +42,56 @@ std::string ExplainText(const Hit& hit) {
     out += buf;
   }
   return out;
+}
+
+// A number as the shortest text that reads back the same (1987, 2.5).
+std::string NumberText(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, r.ptr);
+}
+
+// "tags: red, dark red  year: 1987" for a hit's fields line.
+std::string FieldsText(const Hit& hit) {
+  std::string out;
+  for (const auto& [field, values] : hit.keywords) {
+    out += (out.empty() ? "" : "  ") + field + ":";
+    for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : " ") + values[i];
+  }
+  for (const auto& [field, values] : hit.numbers) {
+    out += (out.empty() ? "" : "  ") + field + ":";
+    for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : " ") + NumberText(values[i]);
+  }
+  return out;
+}
+
+// ,"fields":{"tags":["red"],"year":[1987]}: every value as an array.
+void AppendFieldsJson(const Hit& hit, std::string* out) {
+  *out += ",\"fields\":{";
+  bool first = true;
+  for (const auto& [field, values] : hit.keywords) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, field);
+    *out += ":[";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i) out->push_back(',');
+      AppendJsonString(out, values[i]);
+    }
+    out->push_back(']');
+  }
+  for (const auto& [field, values] : hit.numbers) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, field);
+    *out += ":[";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i) out->push_back(',');
+      *out += NumberText(values[i]);
+    }
+    out->push_back(']');
+  }
+  out->push_back('}');
 }
 
 void AppendExplainJson(const Hit& hit, std::string* out) {
@@ -106,6 +158,7 @@ int RunSearch(const SearchFlags& flags) {
   search.algorithm = flags.algorithm;
   search.syntax = flags.syntax;
   search.load_text = flags.text;
+  search.snippet_words = flags.snippet;
   if (Status s = ApplyDenseFlags(flags.dense, &search); !s.ok()) {
     return ReportError("search", s);
   }
@@ -134,6 +187,11 @@ int RunSearch(const SearchFlags& flags) {
         out += ",\"text\":";
         AppendJsonString(&out, hit.text);
       }
+      if (flags.snippet > 0) {
+        out += ",\"snippet\":";
+        AppendJsonString(&out, hit.snippet);
+      }
+      if (!hit.keywords.empty() || !hit.numbers.empty()) AppendFieldsJson(hit, &out);
       if (flags.explain) AppendExplainJson(hit, &out);
       out.push_back('}');
     }
@@ -152,6 +210,10 @@ int RunSearch(const SearchFlags& flags) {
     std::string title = hit.title.substr(0, 100);
     std::printf("%4zu  %9.4f  %-24s %s\n", flags.offset + i + 1, hit.score,
                 hit.id.c_str(), title.c_str());
+    if (flags.snippet > 0) std::printf("      %s\n", hit.snippet.c_str());
+    if (!hit.keywords.empty() || !hit.numbers.empty()) {
+      std::printf("      %s\n", FieldsText(hit).c_str());
+    }
     if (flags.explain) std::printf("      %s\n", ExplainText(hit).c_str());
     if (flags.text) std::printf("      %s\n", hit.text.substr(0, 300).c_str());
   }
@@ -182,6 +244,11 @@ void RegisterSearchCommand(CLI::App& app, int* exit_code) {
   AddAlgorithmFlag(cmd, &flags->algorithm);
   WithEnv(cmd->add_flag("--json", flags->json, "Print one JSON object"));
   WithEnv(cmd->add_flag("--text", flags->text, "Show each hit's text"));
+  WithEnv(cmd->add_option("--snippet", flags->snippet,
+                          "Show each hit's best window of this many words of its text, "
+                          "query terms in <b>...</b> (0: none)")
+              ->capture_default_str()
+              ->check(CLI::Range(0, 1000)));
   WithEnv(cmd->add_flag("--explain", flags->explain,
                         "Show each hit's rank and score at every stage"));
   AddRerankFlags(cmd, &flags->rerank);

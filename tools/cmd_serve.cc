@@ -27,6 +27,8 @@ namespace {
 struct ServeFlags {
   std::string index;
   bool create = false;
+  std::vector<std::string> keyword_fields;  // --create: the new index's fields
+  std::vector<std::string> numeric_fields;
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   unsigned threads = 2;
@@ -83,6 +85,8 @@ int RunServe(const ServeFlags& flags) {
 
   OpenOptions open;
   open.create_if_missing = flags.create;
+  open.keyword_fields = flags.keyword_fields;
+  open.numeric_fields = flags.numeric_fields;
   open.embedding_model = flags.embedding_model;
   open.device = flags.device;
   auto opened = Index::Open(flags.index, open);
@@ -158,6 +162,12 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--index", flags->index, "Index folder")->required());
   WithEnv(cmd->add_flag("--create", flags->create,
                         "Create the index when the folder is missing or empty"));
+  WithEnv(cmd->add_option("--keyword-field", flags->keyword_fields,
+                          "With --create, for a new index: a keyword field (exact, "
+                          "unanalysed strings: tags:red in Lucene syntax); repeat for several"));
+  WithEnv(cmd->add_option("--numeric-field", flags->numeric_fields,
+                          "With --create, for a new index: a numeric field (doubles: "
+                          "year:[1990 TO 2000]); repeat for several"));
   WithEnv(cmd->add_option("--host", flags->host,
                           "Address to bind (127.0.0.1: this machine only)")
               ->capture_default_str());

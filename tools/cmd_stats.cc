@@ -62,6 +62,14 @@ int RunStats(const StatsFlags& flags) {
       if (i > 0) out.push_back(',');
       AppendJsonString(&out, stats.vector_fields[i]);
     }
+    for (const auto& [key, names] : {std::pair{"keyword_fields", &stats.keyword_fields},
+                                     std::pair{"numeric_fields", &stats.numeric_fields}}) {
+      out += std::string("],\"") + key + "\":[";
+      for (size_t i = 0; i < names->size(); ++i) {
+        if (i > 0) out.push_back(',');
+        AppendJsonString(&out, (*names)[i]);
+      }
+    }
     out += "],\"column_families\":{";
     for (size_t i = 0; i < stats.column_families.size(); ++i) {
       const ColumnFamilyStats& cf = stats.column_families[i];
@@ -89,6 +97,12 @@ int RunStats(const StatsFlags& flags) {
     fields += (fields.empty() ? "" : ", ") + field;
   }
   std::printf("vector fields      %s\n", fields.empty() ? "none" : fields.c_str());
+  for (const auto& [label, names] : {std::pair{"keyword fields ", &stats.keyword_fields},
+                                     std::pair{"numeric fields ", &stats.numeric_fields}}) {
+    fields.clear();
+    for (const std::string& field : *names) fields += (fields.empty() ? "" : ", ") + field;
+    std::printf("%s    %s\n", label, fields.empty() ? "none" : fields.c_str());
+  }
   std::printf("default cascade    %s\n",
               stats.default_cascade.empty() ? "none" : stats.default_cascade.c_str());
   std::printf("column family      table bytes   memtable bytes\n");

@@ -46,6 +46,14 @@ struct Document {
   // Dense vectors by field name, one per vector field of the index
   // (OpenOptions::vector_fields); checked on Add.
   std::vector<std::pair<std::string, std::vector<float>>> vectors = {};
+  // Values of the index's keyword and numeric fields
+  // (OpenOptions::keyword_fields, numeric_fields) by field name, each field
+  // at most once, any number of values (up to 1,024); keyword values are
+  // non-empty and at most 4,096 bytes, numbers finite. Checked on Add
+  // (InvalidArgument naming the field). Get returns them in the index's
+  // field order, fields without values left out.
+  std::vector<std::pair<std::string, std::vector<std::string>>> keywords = {};
+  std::vector<std::pair<std::string, std::vector<double>>> numbers = {};
 };
 
 // A hit's place at one stage of the cascade (SearchOptions::explain).
@@ -62,7 +70,15 @@ struct Hit {
   float score = 0;
   std::string title;
   std::string text;  // only with SearchOptions::load_text
+  // With SearchOptions::snippet_words: the best window of the text for the
+  // query, words matching a query term (as analysed) in <b>...</b>, "…"
+  // where text was cut (query/snippet.h). Not HTML-escaped.
+  std::string snippet;
   std::vector<StageScore> explain;  // one per stage, with explain
+  // The hit's keyword and numeric values, as Document::keywords and
+  // Document::numbers (index field order, fields without values left out).
+  std::vector<std::pair<std::string, std::vector<std::string>>> keywords;
+  std::vector<std::pair<std::string, std::vector<double>>> numbers;
 };
 
 // What one stage of a search did.
@@ -113,20 +129,29 @@ struct IndexStats {
   // The index's dense vector fields, as the spec text `--vector-field`
   // takes ("emb:384:cosine:f32").
   std::vector<std::string> vector_fields;
+  // Its keyword and numeric fields, in the order they were declared.
+  std::vector<std::string> keyword_fields;
+  std::vector<std::string> numeric_fields;
   // Every column family of the index, from RocksDB's properties (no I/O).
   // On an index opened read-only the table files are those of the open.
   std::vector<ColumnFamilyStats> column_families;
 };
 
 // Parses one JSON document record, {"_id" or "id", "title", "text",
-// "tilde"}, by the rules `cascade index` applies to corpus lines ("_id" wins
-// over "id"; null or absent title/text are empty, but not both; "tilde" is
-// an optional object of token weights; other fields are ignored).
-// InvalidArgument whose message names the problem, e.g.
-// `field "text": expected a string, got number` or `invalid UTF-8`.
-// numeric_ids: accept a number as id (as its shortest decimal text).
+// "tilde", "vectors", and the keyword and numeric fields named here}, by the
+// rules `cascade index` applies to corpus lines ("_id" wins over "id"; null
+// or absent title/text are empty, but not both; "tilde" is an optional
+// object of token weights; a keyword field is a string or an array of
+// strings, a numeric field a number or an array of numbers, null or absent
+// for none; other fields are ignored). InvalidArgument whose message names
+// the problem, e.g. `field "text": expected a string, got number`,
+// `field "year": expected a number or an array of numbers, got string` or
+// `invalid UTF-8`. numeric_ids: accept a number as id (as its shortest
+// decimal text). Index::ParseDocument passes an index's own fields.
 // Thread-safe.
-Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids = true);
+Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids = true,
+                                   std::span<const std::string> keyword_fields = {},
+                                   std::span<const std::string> numeric_fields = {});
 
 struct IndexInternals;  // the HTTP server's hooks (query/engine_internal.h)
 
@@ -142,7 +167,9 @@ class Index {
   Index& operator=(const Index&) = delete;
 
   // Buffers a document; visible to searches after Commit(). InvalidArgument
-  // for an empty id, no title and no text, or over 1 MiB.
+  // for an empty id, no title and no text, over 1 MiB (keyword and numeric
+  // values included), or keyword/numeric values the index's fields refuse
+  // (an undeclared field, a wrong type, over the limits of Document).
   Status Add(const Document& doc);
   // Adds documents in order, analysing on OpenOptions::threads threads.
   Status AddBatch(std::span<const Document> docs);
@@ -162,9 +189,9 @@ class Index {
   // invisible to searches until Commit). Returns how many were deleted;
   // with `deleted_ids`, their ids are appended there. Searches stop seeing
   // them after the next Commit(). Errors: InvalidArgument for a bad syntax
-  // name, a query syntax error (naming the column) or a query over the
-  // limits; NotSupported for a range, or a phrase on an index without
-  // positions; IOError. After an I/O error part of the matches may be
+  // name, a query syntax error (naming the column), an unknown field or one
+  // used against its type, or a query over the limits; NotSupported for a
+  // phrase on an index without positions; IOError. After an I/O error part of the matches may be
   // deleted (at the next Commit).
   Result<uint64_t> DeleteByQuery(std::string_view query,
                                  const DeleteByQueryOptions& options = {},
@@ -194,8 +221,11 @@ class Index {
   // Stores `spec` as the cascade searches run when they name none ("" to
   // remove it). InvalidArgument for a bad spec.
   Status SetDefaultCascade(std::string_view spec);
-  // The stored document with this id, or nullopt.
+  // The stored document with this id (keyword and numeric values
+  // included), or nullopt.
   Result<std::optional<Document>> Get(std::string_view id) const;
+  // ParseDocumentJson with this index's keyword and numeric fields.
+  Result<Document> ParseDocument(std::string_view json, bool numeric_ids = true) const;
   IndexStats Stats() const;
 
  private:

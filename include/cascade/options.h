@@ -90,6 +90,16 @@ struct OpenOptions {
   // dot or l2 and storage f32 (default), f16 or int8, e.g.
   // "emb:384:cosine". Every document must then carry each field's vector.
   std::vector<std::string> vector_fields;
+  // For a new index: its keyword fields (exact, unanalysed strings: tags,
+  // categories, ids) and numeric fields (doubles), by name, for filters
+  // ("tags:red", "year:[1990 TO 2000]" in the Lucene syntax) and returned
+  // with hits (Hit::keywords, Hit::numbers). A name is letters, digits and
+  // '_' (then also '.' and '-'), at most 64 bytes, not id, _id, title, text,
+  // contents, tilde or vectors; at most 64 fields in all. Documents may give
+  // each field several values, or none. Ignored for an existing index (its
+  // own are kept: IndexStats).
+  std::vector<std::string> keyword_fields;
+  std::vector<std::string> numeric_fields;
   // A bi-encoder checkpoint folder (Hugging Face, as `cascade model embed`
   // runs) that embeds the query text of dense and hybrid searches given no
   // SearchOptions::vector. Its embedding size must equal the searched
@@ -107,6 +117,10 @@ struct SearchOptions {
   std::optional<double> k1;   // BM25 k1 for this search; default: the index's
   std::optional<double> b;    // BM25 b for this search; default: the index's
   bool load_text = false;     // fill Hit::text (title is always filled)
+  // Fill Hit::snippet with the best window of this many words of each
+  // hit's text (its title when it has no text), the query's terms marked
+  // <b>...</b>, in 0..1000; 0 (the default): no snippet. BM25 mode only.
+  size_t snippet_words = 0;
   // First-stage (BM25) top-k algorithm: "auto", "exhaustive", "wand", "bmw"
   // (block-max WAND) or "maxscore" (block-max MaxScore). All return the
   // same hits and scores; the pruning ones are faster on long lists and may
@@ -115,10 +129,13 @@ struct SearchOptions {
   // How the query text is read: "plain" (default), a bag of words where
   // operators and punctuation are just text; or "lucene", Lucene's classic
   // query syntax (+must -not AND OR NOT, (groups), boost^2, prefix*,
-  // title:/text:/contents: as aliases of the one text field, *:*), run
-  // exhaustively with Lucene's BooleanQuery scoring. A syntax error is
-  // InvalidArgument naming the column; ranges are NotSupported (no numeric
-  // fields yet). README "Query syntax" has the details.
+  // title:/text:/contents: as aliases of the one text field, *:*, and the
+  // index's keyword and numeric fields as constant-score filters:
+  // tags:red, year:[1990 TO 2000}), run exhaustively with Lucene's
+  // BooleanQuery scoring. A syntax error is InvalidArgument naming the
+  // column; so is an unknown field or a query that does not fit a field's
+  // type (a range on a keyword field). README "Query syntax" has the
+  // details.
   std::string syntax = "plain";
 
   // The stages to run, "bm25:DEPTH[,tilde:DEPTH][,ce:DEPTH]" with an

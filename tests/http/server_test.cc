@@ -1334,7 +1334,7 @@ std::vector<BadRequest> BadRequests() {
       {"syntax not a string", M, "POST", "/search", R"({"query":"a","syntax":1})", none, 400, "syntax"},
       {"lucene syntax error", M, "POST", "/search", R"({"query":"rocket AND","syntax":"lucene"})", none, 400, "column"},
       {"lucene phrase field", M, "POST", "/search", R"({"query":"author:\"rocket engines\"","syntax":"lucene"})", none, 400, "author"},
-      {"lucene range", M, "POST", "/search", R"({"query":"year:[1 TO 5]","syntax":"lucene"})", none, 400, "numeric"},
+      {"lucene range", M, "POST", "/search", R"({"query":"year:[1 TO 5]","syntax":"lucene"})", none, 400, "unknown field \"year\""},
       {"lucene unknown field", M, "POST", "/search", R"({"query":"author:x","syntax":"lucene"})", none, 400, "author"},
       // Unknown and missing fields, limits.
       {"unknown field", M, "POST", "/search", R"({"query":"a","foo":1})", none, 400, "foo"},
@@ -1869,6 +1869,114 @@ TEST_F(ServerTest, ShutdownCommitsPendingWritesAndIsIdempotent) {
   Client client(port, 2s);
   const Response r = client.Get("/health");
   EXPECT_EQ(r.status, 0) << "still serving after Shutdown\n" << r;
+}
+
+// Keyword and numeric fields: declared when the index is created, given
+// with POST /documents, filtered on in Lucene syntax, returned with hits
+// ("fields") and by GET /documents/{id} (top level, as posted).
+TEST_F(ServerTest, KeywordAndNumericFields) {
+  OpenOptions open;
+  open.create_if_missing = true;
+  open.block_cache_mb = 8;
+  open.keyword_fields = {"tags"};
+  open.numeric_fields = {"year"};
+  auto opened = Index::Open((root_ / "fields_index").string(), open);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto running = std::make_unique<Running>();
+  running->index = std::shared_ptr<Index>(std::move(*opened));
+  auto server = Server::Start(running->index, nullptr, Options());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  running->server = std::move(*server);
+  running->port = running->server->port();
+  running_.push_back(std::move(running));
+  Client client(running_.back()->port);
+
+  const std::string body =
+      R"({"id":"r1","title":"Rocket","text":"a rocket","tags":["space","Old"],"year":1957})"
+      "\n"
+      R"({"id":"r2","title":"Rocket two","text":"rocket again","tags":"space","year":[1969,1970.5]})"
+      "\n"
+      R"({"id":"r3","title":"Bad","text":"rocket","year":"1999"})"
+      "\n"
+      R"({"id":"r4","title":"Plain rocket","text":"no values"})"
+      "\n";
+  const Response posted = client.Post("/documents?refresh=true", body);
+  ASSERT_EQ(posted.status, 200) << posted;
+  {
+    Json json = ExpectJson(posted);
+    auto items = Arr(json.root(), "items");
+    ASSERT_EQ(items.size(), 4u);
+    size_t i = 0;
+    for (simdjson::dom::element item : items) {
+      EXPECT_EQ(Int(item, "status"), i == 2 ? 400 : 201) << posted;
+      if (i == 2) {
+        EXPECT_NE(Str(item, "error").find("field \"year\": expected a number"),
+                  std::string::npos)
+            << posted;
+      }
+      ++i;
+    }
+  }
+  {
+    const Response r = client.Post(
+        "/search",
+        R"({"query":"+rocket +tags:space +year:[1960 TO *]","syntax":"lucene","snippet":2})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    auto hits = Arr(json.root(), "hits");
+    ASSERT_EQ(hits.size(), 1u) << r;
+    simdjson::dom::element hit = *hits.begin();
+    EXPECT_EQ(Str(hit, "id"), "r2");
+    EXPECT_EQ(Str(hit, "snippet"), "<b>rocket</b> again");
+    ASSERT_TRUE(Has(hit, "fields")) << r;
+    simdjson::dom::element fields = hit["fields"].value();
+    auto tags = Arr(fields, "tags");
+    ASSERT_EQ(tags.size(), 1u);
+    EXPECT_EQ(std::string((*tags.begin()).get_string().value()), "space");
+    auto years = Arr(fields, "year");
+    ASSERT_EQ(years.size(), 2u);
+  }
+  {
+    // "fields" in the list chooses them; without it they are left out; a
+    // hit without values has none.
+    const Response r = client.Post(
+        "/search", R"({"query":"rocket","syntax":"lucene","k":5,"fields":["id"]})");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_EQ(r.body.find("\"fields\""), std::string::npos) << r;
+    EXPECT_EQ(r.body.find("\"snippet\""), std::string::npos) << r;
+    ExpectError(client.Post("/search", R"({"query":"rocket","snippet":1001})"), 400);
+    const Response all = client.Post("/search", R"({"query":"tags:Old","syntax":"lucene"})");
+    ASSERT_EQ(all.status, 200) << all;
+    EXPECT_NE(all.body.find(R"("fields":{"tags":["space","Old"],"year":[1957]})"),
+              std::string::npos)
+        << all;
+  }
+  {
+    const std::string reason = ExpectError(
+        client.Post("/search", R"({"query":"tags:[a TO b]","syntax":"lucene"})"), 400);
+    EXPECT_NE(reason.find("field \"query\""), std::string::npos) << reason;
+    EXPECT_NE(reason.find("keyword field \"tags\""), std::string::npos) << reason;
+  }
+  {
+    const Response r = client.Get("/documents/r2");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_NE(r.body.find(R"("tags":["space"],"year":[1969,1970.5])"), std::string::npos) << r;
+  }
+  {
+    const Response r = client.Get("/stats");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_NE(r.body.find(R"("keyword_fields":["tags"],"numeric_fields":["year"])"),
+              std::string::npos)
+        << r;
+  }
+  {
+    const Response r = client.Post("/delete_by_query?refresh=true",
+                                   R"({"query":"tags:space -year:1957","syntax":"lucene"})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    EXPECT_EQ(Int(json.root(), "deleted"), 1) << r;
+    ExpectError(client.Get("/documents/r2"), 404);
+  }
 }
 
 }  // namespace

@@ -179,8 +179,8 @@ class IndexTest : public testing::Test {
     delete db;
   }
   static std::vector<std::string_view> AllCfs() {
-    return {kCfDefault, kCfSegments, kCfPostings, kCfDocs, kCfIds,
-            kCfDeletes, kCfTilde,    kCfVectors,  kCfIvf,  kCfPositions};
+    return {kCfDefault, kCfSegments, kCfPostings, kCfDocs,     kCfIds,     kCfDeletes,
+            kCfTilde,   kCfVectors,  kCfIvf,      kCfPositions, kCfKeywords, kCfNumerics};
   }
 
   fs::path root_;

@@ -732,8 +732,11 @@ TEST_F(EngineTest, DeleteByQueryErrorsDeleteNothing) {
   auto field = index->DeleteByQuery("colour:red", lucene);
   ASSERT_FALSE(field.ok());
   EXPECT_NE(field.status().message().find("colour"), std::string::npos);
+  // A range on a field the index does not have (it has no numeric fields).
   auto range = index->DeleteByQuery("year:[1 TO 5]", lucene);
-  EXPECT_TRUE(range.status().IsNotSupported()) << range.status().ToString();
+  EXPECT_TRUE(range.status().IsInvalidArgument()) << range.status().ToString();
+  EXPECT_NE(range.status().message().find("unknown field \"year\""), std::string::npos)
+      << range.status().ToString();
   DeleteByQueryOptions unknown;
   unknown.syntax = "regex";
   EXPECT_TRUE(index->DeleteByQuery("reef", unknown).status().IsInvalidArgument());
@@ -825,7 +828,7 @@ TEST_F(EngineTest, StatsReportColumnFamiliesAndVectorFields) {
   }
   EXPECT_EQ(names, (std::vector<std::string>{"default", "segments", "postings", "docs", "ids",
                                              "deletes", "tilde", "vectors", "ivf",
-                                             "positions"}));
+                                             "positions", "keywords", "numerics"}));
 }
 
 TEST_F(EngineTest, ReadOnlyStatsBesideAWriter) {
@@ -842,7 +845,7 @@ TEST_F(EngineTest, ReadOnlyStatsBesideAWriter) {
   const IndexStats stats = (*reader)->Stats();
   EXPECT_EQ(stats.documents, 8u);
   EXPECT_EQ(stats.deleted_documents, 0u);
-  EXPECT_EQ(stats.column_families.size(), 10u);
+  EXPECT_EQ(stats.column_families.size(), 12u);
   EXPECT_EQ(writer->Stats().documents, 7u);
   EXPECT_EQ(writer->Stats().deleted_documents, 2u);
 }

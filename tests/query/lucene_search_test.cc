@@ -4,9 +4,12 @@
 // (several segments, deletes, replacements, stop words, empty documents),
 // and random parsed queries (terms, +/-, AND/OR/NOT, nested groups, boosts,
 // field aliases, prefixes, *:*, multi-token terms, stop words, unknown
-// words) scored by a brute-force scorer written here from the documents'
-// own analysis: document at a time, straight from the semantics in
-// lucene_search.h. Hits, their order and their scores must be identical
+// words; and on an index with keyword and numeric fields, exact values,
+// value prefixes and ranges of every bracket kind as filters) scored by a
+// brute-force scorer written here from the documents' own analysis and
+// values: document at a time, straight from the semantics in
+// lucene_search.h. The filter corpus is checked again after a full merge,
+// and after deletes and replacements on the merged index. Hits, their order and their scores must be identical
 // (the oracle sums in the same order, so bit for bit), and total_hits too.
 //
 // Hand-written: an eight-document corpus where each query's answer is
@@ -56,6 +59,10 @@ struct Version {
   std::map<std::string, std::vector<uint32_t>> positions;
   uint32_t length = 0;
   bool live = false;
+  // Keyword and numeric values by field name.
+  std::map<std::string, std::vector<std::string>> keywords;
+  std::map<std::string, std::vector<double>> numbers;
+  bool gap = false;  // an id no segment holds (freed by a merge)
 };
 
 class Oracle {
@@ -118,10 +125,49 @@ class Oracle {
                              scorer_->LengthFactor(v.length));
   }
 
+  bool IsTextLeaf(const QueryNode& node) const {
+    return options_.fields.KeywordOrdinal(node.field) < 0 &&
+           options_.fields.NumericOrdinal(node.field) < 0;
+  }
+
+  // A keyword or numeric leaf: matches score the boost.
+  Scored EvalField(const QueryNode& node, double boost, const Version& v) {
+    bool match = false;
+    if (options_.fields.KeywordOrdinal(node.field) >= 0) {
+      auto it = v.keywords.find(node.field);
+      if (it != v.keywords.end()) {
+        for (const std::string& value : it->second) {
+          match |= node.kind == QueryKind::kPrefix ? value.starts_with(node.text)
+                                                   : value == node.text;
+        }
+      }
+    } else {
+      auto it = v.numbers.find(node.field);
+      if (it != v.numbers.end()) {
+        for (double x : it->second) {
+          if (node.kind == QueryKind::kRange) {
+            const bool above = node.lower.open || x > *node.lower.number ||
+                               (node.lower.inclusive && x == *node.lower.number);
+            const bool below = node.upper.open || x < *node.upper.number ||
+                               (node.upper.inclusive && x == *node.upper.number);
+            match |= above && below;
+          } else {
+            match |= x == std::stod(node.text);
+          }
+        }
+      }
+    }
+    return Scored{match, match ? static_cast<float>(boost) : 0.0f};
+  }
+
   // nullopt: the clause is dropped (nothing left after analysis).
   std::optional<Scored> Eval(const QueryNode& node, double boost,
                              const Version& v) {
     boost *= node.boost;
+    if (node.kind != QueryKind::kBoolean && node.kind != QueryKind::kMatchAll &&
+        !IsTextLeaf(node)) {
+      return EvalField(node, boost, v);
+    }
     switch (node.kind) {
       case QueryKind::kMatchAll:
         return Scored{true, static_cast<float>(boost)};
@@ -177,7 +223,8 @@ class Oracle {
         std::vector<Clause> clauses;
         for (const QueryClause& c : node.clauses) {
           const QueryNode& q = *c.query;
-          if (q.kind == QueryKind::kTerm && c.occur != Occur::kMustNot) {
+          if (q.kind == QueryKind::kTerm && c.occur != Occur::kMustNot &&
+              IsTextLeaf(q)) {
             const std::vector<std::string>& tokens = Tokens(q, *analyzer_);
             if (tokens.size() == 1) {
               auto it = std::find_if(
@@ -321,7 +368,34 @@ struct RandomCorpus {
   std::vector<Op> ops;
 };
 
-RandomCorpus MakeCorpus(uint32_t seed, uint32_t docs, uint32_t segments) {
+// The schema of the filter corpora: tags and cat are keyword fields, year
+// and price numeric.
+index::IndexOptions FieldOptions() {
+  index::IndexOptions options;
+  options.fields.keyword_fields = {"tags", "cat"};
+  options.fields.numeric_fields = {"year", "price"};
+  return options;
+}
+
+// Random values for a document of a filter corpus: some fields absent,
+// some with several values (repeats included).
+void AddRandomFields(index::Document* doc, std::mt19937& rng) {
+  const auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  static const char* kTags[] = {"red", "Red", "green", "dark red", "re", "blue", "b-l"};
+  std::vector<std::string> tags;
+  for (int i = pick(4); i > 0; --i) tags.push_back(kTags[pick(7)]);
+  if (!tags.empty()) doc->keywords.emplace_back("tags", std::move(tags));
+  if (pick(3) != 0) doc->keywords.push_back({"cat", {"c" + std::to_string(pick(4))}});
+  std::vector<double> years;
+  for (int i = pick(3); i > 0; --i) {
+    years.push_back(pick(10) == 0 ? 1980.5 + pick(20) : 1980 + pick(20));
+  }
+  if (!years.empty()) doc->numbers.emplace_back("year", std::move(years));
+  if (pick(2) == 0) doc->numbers.push_back({"price", {pick(8) == 0 ? -0.0 : pick(200) / 4.0 - 10}});
+}
+
+RandomCorpus MakeCorpus(uint32_t seed, uint32_t docs, uint32_t segments,
+                        bool fields = false) {
   std::mt19937 rng(seed);
   RandomCorpus c;
   c.vocab = Vocabulary(300, rng);
@@ -344,6 +418,7 @@ RandomCorpus MakeCorpus(uint32_t seed, uint32_t docs, uint32_t segments) {
     op.doc.text = words(0, 40);
     if (op.doc.title.empty() && op.doc.text.empty())
       op.doc.text = "the";  // no terms
+    if (fields) AddRandomFields(&op.doc, rng);
     return op;
   };
   const uint32_t per_segment = (docs + segments - 1) / segments;
@@ -366,8 +441,8 @@ class QueryGenerator {
  public:
   // `texts`: document texts to cut phrases from (so that some match).
   QueryGenerator(const std::vector<std::string>& vocab, uint32_t seed,
-                 std::vector<std::string> texts = {})
-      : vocab_(vocab), texts_(std::move(texts)), rng_(seed) {}
+                 std::vector<std::string> texts = {}, bool fields = false)
+      : vocab_(vocab), texts_(std::move(texts)), rng_(seed), fields_(fields) {}
 
   std::string Query() { return Clauses(0); }
 
@@ -413,7 +488,33 @@ class QueryGenerator {
     return out;
   }
 
+  // A filter on the FieldOptions() fields.
+  std::string FieldLeaf() {
+    static const char* kKeyword[] = {"tags:red",  "tags:Red",    "tags:\"dark red\"",
+                                     "tags:re",   "tags:re*",    "tags:r*",
+                                     "tags:b-l",  "tags:purple", "cat:c1",
+                                     "cat:c*",    "cat:\"c2\""};
+    if (Pick(2) == 0) return kKeyword[Pick(11)];
+    const bool year = Pick(3) != 0;
+    const std::string field = year ? "year:" : "price:";
+    const auto value = [&] {
+      if (Pick(5) == 0) return std::string("*");
+      return year ? std::to_string(1980 + Pick(20)) + (Pick(6) == 0 ? ".5" : "")
+                  : std::to_string(Pick(60) - 12) + (Pick(3) == 0 ? ".25" : "");
+    };
+    if (Pick(5) == 0) {  // one value
+      std::string v = value();
+      return field + (v == "*" ? (year ? "1990" : "-0") : v);
+    }
+    std::string lo = value(), hi = value();
+    if (lo != "*" && hi != "*" && Pick(4) != 0 && std::stod(lo) > std::stod(hi)) {
+      std::swap(lo, hi);
+    }
+    return field + (Pick(2) ? "[" : "{") + lo + " TO " + hi + (Pick(2) ? "]" : "}");
+  }
+
   std::string Leaf() {
+    if (fields_ && Pick(3) == 0) return FieldLeaf() + Boost();
     const int r = Pick(100);
     if (r < 5) return "*:*" + Boost();
     if (r < 20 && Pick(2) == 0) return Phrase() + Boost();
@@ -468,6 +569,7 @@ class QueryGenerator {
   const std::vector<std::string>& vocab_;
   std::vector<std::string> texts_;
   std::mt19937 rng_;
+  bool fields_ = false;
 };
 
 class LuceneSearchTest : public testing::Test {
@@ -481,6 +583,7 @@ class LuceneSearchTest : public testing::Test {
   void TearDown() override {
     searcher_.reset();
     reader_.reset();
+    store_.reset();
     std::error_code ec;
     fs::remove_all(root_, ec);
   }
@@ -497,9 +600,11 @@ class LuceneSearchTest : public testing::Test {
     options.create_options = create;
     options.create_options.length_norm = norm;
     options.block_cache_mb = 8;
+    store_.reset();
     Result<std::shared_ptr<index::Store>> store =
         index::Store::Open((root_ / name).string(), options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = *store;
     Result<std::unique_ptr<index::Analyzer>> analyzer =
         index::Analyzer::Create((*store)->options().analyzer);
     ASSERT_TRUE(analyzer.ok());
@@ -536,6 +641,8 @@ class LuceneSearchTest : public testing::Test {
                                               (i >= title_terms ? base : 0));
             }
             v.length = static_cast<uint32_t>(terms.size());
+            for (const auto& [field, values] : op.doc.keywords) v.keywords[field] = values;
+            for (const auto& [field, values] : op.doc.numbers) v.numbers[field] = values;
             if (auto it = latest.find(op.doc.id); it != latest.end()) {
               versions_[it->second].live = false;
             }
@@ -547,13 +654,22 @@ class LuceneSearchTest : public testing::Test {
       }
       ASSERT_TRUE((*writer)->Commit().ok());
     }
+    OpenSearcher();
+  }
+
+  // A reader and searcher over store_ as it is now, checked against
+  // versions_ (doc ids and liveness).
+  void OpenSearcher() {
+    searcher_.reset();
+    reader_.reset();
     Result<std::unique_ptr<index::IndexReader>> reader =
-        index::IndexReader::Open(*store);
+        index::IndexReader::Open(store_);
     ASSERT_TRUE(reader.ok()) << reader.status().ToString();
     reader_ = std::shared_ptr<const index::IndexReader>(std::move(*reader));
     // The oracle's idea of doc ids and liveness is the index's.
     ASSERT_EQ(reader_->doc_id_limit(), versions_.size());
     for (uint32_t d = 0; d < versions_.size(); ++d) {
+      if (versions_[d].gap) continue;
       ASSERT_EQ(reader_->IsDeleted(d), !versions_[d].live) << d;
     }
     Result<std::unique_ptr<Searcher>> searcher = Searcher::Create(reader_);
@@ -597,16 +713,16 @@ class LuceneSearchTest : public testing::Test {
 
   // Random queries against the last Build(); fatal failures stop it.
   void CheckRandomQueries(const RandomCorpus& corpus, uint32_t seed,
-                          int queries) {
+                          int queries, bool fields = false) {
     const index::IndexReader& reader = *reader_;
     Searcher& searcher = *searcher_;
     std::vector<std::string> texts;
     for (const Op& op : corpus.ops) {
       if (op.kind == Op::Kind::kAdd) texts.push_back(op.doc.text);
     }
-    QueryGenerator gen(corpus.vocab, seed, std::move(texts));
+    QueryGenerator gen(corpus.vocab, seed, std::move(texts), fields);
     std::mt19937 rng(seed + 1);
-    int parsed = 0, matched = 0;
+    int parsed = 0, matched = 0, filtered = 0, filtered_matched = 0;
     Oracle oracle(versions_, reader.options());
     ASSERT_EQ(oracle.stats().docs_with_terms, reader.stats().docs_with_terms);
     ASSERT_EQ(oracle.stats().sum_lengths, reader.stats().sum_lengths);
@@ -641,6 +757,13 @@ class LuceneSearchTest : public testing::Test {
       std::sort(want_docs.begin(), want_docs.end());
       EXPECT_EQ(*all, want_docs) << what;
       matched += !want.empty();
+      if (fields && (text.find("tags:") != std::string::npos ||
+                     text.find("cat:") != std::string::npos ||
+                     text.find("year:") != std::string::npos ||
+                     text.find("price:") != std::string::npos)) {
+        ++filtered;
+        filtered_matched += !want.empty();
+      }
       if (want.size() > params.k) want.resize(params.k);
       ExpectSameHits(want, got->hits, what);
       if (testing::Test::HasFatalFailure()) return;
@@ -648,9 +771,15 @@ class LuceneSearchTest : public testing::Test {
     // The generator mostly makes valid, matching queries.
     EXPECT_GT(parsed, queries / 2);
     EXPECT_GT(matched, parsed / 2);
+    // With fields, many queries hold a filter and most of those match.
+    if (fields) {
+      EXPECT_GT(filtered, parsed / 3);
+      EXPECT_GT(filtered_matched, filtered / 2);
+    }
   }
 
   fs::path root_;
+  std::shared_ptr<index::Store> store_;
   std::vector<Version> versions_;
   std::shared_ptr<const index::IndexReader> reader_;
   std::unique_ptr<Searcher> searcher_;
@@ -663,6 +792,80 @@ TEST_F(LuceneSearchTest, RandomQueriesMatchTheOracle) {
     ASSERT_GE(reader_->segments().size(), 4u);
     ASSERT_GT(reader_->stats().deleted_docs, 0u);
     CheckRandomQueries(corpus, seed * 101, 150);
+    if (HasFatalFailure()) return;
+  }
+}
+
+// Keyword and numeric filters mixed into random queries, on a corpus with
+// deletes and replacements; then after a full merge (ids compacted,
+// deleted documents gone from the keyword and numeric indexes); then after
+// deletes and replacements (with other values) on the merged index.
+TEST_F(LuceneSearchTest, RandomFilterQueriesMatchTheOracle) {
+  for (uint32_t seed : {11u, 12u}) {
+    const RandomCorpus corpus = MakeCorpus(seed, 1200, 4, /*fields=*/true);
+    Build(corpus.ops, "fields" + std::to_string(seed), index::LengthNorm::kLucene,
+          FieldOptions());
+    ASSERT_GE(reader_->segments().size(), 4u);
+    ASSERT_GT(reader_->stats().deleted_docs, 0u);
+    CheckRandomQueries(corpus, seed * 31, 200, /*fields=*/true);
+    if (HasFatalFailure()) return;
+
+    // Full merge: the oracle keeps only live versions, in order.
+    searcher_.reset();
+    reader_.reset();
+    {
+      auto writer = index::IndexWriter::Open(store_, index::WriterOptions());
+      ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+      ASSERT_TRUE((*writer)->ForceMerge(1).ok());
+    }
+    const size_t next_id = versions_.size();  // merges never reuse ids
+    std::erase_if(versions_, [](const Version& v) { return !v.live; });
+    OpenSearcher();
+    if (HasFatalFailure()) return;
+    ASSERT_EQ(reader_->segments().size(), 1u);
+    ASSERT_EQ(reader_->stats().deleted_docs, 0u);
+    CheckRandomQueries(corpus, seed * 37, 200, /*fields=*/true);
+    if (HasFatalFailure()) return;
+
+    // Deletes and replacements with new values after the merge. New
+    // documents take ids from next_id on: the ids the merge freed are
+    // gaps (no segment holds them).
+    const size_t merged = versions_.size();
+    versions_.resize(next_id);
+    for (size_t d = merged; d < next_id; ++d) versions_[d].gap = true;
+    std::mt19937 rng(seed);
+    {
+      auto writer = index::IndexWriter::Open(store_, index::WriterOptions());
+      ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+      for (int i = 0; i < 150; ++i) {
+        const size_t at = std::uniform_int_distribution<size_t>(0, merged - 1)(rng);
+        if (!versions_[at].live) continue;
+        if (i % 2 == 0) {
+          ASSERT_TRUE((*writer)->Delete(versions_[at].id).ok());
+          versions_[at].live = false;
+          continue;
+        }
+        index::Document doc;
+        doc.id = versions_[at].id;
+        doc.text = corpus.vocab[i % 20];
+        AddRandomFields(&doc, rng);
+        ASSERT_TRUE((*writer)->Add(doc).ok());
+        versions_[at].live = false;
+        Version v;
+        v.id = doc.id;
+        v.live = true;
+        v.tf[corpus.vocab[i % 20]] = 1;
+        v.positions[corpus.vocab[i % 20]] = {0};
+        v.length = 1;
+        for (const auto& [field, values] : doc.keywords) v.keywords[field] = values;
+        for (const auto& [field, values] : doc.numbers) v.numbers[field] = values;
+        versions_.push_back(std::move(v));
+      }
+      ASSERT_TRUE((*writer)->Commit().ok());
+    }
+    OpenSearcher();
+    if (HasFatalFailure()) return;
+    CheckRandomQueries(corpus, seed * 41, 200, /*fields=*/true);
     if (HasFatalFailure()) return;
   }
 }
@@ -884,12 +1087,16 @@ TEST_F(LuceneSearchTest, Errors) {
   EXPECT_NE(s.message().find("unknown field \"foo\" at column 8"),
             std::string::npos)
       << s.ToString();
+  // A field this index lacks, even in a range.
   s = error("year:[1990 TO 2000] rocket");
-  EXPECT_TRUE(s.IsNotSupported()) << s.ToString();
-  EXPECT_NE(s.message().find("numeric fields"), std::string::npos)
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("unknown field \"year\""), std::string::npos)
       << s.ToString();
-  // Even when prohibited.
-  EXPECT_TRUE(error("rocket -year:[1 TO 2]").IsNotSupported());
+  // A range on the text field, even when prohibited.
+  s = error("rocket -text:[1 TO 2]");
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+  EXPECT_NE(s.message().find("ranges run on numeric fields"), std::string::npos)
+      << s.ToString();
   s = error("rocket foo:\"a b\"");
   EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
   s = error("rocket AND");
@@ -905,6 +1112,105 @@ TEST_F(LuceneSearchTest, Errors) {
   // The plain path reads the same text as words.
   SearchParams plain;
   EXPECT_TRUE(searcher_->Search("rocket foo:bar \"x", plain).ok());
+}
+
+// The rockets with values: tags (keyword), year and mass (numeric).
+//   d1 tags [liquid, orbital]  year 1957         mass 100
+//   d2 tags [solid]            year 1970         mass -2.5
+//   d3 tags [Electric]         (no year)         mass 0
+//   d4 tags [steam, "old age"] year 1850
+//   d5 tags [orbital]          year [1961, 1969]
+//   d6 (no tags)               year 1885
+//   d7 tags [solid, model]     year 1957.5
+//   d8 tags [solid]            year 1957 (deleted)
+std::vector<Op> TaggedRockets() {
+  std::vector<Op> ops = Rockets();
+  const std::vector<std::vector<std::string>> tags = {
+      {"liquid", "orbital"}, {"solid"}, {"Electric"}, {"steam", "old age"},
+      {"orbital"},           {},        {"solid", "model"}, {"solid"}};
+  const std::vector<std::vector<double>> years = {{1957}, {1970},       {},     {1850},
+                                                  {1961, 1969}, {1885}, {1957.5}, {1957}};
+  const std::vector<std::vector<double>> mass = {{100}, {-2.5}, {0}, {}, {}, {}, {}, {}};
+  size_t d = 0;
+  for (Op& op : ops) {
+    if (op.kind != Op::Kind::kAdd) continue;
+    if (!tags[d].empty()) op.doc.keywords.emplace_back("tags", tags[d]);
+    if (!years[d].empty()) op.doc.numbers.emplace_back("year", years[d]);
+    if (!mass[d].empty()) op.doc.numbers.emplace_back("mass", mass[d]);
+    ++d;
+  }
+  return ops;
+}
+
+TEST_F(LuceneSearchTest, KeywordAndNumericFilters) {
+  index::IndexOptions options;
+  options.fields.keyword_fields = {"tags"};
+  options.fields.numeric_fields = {"year", "mass"};
+  Build(TaggedRockets(), "tagged", index::LengthNorm::kLucene, options);
+  // Exact, case-sensitive, unanalysed values.
+  EXPECT_EQ(Sorted(Find("tags:solid")), (Ids{"d2", "d7"}));  // d8 deleted
+  EXPECT_EQ(Find("tags:electric"), Ids{});
+  EXPECT_EQ(Find("tags:Electric"), Ids{"d3"});
+  EXPECT_EQ(Find("tags:\"old age\""), Ids{"d4"});
+  EXPECT_EQ(Find("tags:old"), Ids{});
+  EXPECT_EQ(Sorted(Find("tags:o*")), (Ids{"d1", "d4", "d5"}));
+  // Filters combine with text: a MUST filter keeps the text order.
+  EXPECT_EQ(Find("+rocket +tags:solid"), (Ids{"d2", "d7"}));
+  EXPECT_EQ(Sorted(Find("rocket -tags:solid")), (Ids{"d1", "d5"}));
+  EXPECT_EQ(Sorted(Find("rocket AND NOT tags:solid")), (Ids{"d1", "d5"}));
+  EXPECT_EQ(Sorted(Find("tags:solid OR tags:orbital")), (Ids{"d1", "d2", "d5", "d7"}));
+  // Constant scores: the boost.
+  Result<TopDocs> top = Lucene("tags:orbital^2.5");
+  ASSERT_TRUE(top.ok()) << top.status().ToString();
+  ASSERT_EQ(top->hits.size(), 2u);
+  EXPECT_EQ(top->hits[0].score, 2.5f);
+  EXPECT_EQ(top->hits[1].score, 2.5f);
+  EXPECT_TRUE(top->terms.empty());  // no text terms for rerankers
+  Result<TopDocs> plain = Lucene("+rocket");
+  Result<TopDocs> filtered = Lucene("+rocket +tags:solid^0");
+  ASSERT_TRUE(plain.ok() && filtered.ok());
+  for (const ScoredDoc& hit : filtered->hits) {
+    const auto same = std::find_if(plain->hits.begin(), plain->hits.end(),
+                                   [&](const ScoredDoc& h) { return h.doc == hit.doc; });
+    ASSERT_NE(same, plain->hits.end());
+    EXPECT_EQ(same->score, hit.score);  // ^0: a pure filter
+  }
+  // Ranges: inclusive, exclusive, mixed, open ends; any value of a
+  // multi-valued field.
+  EXPECT_EQ(Sorted(Find("year:[1957 TO 1961]")), (Ids{"d1", "d5", "d7"}));
+  EXPECT_EQ(Sorted(Find("year:{1957 TO 1961]")), (Ids{"d5", "d7"}));
+  EXPECT_EQ(Sorted(Find("year:[1957 TO 1961}")), (Ids{"d1", "d7"}));
+  EXPECT_EQ(Find("year:{1957 TO 1961}"), Ids{"d7"});
+  EXPECT_EQ(Sorted(Find("year:[* TO 1900]")), (Ids{"d4", "d6"}));
+  EXPECT_EQ(Sorted(Find("year:{1961 TO *]")), (Ids{"d2", "d5"}));
+  EXPECT_EQ(Find("year:[* TO *]").size(), 6u);  // all live with a year
+  EXPECT_EQ(Find("year:[1970 TO 1957]"), Ids{});
+  EXPECT_EQ(Find("year:1957"), Ids{"d1"});
+  EXPECT_EQ(Find("year:\"1957.5\""), Ids{"d7"});
+  EXPECT_EQ(Sorted(Find("mass:[-10 TO 0]")), (Ids{"d2", "d3"}));
+  EXPECT_EQ(Find("mass:{-2.5 TO -0]"), Ids{"d3"});  // -0 is 0
+  EXPECT_EQ(Find("+solid +year:[1950 TO 1960]"), Ids{"d7"});
+  // Deletes by query see the filters.
+  Result<std::vector<uint32_t>> all = searcher_->Match("tags:solid", QuerySyntax::kLucene);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+  // Type mismatches and unknown fields: InvalidArgument naming the field.
+  const auto error = [&](const std::string& query, const std::string& want) {
+    Result<TopDocs> r = Lucene(query);
+    ASSERT_FALSE(r.ok()) << query;
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << query << ": " << r.status().ToString();
+    EXPECT_NE(r.status().message().find(want), std::string::npos)
+        << query << ": " << r.status().ToString();
+  };
+  error("tags:[a TO b]", "range query on keyword field \"tags\" at column 1");
+  error("rocket year:abc", "numeric field \"year\" at column 8: \"abc\" is not a number");
+  error("year:[1 TO x]", "bound \"x\" is not a number");
+  error("year:19*", "prefix query on numeric field \"year\"");
+  error("color:red", "unknown field \"color\" at column 1: this index has the text field "
+                     "contents (title and text are aliases of it), keyword field tags, "
+                     "numeric fields year, mass");
+  error("rocket:[1 TO 2]", "unknown field \"rocket\"");
+  error("text:[1 TO 2]", "range query on text field \"text\"");
 }
 
 TEST_F(LuceneSearchTest, PrefixExpansionIsCapped) {

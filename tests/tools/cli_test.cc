@@ -389,6 +389,71 @@ TEST_F(CliTest, UpdateReplacesOnlyExistingDocuments) {
             2);
 }
 
+// Keyword and numeric fields: declared by `index`, checked per record
+// (file, line and field named; the record skipped whole), filtered on by
+// `search --syntax lucene`, shown with hits (text and --json), and fixed
+// for an existing index.
+TEST_F(CliTest, KeywordAndNumericFields) {
+  const std::string index = Path("idx");
+  const std::string corpus = Path("fields.jsonl");
+  WriteFile(corpus,
+            R"({"_id": "f1", "title": "Rocket", "text": "liquid rocket", "tags": ["space", "Engines"], "year": 1957})"
+            "\n"
+            R"({"_id": "f2", "title": "Steam", "text": "steam engine", "tags": "history", "year": [1850, 1851.5]})"
+            "\n"
+            R"({"_id": "f3", "title": "Bad", "text": "rocket", "year": "1999"})"
+            "\n"
+            R"({"_id": "f4", "title": "Plain", "text": "rocket"})"
+            "\n");
+  const CommandResult r = Cascade("index --quiet --index " + Quote(index) +
+                                  " --keyword-field tags --numeric-field year " + Quote(corpus));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_NE(r.err.find(corpus +
+                       ":3: field \"year\": expected a number or an array of numbers, got "
+                       "string (skipped)"),
+            std::string::npos)
+      << r;
+  EXPECT_NE(r.out.find("indexed 3 documents (0 replaced an existing id, 1 skipped)"),
+            std::string::npos)
+      << r;
+  const CommandResult text = Cascade("search --index " + Quote(index) +
+                                     " --snippet 5 --syntax lucene 'rocket -tags:space'");
+  ASSERT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(text.out.find("1 hits"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("f4"), std::string::npos) << text;
+  EXPECT_NE(text.out.find("      <b>rocket</b>\n"), std::string::npos) << text;
+  const CommandResult shown = Cascade("search --index " + Quote(index) +
+                                      " --syntax lucene 'year:[1800 TO 1900}'");
+  ASSERT_EQ(shown.exit_code, 0) << shown;
+  EXPECT_NE(shown.out.find("tags: history  year: 1850, 1851.5"), std::string::npos) << shown;
+  const CommandResult json = Cascade("search --index " + Quote(index) +
+                                     " --json --syntax lucene 'tags:Engines'");
+  ASSERT_EQ(json.exit_code, 0) << json;
+  EXPECT_EQ(HitIds(json.out), Ids{"f1"});
+  EXPECT_NE(json.out.find(R"("fields":{"tags":["space","Engines"],"year":[1957]})"),
+            std::string::npos)
+      << json;
+  const CommandResult bad = Cascade("search --index " + Quote(index) +
+                                    " --syntax lucene 'tags:[a TO b]'");
+  EXPECT_EQ(bad.exit_code, 2) << bad;
+  EXPECT_NE(bad.err.find("range query on keyword field \"tags\""), std::string::npos) << bad;
+  // The fields are fixed when the index is created.
+  const CommandResult other = Cascade("index --quiet --index " + Quote(index) +
+                                      " --keyword-field cat " + Quote(corpus));
+  EXPECT_EQ(other.exit_code, 2) << other;
+  EXPECT_NE(other.err.find("differ from the fields the index was created with"),
+            std::string::npos)
+      << other;
+  const CommandResult stats = Cascade("stats --index " + Quote(index));
+  EXPECT_NE(stats.out.find("keyword fields     tags"), std::string::npos) << stats;
+  EXPECT_NE(stats.out.find("numeric fields     year"), std::string::npos) << stats;
+  // Bad names are refused before anything is created.
+  const CommandResult reserved = Cascade("index --quiet --index " + Quote(Path("idx2")) +
+                                         " --keyword-field title " + Quote(corpus));
+  EXPECT_EQ(reserved.exit_code, 2) << reserved;
+  EXPECT_FALSE(fs::exists(Path("idx2")));
+}
+
 // The bytes a `cascade stats --json` column family's tables take, or -1.
 long long TableBytes(const std::string& json, const std::string& cf) {
   const std::regex pattern("\"" + cf + R"re(":\{"table_bytes":([0-9]+))re");

@@ -1,0 +1,94 @@
+// Keyword and numeric fields: an index's field schema (IndexOptions::fields),
+// the checks a document's values pass, and the encodings they are stored in
+// (keys.h: the "keywords" and "numerics" column families and the tail of a
+// "docs" record).
+//
+// A keyword field holds exact, unanalysed UTF-8 strings (ids, tags,
+// categories); a numeric field holds doubles. Either may hold several
+// values per document, or none. Both are declared when an index is created
+// and never change; an index without a schema behaves as before they existed.
+//
+// Thread-safety: plain values and pure functions.
+#ifndef CASCADE_INDEX_FIELD_VALUES_H_
+#define CASCADE_INDEX_FIELD_VALUES_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cascade/status.h"
+#include "index/document.h"
+
+namespace cascade::index {
+
+// Keyword plus numeric fields one index may declare (an ordinal is one byte
+// in keys; this leaves room).
+inline constexpr size_t kMaxSchemaFields = 64;
+// Bytes of a field name: [A-Za-z0-9_] first, then also '.' and '-', so that
+// a query names it without escapes.
+inline constexpr size_t kMaxFieldNameBytes = 64;
+// Bytes of one keyword value (non-empty).
+inline constexpr size_t kMaxKeywordBytes = 4096;
+// Values one document may give one field.
+inline constexpr size_t kMaxFieldValues = 1024;
+
+struct FieldSchema {
+  // Field names in declaration order; a field's place in its list is its
+  // ordinal in keys (keys.h), fixed at creation.
+  std::vector<std::string> keyword_fields;
+  std::vector<std::string> numeric_fields;
+
+  bool empty() const {
+    return keyword_fields.empty() && numeric_fields.empty();
+  }
+  // The ordinal of a field of that kind, or -1.
+  int KeywordOrdinal(std::string_view name) const;
+  int NumericOrdinal(std::string_view name) const;
+  bool operator==(const FieldSchema&) const = default;
+};
+
+// InvalidArgument naming the bad field: an empty, too long or badly spelt
+// name, a reserved one (id, _id, title, text, contents, tilde, vectors),
+// one declared twice, or more than kMaxSchemaFields fields.
+Status ValidateFieldSchema(const FieldSchema& schema);
+
+// The checks IndexWriter::Add makes on doc.keywords and doc.numbers:
+// every field declared with that kind and given at most once, at most
+// kMaxFieldValues values each, keyword values non-empty and at most
+// kMaxKeywordBytes bytes, numbers finite. InvalidArgument naming the
+// document and the field.
+Status CheckFieldValues(const FieldSchema& schema, const Document& doc);
+
+// The stored values of `doc`, appended to its "docs" record after the text
+// (keys.h): for each keyword field in schema order, varint32 count then each
+// value varint32 length-prefixed; then for each numeric field, varint32
+// count then each value as 8 bytes (IEEE-754 bits, little-endian). Nothing
+// is appended for an empty schema. The values must have passed
+// CheckFieldValues.
+void EncodeStoredFields(const FieldSchema& schema, const Document& doc,
+                        std::string* out);
+// Reads what EncodeStoredFields wrote (`tail` is the record after the
+// text) into doc->keywords and doc->numbers, in schema order, fields without
+// values left out. An empty tail (a record written before the index had
+// fields) reads as no values. Corruption for a truncated tail.
+Status DecodeStoredFields(const FieldSchema& schema, std::string_view tail,
+                          Document* doc);
+
+// A double as 8 bytes whose bytewise order is numeric order (-0.0 is
+// written as 0.0): the sign bit flipped for positives, every bit flipped
+// for negatives, big-endian. For the "numerics" keys.
+void PutSortableDouble(std::string* out, double v);
+double DecodeSortableDouble(const char* p);
+
+// A sorted list of distinct segment-local doc ids: varint32 count, then
+// varint32 gaps (the first id as is). The value of a "keywords" record.
+void EncodeDocList(const std::vector<uint32_t>& docs, std::string* out);
+// Corruption for a truncated or unsorted list.
+Status DecodeDocList(std::string_view in, std::vector<uint32_t>* docs);
+
+}  // namespace cascade::index
+
+#endif  // CASCADE_INDEX_FIELD_VALUES_H_

@@ -100,14 +100,14 @@ int RunRun(const RunFlags& flags) {
   const double qps = total > 0 ? latencies.size() / total : 0;
   if (flags.json) {
     std::printf("{\"queries\":%zu,\"qps\":%.1f,\"mean_ms\":%.4f,\"p50_ms\":%.4f,"
-                "\"p99_ms\":%.4f,\"stages\":%s}\n",
+                "\"p99_ms\":%.4f,\"peak_rss_mib\":%.1f,\"stages\":%s}\n",
                 latencies.size(), qps, mean, Percentile(sorted, 50),
-                Percentile(sorted, 99), stages.Json().c_str());
+                Percentile(sorted, 99), PeakRssMib(), stages.Json().c_str());
   } else {
     std::printf("queries  %zu\nqps      %.1f\nmean_ms  %.4f\np50_ms   %.4f\n"
-                "p99_ms   %.4f\n",
+                "p99_ms   %.4f\npeak_rss_mib %.1f\n",
                 latencies.size(), qps, mean, Percentile(sorted, 50),
-                Percentile(sorted, 99));
+                Percentile(sorted, 99), PeakRssMib());
     stages.Print(stdout);
   }
   return kExitOk;

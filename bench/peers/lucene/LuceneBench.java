@@ -356,9 +356,10 @@ public final class LuceneBench {
     System.out.printf(
         "{\"engine\":\"lucene\",\"phase\":\"search\",\"k\":%d,\"queries\":%d,\"hits\":%d,"
             + "\"qps\":%.1f,\"mean_ms\":%.4f,\"p50_ms\":%.4f,\"p99_ms\":%.4f,"
-            + "\"rank_p50_ms\":%.4f,\"rank_p99_ms\":%.4f}%n",
+            + "\"rank_p50_ms\":%.4f,\"rank_p99_ms\":%.4f,\"peak_rss_mib\":%.1f}%n",
         k, texts.size(), hits, texts.size() / total, mean, percentile(sorted, 50),
-        percentile(sorted, 99), percentile(ranking, 50), percentile(ranking, 99));
+        percentile(sorted, 99), percentile(ranking, 50), percentile(ranking, 99),
+        peakRssMib());
     reader.close();
     dir.close();
   }

@@ -246,10 +246,12 @@ int Search(const std::string& index_dir, const std::string& queries_path,
   std::printf(
       "{\"engine\":\"xapian\",\"phase\":\"search\",\"k\":%u,\"queries\":%zu,"
       "\"hits\":%llu,\"qps\":%.1f,\"mean_ms\":%.4f,\"p50_ms\":%.4f,"
-      "\"p99_ms\":%.4f,\"rank_p50_ms\":%.4f,\"rank_p99_ms\":%.4f}\n",
+      "\"p99_ms\":%.4f,\"rank_p50_ms\":%.4f,\"rank_p99_ms\":%.4f,"
+      "\"peak_rss_mib\":%.1f}\n",
       k, texts.size(), static_cast<unsigned long long>(hits),
       total > 0 ? texts.size() / total : 0.0, mean, Percentile(sorted, 50),
-      Percentile(sorted, 99), Percentile(ranking, 50), Percentile(ranking, 99));
+      Percentile(sorted, 99), Percentile(ranking, 50), Percentile(ranking, 99),
+      PeakRssMib());
   return 0;
 }
 

@@ -1,13 +1,13 @@
 // Dense retrieval against FAISS, in one process on the same data
 // (bench/README.md, "Dense retrieval"): clustered unit vectors and queries
 // as `cascade gen-vectors` draws them (index/dense/synthetic.h), exact
-// top-k by brute force in double precision, then
+// top-k by brute force (a float shortlist re-scored in double), then
 //   Cascade flat   VectorIndex without IVF (exact scan)
 //   Cascade IVF    TrainKMeans + VectorIndex with the centroids
 //   FAISS flat     IndexFlatIP
 //   FAISS IVF      IndexIVFFlat over an IndexFlatIP quantizer
 // with the same nlist, the same k-means iterations and training sample
-// (max 256 points per centroid, spherical centroids, as Cascade's cosine
+// (--train-points per centroid, spherical centroids, as Cascade's cosine
 // k-means), searched with nprobe 1, 4, 16, 64 on one thread and on all
 // threads (Cascade's SearchBatch threads; FAISS's omp_set_num_threads and
 // OpenBLAS's thread count). Optionally (--store 1, the default) the same
@@ -19,14 +19,30 @@
 // build and train seconds, bytes of each structure and the resident-memory
 // growth while it was built, and Cascade/FAISS ratios.
 //
+// It also measures, in the same run, single-core read bandwidth (the best
+// of several sums of a buffer far larger than the last-level cache) and
+// single-query latency: queries one at a time (Cascade Search, FAISS
+// search with nq = 1), p50 and mean; for Cascade flat search with each
+// row storage (f32, f16, int8) it sets the one-query scan time beside the
+// time to stream that storage's bytes once at the measured bandwidth.
+//
 // Usage: vector_bench [--n 200000] [--dim 128] [--queries 1000]
 //   [--clusters 100] [--spread 0.5] [--seed 1] [--nlist 1024] [--k 10]
 //   [--iterations 20] [--threads 0 (all)] [--store 1] [--faiss-only 0]
+//   [--train-points 256] [--seeding-points 16] [--latency-queries 100]
+//   [--ivf-storages f32,f16] [--bandwidth-mib 1024]
 // --faiss-only 1 prints just FAISS IVF recall (for choosing the data).
+// --train-points: k-means trains on at most nlist x this many points, for
+// both (FAISS's cp.max_points_per_centroid). --seeding-points: Cascade's
+// k-means++ seeds from at most nlist x this many of them.
+// --ivf-storages: the row storages of the Cascade IVF indexes searched
+// (one k-means, one list assignment for all).
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
 #include <omp.h>
 #include <unistd.h>
+
+#include <immintrin.h>
 
 #include <algorithm>
 #include <chrono>
@@ -66,7 +82,25 @@ struct Flags {
   unsigned threads = 0;
   bool store = true;
   bool faiss_only = false;
+  size_t train_points = 256, seeding_points = 16, latency_queries = 100;
+  std::vector<Storage> ivf_storages = {Storage::kF32, Storage::kF16};
+  size_t bandwidth_mib = 1024;
 };
+
+std::string LoadAverage() {
+  FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  char buf[128] = {0};
+  if (std::fgets(buf, sizeof buf, f) == nullptr) buf[0] = 0;
+  std::fclose(f);
+  std::string s(buf);
+  // "0.59 1.74 1.97 ..." -> the 1, 5 and 15 minute averages.
+  size_t cut = 0;
+  for (int field = 0; field < 3 && cut != std::string::npos; ++field) {
+    cut = s.find(' ', cut + (field ? 1 : 0));
+  }
+  return s.substr(0, cut);
+}
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -90,28 +124,152 @@ void Die(const std::string& what, const Status& s) {
   std::exit(1);
 }
 
-// Exact top-k ids by inner product (the vectors are unit: cosine), double
-// sums, ties to the lower id.
+// Exact top-k ids by inner product (the vectors are unit: cosine), ties
+// to the lower id: the best 4k of each query by float scores (the f32 row
+// kernel), re-scored with double sums. A true top-k row missing from the
+// float shortlist would need a float error larger than the gap between
+// ranks k and 4k.
 std::vector<std::vector<uint32_t>> GroundTruth(const std::vector<float>& base,
                                                const std::vector<float>& queries, size_t dim,
                                                size_t k, unsigned threads) {
   const size_t n = base.size() / dim, nq = queries.size() / dim;
+  const size_t shortlist = std::min(n, 4 * k);
+  const RowSpan rows{RowType::kF32, base.data(), nullptr, dim};
   std::vector<std::vector<uint32_t>> out(nq);
   ParallelFor(nq, threads, [&](size_t begin, size_t end) {
-    std::vector<std::pair<double, uint32_t>> scored(n);
-    for (size_t q = begin; q < end; ++q) {
-      const float* qv = queries.data() + q * dim;
-      for (size_t i = 0; i < n; ++i) {
-        const float* x = base.data() + i * dim;
-        double s = 0;
-        for (size_t j = 0; j < dim; ++j) s += double(qv[j]) * double(x[j]);
-        scored[i] = {-s, uint32_t(i)};
+    constexpr size_t kGroup = 16, kTile = 2048;
+    std::vector<float> scores(kGroup * kTile);
+    std::vector<std::vector<std::pair<float, uint32_t>>> best(kGroup);
+    for (size_t q0 = begin; q0 < end; q0 += kGroup) {
+      const size_t m = std::min(kGroup, end - q0);
+      std::vector<const float*> qs;
+      for (size_t i = 0; i < m; ++i) {
+        qs.push_back(queries.data() + (q0 + i) * dim);
+        best[i].clear();
       }
-      std::partial_sort(scored.begin(), scored.begin() + k, scored.end());
-      for (size_t i = 0; i < k; ++i) out[q].push_back(scored[i].second);
+      for (size_t r = 0; r < n; r += kTile) {
+        const size_t t = std::min(kTile, n - r);
+        Kernels().score_block(rows, false, qs.data(), m, r, t, scores.data(), kTile);
+        for (size_t i = 0; i < m; ++i) {
+          auto& b = best[i];
+          for (size_t j = 0; j < t; ++j) {
+            const float sc = scores[i * kTile + j];
+            if (b.size() == shortlist && sc < -b.front().first) continue;
+            b.emplace_back(-sc, uint32_t(r + j));
+            std::push_heap(b.begin(), b.end());
+            if (b.size() > shortlist) {
+              std::pop_heap(b.begin(), b.end());
+              b.pop_back();
+            }
+          }
+        }
+      }
+      for (size_t i = 0; i < m; ++i) {
+        std::vector<std::pair<double, uint32_t>> exact;
+        for (const auto& [neg, id] : best[i]) {
+          const float* x = base.data() + size_t{id} * dim;
+          double s = 0;
+          for (size_t j = 0; j < dim; ++j) s += double(qs[i][j]) * double(x[j]);
+          exact.emplace_back(-s, id);
+        }
+        std::sort(exact.begin(), exact.end());
+        for (size_t j = 0; j < std::min(k, exact.size()); ++j) {
+          out[q0 + i].push_back(exact[j].second);
+        }
+      }
     }
   });
   return out;
+}
+
+// Sums `bytes` of memory, 512 bits at a time with eight accumulators (or
+// 64-bit words where the CPU lacks AVX-512F), on this thread.
+__attribute__((target("avx512f"))) double SumAvx512(const float* p, size_t n) {
+  __m512 acc[8];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (size_t i = 0; i + 128 <= n; i += 128) {
+    for (int j = 0; j < 8; ++j) acc[j] = _mm512_add_ps(acc[j], _mm512_loadu_ps(p + i + 16 * j));
+  }
+  float lanes[16];
+  double sum = 0;
+  for (auto& a : acc) {
+    _mm512_storeu_ps(lanes, a);
+    for (float x : lanes) sum += x;
+  }
+  return sum;
+}
+
+double SumWords(const float* p, size_t n) {
+  const auto* w = reinterpret_cast<const uint64_t*>(p);
+  uint64_t acc[8] = {0};
+  for (size_t i = 0; i + 16 <= n; i += 16) {
+    for (int j = 0; j < 8; ++j) acc[j] += w[i / 2 + j];
+  }
+  uint64_t sum = 0;
+  for (uint64_t a : acc) sum += a;
+  return double(sum);
+}
+
+// Single-core read bandwidth, bytes/s: the best of 7 passes over a buffer
+// of `mib` MiB (far beyond the last-level cache), after one untimed pass
+// that also faults its pages in.
+double ReadBandwidth(size_t mib) {
+  const size_t n = (mib << 20) / sizeof(float);
+  std::vector<float> buf(n, 1.0f);
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  double best = 1e30, sink = 0;
+  for (int rep = 0; rep < 8; ++rep) {
+    const double t0 = Now();
+    sink += avx512 ? SumAvx512(buf.data(), n) : SumWords(buf.data(), n);
+    if (rep > 0) best = std::min(best, Now() - t0);
+  }
+  if (sink == 42) std::printf(" ");  // keeps the sums
+  return double(n * sizeof(float)) / best;
+}
+
+struct Latency {
+  double p50_ms = 0, mean_ms = 0;
+};
+
+Latency Summarize(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  Latency l;
+  l.p50_ms = ms[ms.size() / 2];
+  for (double x : ms) l.mean_ms += x;
+  l.mean_ms /= double(ms.size());
+  return l;
+}
+
+// Queries one at a time (the first `count`), after one untimed query.
+Latency CascadeLatency(const VectorIndex& index, const std::vector<float>& queries, size_t dim,
+                       size_t k, size_t nprobe, size_t count) {
+  VectorSearchParams params;
+  params.k = k;
+  params.nprobe = nprobe;
+  std::vector<double> ms;
+  for (size_t q = 0; q <= count; ++q) {
+    const double t0 = Now();
+    auto hits = index.Search({queries.data() + (q % count) * dim, dim}, params);
+    const double t = Now() - t0;
+    if (!hits.ok()) Die("Search", hits.status());
+    if (q > 0) ms.push_back(t * 1e3);
+  }
+  return Summarize(ms);
+}
+
+Latency FaissLatency(faiss::Index& index, const std::vector<float>& queries, size_t dim,
+                     size_t k, size_t count) {
+  std::vector<float> distances(k);
+  std::vector<FaissId> labels(k);
+  std::vector<double> ms;
+  for (size_t q = 0; q <= count; ++q) {
+    const double t0 = Now();
+    index.search(1, queries.data() + (q % count) * dim, FaissId(k), distances.data(),
+                 labels.data());
+    const double t = Now() - t0;
+    if (q > 0) ms.push_back(t * 1e3);
+  }
+  return Summarize(ms);
 }
 
 // Mean fraction of the exact top-k found; hits[q] holds k ids (or fewer).
@@ -225,30 +383,51 @@ Flags ParseFlags(int argc, char** argv) {
     else if (name == "--threads") f.threads = unsigned(std::strtoul(v, nullptr, 10));
     else if (name == "--store") f.store = std::atoi(v) != 0;
     else if (name == "--faiss-only") f.faiss_only = std::atoi(v) != 0;
+    else if (name == "--train-points") f.train_points = std::strtoull(v, nullptr, 10);
+    else if (name == "--seeding-points") f.seeding_points = std::strtoull(v, nullptr, 10);
+    else if (name == "--latency-queries") f.latency_queries = std::strtoull(v, nullptr, 10);
+    else if (name == "--bandwidth-mib") f.bandwidth_mib = std::strtoull(v, nullptr, 10);
+    else if (name == "--ivf-storages") {
+      f.ivf_storages.clear();
+      std::string list = v;
+      for (size_t at = 0; at <= list.size();) {
+        const size_t comma = std::min(list.find(',', at), list.size());
+        auto storage = ParseStorage(list.substr(at, comma - at));
+        if (!storage.ok()) Die("--ivf-storages", storage.status());
+        f.ivf_storages.push_back(*storage);
+        at = comma + 1;
+      }
+    }
     else {
       std::fprintf(stderr, "vector_bench: unknown flag %s\n", name.c_str());
       std::exit(2);
     }
   }
   if (f.n == 0 || f.dim == 0 || f.queries == 0 || f.clusters == 0 || f.k == 0 ||
-      f.nlist == 0 || f.nlist > f.n || f.iterations < 1) {
+      f.nlist == 0 || f.nlist > f.n || f.iterations < 1 || f.latency_queries == 0 ||
+      f.ivf_storages.empty() || f.bandwidth_mib == 0) {
     std::fprintf(stderr, "vector_bench: bad sizes\n");
     std::exit(2);
   }
   if (f.threads == 0) f.threads = std::max(1u, std::thread::hardware_concurrency());
+  f.latency_queries = std::min(f.latency_queries, f.queries);
   return f;
 }
 
 int Main(int argc, char** argv) {
   const Flags f = ParseFlags(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when piped to a file
   const std::vector<size_t> nprobes = {1, 4, 16, 64};
   std::vector<unsigned> thread_counts = {1};
   if (f.threads > 1) thread_counts.push_back(f.threads);
 
   std::printf("data: n %zu, dim %zu, queries %zu, clusters %zu, spread %.3f, seed %llu; "
-              "nlist %zu, k %zu, k-means iterations %d, threads 1 and %u; kernels %s\n",
+              "nlist %zu, k %zu, k-means iterations %d, train points/list %zu, threads 1 and "
+              "%u; kernels %s; load average %s\n",
               f.n, f.dim, f.queries, f.clusters, f.spread, (unsigned long long)f.seed, f.nlist,
-              f.k, f.iterations, f.threads, std::string(IsaName(Kernels().isa)).c_str());
+              f.k, f.iterations, f.train_points, f.threads,
+              std::string(IsaName(Kernels().isa)).c_str(), LoadAverage().c_str());
+  const double run_start = Now();
   ClusteredSpec spec{f.n, f.dim, f.clusters, f.spread, f.seed};
   double t0 = Now();
   const std::vector<float> base = ClusteredVectors(spec);
@@ -257,8 +436,8 @@ int Main(int argc, char** argv) {
   std::printf("generated in %.2f s\n", Now() - t0);
   t0 = Now();
   const auto truth = GroundTruth(base, queries, f.dim, f.k, f.threads);
-  std::printf("exact top-%zu by brute force (double sums, %u threads) in %.2f s\n\n", f.k,
-              f.threads, Now() - t0);
+  std::printf("exact top-%zu (float shortlist of %zu re-scored in double, %u threads) in "
+              "%.2f s\n\n", f.k, 4 * f.k, f.threads, Now() - t0);
 
   // FAISS: flat and IVF, trained with all threads.
   SetFaissThreads(f.threads);
@@ -273,7 +452,7 @@ int Main(int argc, char** argv) {
   faiss::IndexIVFFlat faiss_ivf(&faiss_quantizer, f.dim, f.nlist, faiss::METRIC_INNER_PRODUCT);
   faiss_ivf.cp.niter = f.iterations;
   faiss_ivf.cp.spherical = true;
-  faiss_ivf.cp.max_points_per_centroid = 256;
+  faiss_ivf.cp.max_points_per_centroid = int(f.train_points);
   faiss_ivf.cp.seed = int(f.seed);
   faiss_ivf.verbose = false;
   t0 = Now();
@@ -313,19 +492,33 @@ int Main(int argc, char** argv) {
   kmeans.k = f.nlist;
   kmeans.iterations = f.iterations;
   kmeans.seed = f.seed;
-  kmeans.max_points_per_centroid = 256;
+  kmeans.max_points_per_centroid = f.train_points;
+  kmeans.seeding_points_per_centroid = f.seeding_points;
   kmeans.threads = f.threads;
   t0 = Now();
   auto centroids = TrainKMeans(base, f.dim, Metric::kCosine, kmeans);
   if (!centroids.ok()) Die("TrainKMeans", centroids.status());
   const double cascade_train = Now() - t0;
+  // One list assignment serves the IVF index of every storage; the build
+  // time reported is the first storage's (assignment + grouping).
   t0 = Now();
-  auto ivf = VectorIndex::Build(field, docs, base, std::move(*centroids), {}, f.threads);
-  if (!ivf.ok()) Die("Build IVF", ivf.status());
-  const double cascade_add = Now() - t0;
+  std::vector<uint32_t> lists(f.n);
+  AssignNearest(base.data(), f.n, centroids->data(), f.nlist, f.dim, Metric::kCosine,
+                f.threads, lists.data());
+  std::vector<std::unique_ptr<VectorIndex>> ivfs;
+  for (Storage storage : f.ivf_storages) {
+    VectorField sf = field;
+    sf.storage = storage;
+    auto built = VectorIndex::Build(sf, docs, base, *centroids, lists, f.threads);
+    if (!built.ok()) Die("Build IVF", built.status());
+    ivfs.push_back(std::move(*built));
+  }
+  const double cascade_add = Now() - t0;  // all storages
   const double cascade_ivf_rss = RssBytes() - rss0;
-  const IvfStats stats = (*ivf)->ivf_stats();
+  const std::unique_ptr<VectorIndex>& ivf = ivfs.front();
+  const IvfStats stats = ivf->ivf_stats();
   const double faiss_imbalance = faiss_ivf.invlists->imbalance_factor();
+  auto storage_name = [](Storage s) { return std::string(StorageName(s)); };
 
   std::printf("### Build (%u threads)\n\n", f.threads);
   std::printf("| index | Cascade train s | Cascade add s | FAISS train s | FAISS add s | "
@@ -336,15 +529,63 @@ int Main(int argc, char** argv) {
               cascade_flat_build / std::max(faiss_flat_build, 1e-9),
               Mib((*flat)->memory_bytes()), Mib(double(faiss_flat.codes.size())),
               Mib(cascade_flat_rss), Mib(faiss_flat_rss));
-  std::printf("| IVF%zu | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f | %.1f |\n\n",
+  std::string ivf_mib;
+  for (size_t i = 0; i < ivfs.size(); ++i) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s %.1f", i ? ", " : "",
+                  storage_name(f.ivf_storages[i]).c_str(), Mib(ivfs[i]->memory_bytes()));
+    ivf_mib += buf;
+  }
+  std::printf("| IVF%zu | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %.1f | %.1f | %.1f |\n\n",
               f.nlist, cascade_train, cascade_add, faiss_train, faiss_add,
-              (cascade_train + cascade_add) / (faiss_train + faiss_add),
-              Mib((*ivf)->memory_bytes()), Mib(FaissIvfBytes(faiss_ivf)), Mib(cascade_ivf_rss),
-              Mib(faiss_ivf_rss));
-  std::printf("list imbalance (1 = even): Cascade %.3f (%zu empty lists), FAISS %.3f\n\n",
-              stats.imbalance, stats.empty_lists, faiss_imbalance);
+              (cascade_train + cascade_add) / (faiss_train + faiss_add), ivf_mib.c_str(),
+              Mib(FaissIvfBytes(faiss_ivf)), Mib(cascade_ivf_rss), Mib(faiss_ivf_rss));
+  std::printf("Cascade IVF add: one assignment of every vector to its list, then the index of "
+              "each storage (%zu); list imbalance (1 = even): Cascade %.3f (%zu empty lists), "
+              "FAISS %.3f\n\n",
+              ivfs.size(), stats.imbalance, stats.empty_lists, faiss_imbalance);
 
-  std::printf("### Search (%zu queries, k %zu)\n\n", f.queries, f.k);
+  // Flat scans against memory bandwidth, and single-query latency.
+  SetFaissThreads(1);
+  const double bandwidth = ReadBandwidth(f.bandwidth_mib);
+  std::printf("### Single query, flat (1 thread; %zu queries one at a time; load average "
+              "%s)\n\n",
+              f.latency_queries, LoadAverage().c_str());
+  std::printf("single-core read bandwidth: %.2f GB/s (best of 7 sums of a %zu MiB "
+              "buffer)\n\n",
+              bandwidth / 1e9, f.bandwidth_mib);
+  const Latency faiss_flat_latency =
+      FaissLatency(faiss_flat, queries, f.dim, f.k, f.latency_queries);
+  std::printf("| index | storage | row MiB | stream once ms | p50 ms | mean ms | p50 / stream | "
+              "recall@%zu | p50 ratio C/F |\n|---|---|---|---|---|---|---|---|---|\n",
+              f.k);
+  std::printf("| FAISS IndexFlatIP | f32 | %.1f | %.2f | %.2f | %.2f | %.2f | - | - |\n",
+              Mib(double(faiss_flat.codes.size())),
+              double(faiss_flat.codes.size()) / bandwidth * 1e3, faiss_flat_latency.p50_ms,
+              faiss_flat_latency.mean_ms,
+              faiss_flat_latency.p50_ms / (double(faiss_flat.codes.size()) / bandwidth * 1e3));
+  for (Storage storage : {Storage::kF32, Storage::kF16, Storage::kInt8}) {
+    std::unique_ptr<VectorIndex> other;
+    if (storage != Storage::kF32) {
+      VectorField sf = field;
+      sf.storage = storage;
+      auto built = VectorIndex::Build(sf, docs, base, {}, {}, f.threads);
+      if (!built.ok()) Die("Build flat", built.status());
+      other = std::move(*built);
+    }
+    const VectorIndex& index = other ? *other : **flat;
+    const Latency l = CascadeLatency(index, queries, f.dim, f.k, 0, f.latency_queries);
+    const SearchRun r = RunCascade(index, queries, f.k, 0, f.threads, truth);
+    const double stream_ms = double(index.row_bytes()) / bandwidth * 1e3;
+    std::printf("| Cascade flat | %s | %.1f | %.2f | %.2f | %.2f | %.2f | %.4f | %.2f |\n",
+                storage_name(storage).c_str(), Mib(double(index.row_bytes())), stream_ms,
+                l.p50_ms, l.mean_ms, l.p50_ms / stream_ms, r.recall,
+                l.p50_ms / faiss_flat_latency.p50_ms);
+    std::fflush(stdout);
+  }
+  std::printf("\n");
+
+  std::printf("### Search (%zu queries as one batch, k %zu)\n\n", f.queries, f.k);
   std::printf("| index | nprobe | threads | Cascade recall@%zu | FAISS recall@%zu | Cascade "
               "QPS | FAISS QPS | QPS ratio C/F |\n|---|---|---|---|---|---|---|---|\n",
               f.k, f.k);
@@ -352,19 +593,23 @@ int Main(int argc, char** argv) {
     SetFaissThreads(threads);
     const SearchRun c = RunCascade(**flat, queries, f.k, 0, threads, truth);
     const SearchRun x = RunFaiss(faiss_flat, queries, f.dim, f.k, truth);
-    std::printf("| flat | - | %u | %.4f | %.4f | %.1f | %.1f | %.2f |\n", threads, c.recall,
-                x.recall, c.qps, x.qps, c.qps / x.qps);
+    std::printf("| flat f32 | - | %u | %.4f | %.4f | %.1f | %.1f | %.2f |\n", threads,
+                c.recall, x.recall, c.qps, x.qps, c.qps / x.qps);
     std::fflush(stdout);
     for (size_t nprobe : nprobes) {
       faiss_ivf.nprobe = nprobe;
-      const SearchRun ci = RunCascade(**ivf, queries, f.k, nprobe, threads, truth);
       const SearchRun xi = RunFaiss(faiss_ivf, queries, f.dim, f.k, truth);
-      std::printf("| IVF%zu | %zu | %u | %.4f | %.4f | %.1f | %.1f | %.2f |\n", f.nlist, nprobe,
-                  threads, ci.recall, xi.recall, ci.qps, xi.qps, ci.qps / xi.qps);
-      std::fflush(stdout);
+      for (size_t i = 0; i < ivfs.size(); ++i) {
+        const SearchRun ci = RunCascade(*ivfs[i], queries, f.k, nprobe, threads, truth);
+        std::printf("| IVF%zu %s | %zu | %u | %.4f | %.4f | %.1f | %.1f | %.2f |\n", f.nlist,
+                    storage_name(f.ivf_storages[i]).c_str(), nprobe, threads, ci.recall,
+                    xi.recall, ci.qps, xi.qps, ci.qps / xi.qps);
+        std::fflush(stdout);
+      }
     }
   }
-  std::printf("\n");
+  std::printf("\nsearch phases done at load average %s, %.0f s into the run\n\n",
+              LoadAverage().c_str(), Now() - run_start);
   if (!f.store) return 0;
 
   // The same vectors in a real index: IndexWriter, TrainIvf, LoadVectorIndex.
@@ -404,6 +649,7 @@ int Main(int argc, char** argv) {
     auto reader = index::IndexReader::Open(*store);
     if (!reader.ok()) Die("IndexReader::Open", reader.status());
     t0 = Now();
+    // The loaded index reads the field's schema: f32 rows.
     auto loaded = LoadVectorIndex(**store, **reader, "emb", f.threads);
     if (!loaded.ok()) Die("LoadVectorIndex", loaded.status());
     const double load_seconds = Now() - t0;
@@ -430,6 +676,7 @@ int Main(int argc, char** argv) {
     }
   }
   fs::remove_all(dir);
+  std::printf("\nend: load average %s, %.0f s\n", LoadAverage().c_str(), Now() - run_start);
   return 0;
 }
 

@@ -29,21 +29,36 @@ void ParallelFor(size_t n, unsigned threads,
 
 void AssignNearest(const float* data, size_t n, const float* centroids, size_t k,
                    size_t dim, Metric metric, unsigned threads, uint32_t* out) {
+  // Points in groups, centroids in L2-sized tiles: the register-blocked
+  // kernel scores four points against four centroids per load.
+  constexpr size_t kPoints = 64;
   const KernelTable& kt = Kernels();
+  const bool l2 = metric == Metric::kL2;
+  const RowSpan rows{RowType::kF32, centroids, nullptr, dim};
+  const size_t tile = std::max<size_t>(16, (size_t{192} << 10) / std::max<size_t>(4 * dim, 1));
   ParallelFor(n, threads, [&](size_t begin, size_t end) {
-    for (size_t i = begin; i < end; ++i) {
-      const float* x = data + i * dim;
-      uint32_t best = 0;
-      float best_score = -std::numeric_limits<float>::infinity();
-      for (size_t c = 0; c < k; ++c) {
-        const float* y = centroids + c * dim;
-        const float s = metric == Metric::kL2 ? -kt.l2sq(x, y, dim) : kt.dot(x, y, dim);
-        if (s > best_score) {
-          best_score = s;
-          best = static_cast<uint32_t>(c);
-        }
+    std::vector<float> scores(std::min(kPoints, end - begin) * k);
+    std::vector<const float*> qs;
+    for (size_t p0 = begin; p0 < end; p0 += kPoints) {
+      const size_t m = std::min(kPoints, end - p0);
+      qs.clear();
+      for (size_t i = 0; i < m; ++i) qs.push_back(data + (p0 + i) * dim);
+      for (size_t c = 0; c < k; c += tile) {
+        kt.score_block(rows, l2, qs.data(), m, c, std::min(tile, k - c), scores.data() + c, k);
       }
-      out[i] = best;
+      for (size_t i = 0; i < m; ++i) {
+        const float* s = scores.data() + i * k;
+        uint32_t best = 0;
+        float best_score = -std::numeric_limits<float>::infinity();
+        for (size_t c = 0; c < k; ++c) {
+          const float v = l2 ? -s[c] : s[c];
+          if (v > best_score) {
+            best_score = v;
+            best = static_cast<uint32_t>(c);
+          }
+        }
+        out[p0 + i] = best;
+      }
     }
   });
 }
@@ -82,13 +97,13 @@ Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
     std::copy_n(data.data() + size_t{sample[i]} * dim, dim, points.data() + i * dim);
   }
 
-  // Greedy k-means++ (as scikit-learn's) over a prefix of a seeded
-  // permutation of the sample: the first seed uniform; then, each round,
-  // 2 + ln k candidates drawn with probability proportional to the squared
-  // distance to the nearest seed so far, keeping the one that lowers the
-  // total most. Plain k-means++ (one draw) often puts two seeds in one
-  // well-separated cluster, which Lloyd's iterations cannot undo.
-  const KernelTable& kt = Kernels();
+  // k-means++ over a prefix of a seeded permutation of the sample: the
+  // first seed uniform; then, each round, candidates drawn with probability
+  // proportional to the squared distance to the nearest seed so far,
+  // keeping the one that lowers the total most (greedy, as scikit-learn's,
+  // with 2 + ln k candidates: plain k-means++, one draw, often puts two
+  // seeds in one well-separated cluster, which Lloyd's iterations cannot
+  // undo; with many more clusters than that, kmeans.h says why one draw).
   size_t s = m;
   if (options.seeding_points_per_centroid > 0) {
     s = std::min(m, k * options.seeding_points_per_centroid);
@@ -100,40 +115,83 @@ Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
     std::swap(seed_pool[i], seed_pool[pick(rng)]);
   }
   seed_pool.resize(s);
-  auto point = [&](size_t i) { return points.data() + size_t{seed_pool[i]} * dim; };
-  const size_t tries = 2 + static_cast<size_t>(std::log(double(k)));
+  // The pool's points, contiguous: each round scores all of them against
+  // its candidates with the row kernels (one pass for all candidates).
+  std::vector<float> pool(s * dim);
+  for (size_t i = 0; i < s; ++i) {
+    std::copy_n(points.data() + size_t{seed_pool[i]} * dim, dim, pool.data() + i * dim);
+  }
+  auto point = [&](size_t i) { return pool.data() + i * dim; };
+  const RowSpan pool_rows{RowType::kF32, pool.data(), nullptr, dim};
+  const KernelTable& kt = Kernels();
+  // Totals are sums of fixed blocks of points, in order, so that they do
+  // not depend on the thread count.
+  constexpr size_t kSumBlock = 4096;
+  const size_t blocks = (s + kSumBlock - 1) / kSumBlock;
+  size_t tries = options.seeding_tries;
+  if (tries == 0) {
+    tries = k <= kGreedySeedingMaxK ? 2 + static_cast<size_t>(std::log(double(k))) : 1;
+  }
   std::vector<float> centroids(k * dim);
-  std::vector<double> d2(s), best_d2(s), trial_d2(s);
+  std::vector<double> d2(s);
+  std::vector<float> dist(tries * s);
+  std::vector<double> partial(tries * blocks);
+  std::vector<size_t> cands(tries);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   size_t chosen = std::uniform_int_distribution<size_t>(0, s - 1)(rng);
-  for (size_t i = 0; i < s; ++i) d2[i] = kt.l2sq(point(i), point(chosen), dim);
+  {
+    const float* x = point(chosen);
+    ParallelFor(s, options.threads, [&](size_t begin, size_t end) {
+      kt.score_block(pool_rows, true, &x, 1, begin, end - begin, dist.data() + begin, s);
+    });
+    for (size_t i = 0; i < s; ++i) d2[i] = dist[i];
+  }
   std::copy_n(point(chosen), dim, centroids.data());
   for (size_t c = 1; c < k; ++c) {
     const double total = std::accumulate(d2.begin(), d2.end(), 0.0);
-    double best_total = std::numeric_limits<double>::infinity();
     size_t best = c % s;  // all points equal: any will do (split later)
-    for (size_t t = 0; t < tries && total > 0; ++t) {
-      double target = unit(rng) * total;
-      size_t cand = 0;
-      for (; cand + 1 < s; ++cand) {
-        target -= d2[cand];
-        if (target <= 0 && d2[cand] > 0) break;
+    if (total > 0) {
+      // Every candidate of a round is drawn from the same distribution.
+      for (size_t t = 0; t < tries; ++t) {
+        double target = unit(rng) * total;
+        size_t cand = 0;
+        for (; cand + 1 < s; ++cand) {
+          target -= d2[cand];
+          if (target <= 0 && d2[cand] > 0) break;
+        }
+        cands[t] = cand;
       }
-      const float* x = point(cand);
-      ParallelFor(s, options.threads, [&](size_t begin, size_t end) {
-        for (size_t i = begin; i < end; ++i) {
-          trial_d2[i] = std::min(d2[i], double{kt.l2sq(point(i), x, dim)});
+      std::vector<const float*> qs(tries);
+      for (size_t t = 0; t < tries; ++t) qs[t] = point(cands[t]);
+      ParallelFor(blocks, options.threads, [&](size_t b_begin, size_t b_end) {
+        const size_t begin = b_begin * kSumBlock, end = std::min(s, b_end * kSumBlock);
+        kt.score_block(pool_rows, true, qs.data(), tries, begin, end - begin,
+                       dist.data() + begin, s);
+        if (tries == 1) return;  // nothing to choose between
+        for (size_t b = b_begin; b < b_end; ++b) {
+          const size_t i_end = std::min(s, (b + 1) * kSumBlock);
+          for (size_t t = 0; t < tries; ++t) {
+            double sum = 0;
+            const float* row = dist.data() + t * s;
+            for (size_t i = b * kSumBlock; i < i_end; ++i) sum += std::min(d2[i], double{row[i]});
+            partial[t * blocks + b] = sum;
+          }
         }
       });
-      const double trial_total = std::accumulate(trial_d2.begin(), trial_d2.end(), 0.0);
-      if (trial_total < best_total) {
-        best_total = trial_total;
-        best = cand;
-        best_d2.swap(trial_d2);
+      // The candidate that lowers the total most (the first of equals).
+      double best_total = std::numeric_limits<double>::infinity();
+      size_t best_t = 0;
+      for (size_t t = 0; t < tries && tries > 1; ++t) {
+        double trial_total = 0;
+        for (size_t b = 0; b < blocks; ++b) trial_total += partial[t * blocks + b];
+        if (trial_total < best_total) {
+          best_total = trial_total;
+          best_t = t;
+        }
       }
-    }
-    if (total > 0) {
-      d2.swap(best_d2);
+      best = cands[best_t];
+      const float* row = dist.data() + best_t * s;
+      for (size_t i = 0; i < s; ++i) d2[i] = std::min(d2[i], double{row[i]});
     }
     std::copy_n(point(best), dim, centroids.data() + c * dim);
   }

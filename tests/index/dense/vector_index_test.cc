@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <cmath>
 #include <random>
 
@@ -91,6 +93,106 @@ TEST(KernelsTest, EveryIsaMatchesScalar) {
     }
   }
   EXPECT_NE(KernelsFor(Kernels().isa), nullptr);
+}
+
+// Row kernels: every storage, both metrics, dimensions around the 16-lane
+// chunk, row counts around the 16-row and 4 x 4 tiles. score_block must
+// give score_rows' bits exactly, whatever the query count; both must be
+// close to a double-precision reference of the decoded rows.
+TEST(KernelsTest, RowKernelsAgreeBitForBit) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    const KernelTable* t = KernelsFor(isa);
+    if (t == nullptr) continue;
+    for (RowType type : {RowType::kF32, RowType::kF16, RowType::kInt8}) {
+      for (size_t dim : {1, 5, 16, 31, 48, 130}) {
+        for (bool l2 : {false, true}) {
+          SCOPED_TRACE(std::string(IsaName(isa)) + " type " +
+                       std::to_string(static_cast<int>(type)) + " dim " + std::to_string(dim) +
+                       (l2 ? " l2" : " dot"));
+          const size_t n = 37, nq = 7;
+          std::vector<float> x = RandomVectors(n, dim, dim + 1);
+          std::vector<float> queries = RandomVectors(nq, dim, dim + 2);
+          std::vector<uint8_t> bytes(n * RowBytes(type, dim));
+          std::vector<float> scales(n, 1.0f), decoded(n * dim);
+          for (size_t r = 0; r < n; ++r) {
+            const float* v = x.data() + r * dim;
+            float max_abs = 0;
+            for (size_t i = 0; i < dim; ++i) max_abs = std::max(max_abs, std::fabs(v[i]));
+            if (type == RowType::kInt8) scales[r] = max_abs / 127;
+            for (size_t i = 0; i < dim; ++i) {
+              float& d = decoded[r * dim + i];
+              if (type == RowType::kF32) {
+                std::memcpy(bytes.data() + (r * dim + i) * 4, &v[i], 4);
+                d = v[i];
+              } else if (type == RowType::kF16) {
+                const uint16_t h = FloatToHalf(v[i]);
+                std::memcpy(bytes.data() + (r * dim + i) * 2, &h, 2);
+                d = HalfToFloat(h);
+              } else {
+                const auto c = static_cast<int8_t>(std::lround(v[i] / scales[r]));
+                bytes[r * dim + i] = static_cast<uint8_t>(c);
+                d = c * scales[r];
+              }
+            }
+          }
+          RowSpan rows{type, bytes.data(), scales.data(), dim};
+          std::vector<const float*> qs;
+          for (size_t i = 0; i < nq; ++i) qs.push_back(queries.data() + i * dim);
+          std::vector<float> block(nq * n, -1.0f);
+          t->score_block(rows, l2, qs.data(), nq, 2, n - 2, block.data(), n);
+          for (size_t i = 0; i < nq; ++i) {
+            std::vector<float> single(n - 2);
+            t->score_rows(rows, l2, qs[i], 2, n - 2, single.data());
+            for (size_t r = 0; r + 2 < n; ++r) {
+              ASSERT_EQ(std::bit_cast<uint32_t>(single[r]),
+                        std::bit_cast<uint32_t>(block[i * n + r]))
+                  << "query " << i << " row " << r;
+              double ref = 0;
+              for (size_t j = 0; j < dim; ++j) {
+                const double q = qs[i][j], v = decoded[(r + 2) * dim + j];
+                ref += l2 ? (q - v) * (q - v) : q * v;
+              }
+              EXPECT_NEAR(single[r], ref, 1e-4 * (1 + std::fabs(ref)) * (1 + dim / 16.0));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelsTest, Bf16KernelsAgreeBitForBit) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    const KernelTable* t = KernelsFor(isa);
+    if (t == nullptr) continue;
+    for (size_t dim : {1, 5, 32, 47, 64, 130, 384}) {
+      SCOPED_TRACE(std::string(IsaName(isa)) + " dim " + std::to_string(dim));
+      const size_t n = 37, nq = 7;
+      std::vector<float> x = RandomVectors(n, dim, dim + 3), qf = RandomVectors(nq, dim, dim + 4);
+      std::vector<uint16_t> rows(n * dim), q(nq * dim);
+      for (size_t i = 0; i < rows.size(); ++i) rows[i] = FloatToBf16(x[i]);
+      for (size_t i = 0; i < q.size(); ++i) q[i] = FloatToBf16(qf[i]);
+      std::vector<const uint16_t*> qs;
+      for (size_t i = 0; i < nq; ++i) qs.push_back(q.data() + i * dim);
+      std::vector<float> block(nq * n);
+      t->dot_block_bf16(qs.data(), nq, rows.data(), dim, 2, n - 2, block.data(), n);
+      for (size_t i = 0; i < nq; ++i) {
+        std::vector<float> single(n - 2);
+        t->dot_rows_bf16(qs[i], rows.data(), dim, 2, n - 2, single.data());
+        for (size_t r = 0; r + 2 < n; ++r) {
+          ASSERT_EQ(std::bit_cast<uint32_t>(single[r]), std::bit_cast<uint32_t>(block[i * n + r]))
+              << "query " << i << " row " << r;
+          double ref = 0;
+          for (size_t j = 0; j < dim; ++j) {
+            ref += double{Bf16ToFloat(qs[i][j])} * Bf16ToFloat(rows[(r + 2) * dim + j]);
+          }
+          EXPECT_NEAR(single[r], ref, 1e-3 * (1 + std::fabs(ref)) * (1 + dim / 32.0));
+        }
+      }
+    }
+  }
+  EXPECT_EQ(Bf16ToFloat(FloatToBf16(1.5f)), 1.5f);
+  EXPECT_EQ(FloatToBf16(1.0f + 1.0f / 256), FloatToBf16(1.0f));  // ties to even
 }
 
 TEST(VectorFieldTest, SpecRoundTripAndErrors) {
@@ -309,6 +411,99 @@ TEST(KMeansTest, SamplesAndHandlesDuplicates) {
   auto c = TrainKMeans(data, 2, Metric::kCosine, options);
   ASSERT_TRUE(c.ok());
   for (float x : *c) EXPECT_TRUE(std::isfinite(x));
+}
+
+// Batch equals single (oracle): for every storage, metric, flat and IVF at
+// several nprobe, with and without an allow filter, on 1 and 3 threads,
+// SearchBatch returns Search's hits for each query with the same score
+// bits. Dimensions 40 and 384 cover a partial 16-lane chunk and the
+// benchmark's size; 5 queries per thread chunk leave partial 4-query tiles.
+TEST(SearchBatchTest, EqualsSearchPerQueryEveryStorage) {
+  for (Storage storage : {Storage::kF32, Storage::kF16, Storage::kInt8}) {
+    for (Metric metric : {Metric::kDot, Metric::kCosine, Metric::kL2}) {
+      for (size_t dim : {40, 384}) {
+        SCOPED_TRACE(std::string(StorageName(storage)) + " " + std::string(MetricName(metric)) +
+                     " dim " + std::to_string(dim));
+        const size_t n = dim == 384 ? 1200 : 3000, nlist = 24, nq = 13;
+        VectorField field{"emb", static_cast<uint32_t>(dim), metric, storage};
+        std::vector<float> data = Clustered(n, dim, 30, dim);
+        std::vector<uint32_t> docs(n);
+        for (size_t i = 0; i < n; ++i) docs[i] = static_cast<uint32_t>((i * 7919) % n);
+        std::vector<float> train = data;
+        if (metric == Metric::kCosine) {
+          for (size_t i = 0; i < n; ++i) Normalize(train.data() + i * dim, dim);
+        }
+        KMeansOptions options;
+        options.k = nlist;
+        options.iterations = 4;
+        auto centroids = TrainKMeans(train, dim, metric, options);
+        ASSERT_TRUE(centroids.ok());
+        auto flat = VectorIndex::Build(field, docs, data);
+        auto ivf = VectorIndex::Build(field, docs, data, *centroids);
+        ASSERT_TRUE(flat.ok() && ivf.ok());
+        std::vector<float> queries = RandomVectors(nq, dim, dim + 5);
+        std::vector<bool> allow(n);
+        for (size_t d = 0; d < n; ++d) allow[d] = d % 3 != 0;
+        for (size_t nprobe : {0, 1, 3, 24}) {
+          for (bool filtered : {false, true}) {
+            VectorSearchParams params;
+            params.k = 10;
+            params.nprobe = nprobe;
+            params.allow = filtered ? &allow : nullptr;
+            const VectorIndex& index = nprobe == 0 ? **flat : **ivf;
+            for (unsigned threads : {1u, 3u}) {
+              std::vector<std::vector<Neighbor>> batch;
+              ASSERT_TRUE(index.SearchBatch(queries, params, threads, &batch).ok());
+              ASSERT_EQ(batch.size(), nq);
+              for (size_t qi = 0; qi < nq; ++qi) {
+                auto single = index.Search({queries.data() + qi * dim, dim}, params);
+                ASSERT_TRUE(single.ok());
+                ASSERT_EQ(single->size(), batch[qi].size());
+                for (size_t i = 0; i < single->size(); ++i) {
+                  EXPECT_EQ((*single)[i].doc, batch[qi][i].doc)
+                      << "nprobe " << nprobe << " query " << qi << " rank " << i;
+                  EXPECT_EQ(std::bit_cast<uint32_t>((*single)[i].score),
+                            std::bit_cast<uint32_t>(batch[qi][i].score))
+                      << "nprobe " << nprobe << " query " << qi << " rank " << i;
+                  if (filtered) EXPECT_TRUE(allow[(*single)[i].doc]);
+                }
+              }
+            }
+          }
+        }
+        // Stored rows take the storage's bytes.
+        EXPECT_EQ((*flat)->row_bytes(), n * RowBytes(static_cast<RowType>(storage), dim));
+      }
+    }
+  }
+}
+
+// f16 and int8 rows search close to f32 ones: the same top hit for most
+// queries, scores within the encodings' error.
+TEST(SearchBatchTest, CompactStorageTracksF32) {
+  const size_t n = 2000, dim = 64, nq = 40;
+  std::vector<float> data = Clustered(n, dim, 20, 8);
+  std::vector<uint32_t> docs(n);
+  for (size_t i = 0; i < n; ++i) docs[i] = static_cast<uint32_t>(i);
+  std::vector<float> queries = Clustered(nq, dim, 20, 9);
+  VectorSearchParams params;
+  params.k = 10;
+  std::vector<std::vector<Neighbor>> want;
+  auto f32 = VectorIndex::Build({"emb", dim, Metric::kCosine, Storage::kF32}, docs, data);
+  ASSERT_TRUE(f32.ok());
+  ASSERT_TRUE((*f32)->SearchBatch(queries, params, 1, &want).ok());
+  for (Storage storage : {Storage::kF16, Storage::kInt8}) {
+    auto index = VectorIndex::Build({"emb", dim, Metric::kCosine, storage}, docs, data);
+    ASSERT_TRUE(index.ok());
+    std::vector<std::vector<Neighbor>> got;
+    ASSERT_TRUE((*index)->SearchBatch(queries, params, 1, &got).ok());
+    size_t same_top = 0;
+    for (size_t qi = 0; qi < nq; ++qi) {
+      same_top += got[qi][0].doc == want[qi][0].doc;
+      EXPECT_NEAR(got[qi][0].score, want[qi][0].score, storage == Storage::kF16 ? 1e-3 : 2e-2);
+    }
+    EXPECT_GE(same_top, nq * 9 / 10) << StorageName(storage);
+  }
 }
 
 class IvfSearchTest : public testing::TestWithParam<Metric> {};

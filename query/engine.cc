@@ -3,8 +3,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <shared_mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include "index/dense/vector_field.h"
 #include "index/document_json.h"
@@ -47,7 +52,99 @@ struct Index::Impl {
   bool merge_on_commit = false;                       // OpenOptions::merge
   index::TieredMergeOptions merge_policy;
 
+  // Changes made through the writer, counted under write_mu, and how many
+  // of them the current view shows. They differ after an add or delete,
+  // including ones already flushed to a segment (a full RAM buffer,
+  // DeleteByQuery) that pending_changes() no longer counts, and after a
+  // commit whose Reopen failed.
+  uint64_t changes = 0;          // guarded by write_mu
+  uint64_t visible_changes = 0;  // guarded by write_mu
+  // IndexInternals::TEST_FailNextBackgroundCommit; guarded by write_mu.
+  Status TEST_background_fault;
+  // Serialises Reopen, so that views are swapped in the order they were
+  // opened and a slow Reopen never replaces a newer view with an older one
+  // (Commit and the refresh thread may both reopen). Never held while
+  // taking write_mu.
+  std::mutex reopen_mu;
+
+  // OpenOptions::refresh_interval_ms: a thread that commits every interval.
+  std::mutex refresh_mu;              // guards stop_refresh, background_error
+  std::condition_variable refresh_cv;
+  bool stop_refresh = false;
+  Status background_error;            // the last failed background commit
+  std::thread refresher;              // not joinable when off
+
+  ~Impl() { StopRefresh(); }
+
+  Status StartRefresh(std::chrono::milliseconds interval) {
+    try {
+      refresher = std::thread([this, interval] { RefreshLoop(interval); });
+    } catch (const std::system_error& e) {
+      return Status::Internal("cannot start the refresh thread", e.what());
+    }
+    return Status::OK();
+  }
+  // Wakes the refresh thread and waits for it: at once when it is waiting,
+  // else after the commit it is running. Changes not yet committed stay
+  // uncommitted.
+  void StopRefresh() {
+    if (!refresher.joinable()) return;
+    {
+      std::lock_guard lock(refresh_mu);
+      stop_refresh = true;
+    }
+    refresh_cv.notify_all();
+    refresher.join();
+  }
+  void RefreshLoop(std::chrono::milliseconds interval) {
+    std::unique_lock lock(refresh_mu);
+    // The interval runs from the end of one tick to the start of the next.
+    while (!refresh_cv.wait_for(lock, interval, [this] { return stop_refresh; })) {
+      lock.unlock();
+      Status committed = CommitAndReopen(/*only_if_changed=*/true, [this] {
+        return merge_on_commit ? writer->MaybeMerge(merge_policy) : Status::OK();
+      });
+      lock.lock();
+      // Kept for the next Commit(); the next tick tries again meanwhile.
+      if (!committed.ok()) background_error = std::move(committed);
+    }
+  }
+  // The failed background commit not yet reported, cleared.
+  Status TakeBackgroundError() {
+    std::lock_guard lock(refresh_mu);
+    Status error = std::move(background_error);
+    background_error = Status::OK();
+    return error;
+  }
+
+  // Commits the writer (durable), runs `merge` (its error is returned
+  // after the reopen; the commit stands) and makes the result visible.
+  // With only_if_changed, does nothing when the view already shows every
+  // change.
+  template <typename Merge>
+  Status CommitAndReopen(bool only_if_changed, Merge merge) {
+    Status merged;
+    uint64_t committed = 0;
+    {
+      std::lock_guard lock(write_mu);
+      if (only_if_changed) {
+        if (changes == visible_changes && writer->pending_changes() == 0) return Status::OK();
+        if (!TEST_background_fault.ok()) return std::exchange(TEST_background_fault, Status());
+      }
+      CASCADE_RETURN_IF_ERROR(writer->Commit());
+      committed = changes;
+      merged = merge();
+    }
+    CASCADE_RETURN_IF_ERROR(Reopen());
+    {
+      std::lock_guard lock(write_mu);
+      visible_changes = std::max(visible_changes, committed);
+    }
+    return merged;
+  }
+
   Status Reopen() {
+    std::lock_guard reopening(reopen_mu);
     CASCADE_ASSIGN_OR_RETURN(auto fresh, index::IndexReader::Open(store, tilde_in_memory));
     std::shared_ptr<const rerank::WordPieceTokenizer> tokenizer;
     std::shared_ptr<const rerank::TildeQueryEncoder> encoder;
@@ -208,6 +305,11 @@ struct Index::Impl {
 
 namespace {
 
+// OpenOptions::refresh_interval_ms's upper bound, a day: longer is surely a
+// mistake (seconds for milliseconds), and wait_for's deadline cannot
+// overflow.
+constexpr int64_t kMaxRefreshIntervalMs = 86'400'000;
+
 // The words of a parsed query's term, phrase and prefix leaves outside
 // prohibited clauses, space-separated: the text rerankers score.
 void AppendPositiveText(const query::QueryNode& node, const index::FieldSchema& fields,
@@ -302,6 +404,12 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   if (options.read_only && options.create_if_missing) {
     bad += " read_only with create_if_missing";
   }
+  if (options.refresh_interval_ms < 0 || options.refresh_interval_ms > kMaxRefreshIntervalMs) {
+    bad += " refresh_interval_ms (must be in [0, " + std::to_string(kMaxRefreshIntervalMs) +
+           "])";
+  } else if (options.read_only && options.refresh_interval_ms > 0) {
+    bad += " refresh_interval_ms with read_only";
+  }
   if (!bad.empty()) return Status::InvalidArgument("bad open options:" + bad);
 
   index::StoreOptions store_options;
@@ -339,6 +447,10 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   impl->tilde_in_memory = options.tilde_in_memory;
   CASCADE_RETURN_IF_ERROR(impl->OpenModels(options));
   CASCADE_RETURN_IF_ERROR(impl->Reopen());
+  if (options.refresh_interval_ms > 0) {
+    CASCADE_RETURN_IF_ERROR(
+        impl->StartRefresh(std::chrono::milliseconds(options.refresh_interval_ms)));
+  }
   return std::unique_ptr<Index>(new Index(std::move(impl)));
 }
 
@@ -393,13 +505,18 @@ Status Index::AddDocuments(std::span<const Document> docs, bool must_exist) {
     for (index::Document& doc : converted) targets.push_back(&doc);
     CASCADE_RETURN_IF_ERROR(query::WeighDocuments(*impl_->tilde_model, targets));
   }
+  // Counted even when the batch fails part way: the documents before the
+  // bad one were added.
+  ++impl_->changes;
   return impl_->writer->AddBatch(converted);
 }
 
 Status Index::Delete(std::string_view id) {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   std::lock_guard lock(impl_->write_mu);
-  return impl_->writer->Delete(id);
+  Status deleted = impl_->writer->Delete(id);
+  if (deleted.ok()) ++impl_->changes;
+  return deleted;
 }
 
 Result<uint64_t> Index::DeleteByQuery(std::string_view query,
@@ -425,6 +542,7 @@ Result<uint64_t> Index::DeleteByQuery(std::string_view query,
   CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<query::Searcher> searcher,
                            query::Searcher::Create(view));
   CASCADE_ASSIGN_OR_RETURN(std::vector<uint32_t> matches, searcher->Match(query, syntax));
+  if (!matches.empty()) ++impl_->changes;
   // The writer deletes by external id (it keeps the id map in step).
   for (uint32_t doc : matches) {
     CASCADE_ASSIGN_OR_RETURN(index::Document stored, view->ReadDocument(doc));
@@ -436,39 +554,28 @@ Result<uint64_t> Index::DeleteByQuery(std::string_view query,
 
 Status Index::Commit() {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
-  Status merged;
-  {
-    std::lock_guard lock(impl_->write_mu);
-    CASCADE_RETURN_IF_ERROR(impl_->writer->Commit());
-    if (impl_->merge_on_commit) merged = impl_->writer->MaybeMerge(impl_->merge_policy);
-  }
-  CASCADE_RETURN_IF_ERROR(impl_->Reopen());
-  return merged;
+  Impl& impl = *impl_;
+  CASCADE_RETURN_IF_ERROR(impl.CommitAndReopen(/*only_if_changed=*/false, [&impl] {
+    return impl.merge_on_commit ? impl.writer->MaybeMerge(impl.merge_policy) : Status::OK();
+  }));
+  // This commit's own error comes first; a background one waits for the
+  // next successful Commit.
+  return impl.TakeBackgroundError();
 }
 
 Status Index::MaybeMerge() {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
-  Status merged;
-  {
-    std::lock_guard lock(impl_->write_mu);
-    CASCADE_RETURN_IF_ERROR(impl_->writer->Commit());
-    merged = impl_->writer->MaybeMerge(impl_->merge_policy);
-  }
-  CASCADE_RETURN_IF_ERROR(impl_->Reopen());
-  return merged;
+  Impl& impl = *impl_;
+  return impl.CommitAndReopen(/*only_if_changed=*/false,
+                              [&impl] { return impl.writer->MaybeMerge(impl.merge_policy); });
 }
 
 Status Index::ForceMerge(size_t max_segments) {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   if (max_segments == 0) return Status::InvalidArgument("max_segments must be at least 1");
-  Status merged;
-  {
-    std::lock_guard lock(impl_->write_mu);
-    CASCADE_RETURN_IF_ERROR(impl_->writer->Commit());
-    merged = impl_->writer->ForceMerge(max_segments);
-  }
-  CASCADE_RETURN_IF_ERROR(impl_->Reopen());
-  return merged;
+  Impl& impl = *impl_;
+  return impl.CommitAndReopen(/*only_if_changed=*/false,
+                              [&impl, max_segments] { return impl.writer->ForceMerge(max_segments); });
 }
 
 Result<SearchResult> Index::Search(std::string_view query,
@@ -690,6 +797,11 @@ Status IndexInternals::AttachCrossEncoder(Index& index,
   std::unique_lock lock(index.impl_->reader_mu);
   index.impl_->ce_queue = std::move(queue);
   return Status::OK();
+}
+
+void IndexInternals::TEST_FailNextBackgroundCommit(Index& index, Status error) {
+  std::lock_guard lock(index.impl_->write_mu);
+  index.impl_->TEST_background_fault = std::move(error);
 }
 
 }  // namespace cascade

@@ -17,6 +17,10 @@ struct IndexInternals {
   // is not a cross-encoder.
   static Status AttachCrossEncoder(Index& index,
                                    std::shared_ptr<rerank::BatchQueue> queue);
+  // Tests only: the next background refresh (OpenOptions::refresh_interval_ms)
+  // that finds changes to commit fails with `error` instead, committing
+  // nothing; later ones run as usual. Explicit commits are not affected.
+  static void TEST_FailNextBackgroundCommit(Index& index, Status error);
 };
 
 }  // namespace cascade

@@ -15,9 +15,11 @@
 // run concurrently; Add, AddBatch, Update, Delete, DeleteByQuery, Commit
 // and merges are serialised internally.
 // Searches see what was committed when the last Commit (or Open) finished:
-// Commit is the refresh that makes changes visible (near-real-time callers
-// such as `cascade serve` call it on a timer). SearchOptions::syntax picks
-// the plain or the Lucene query syntax (README "Query syntax").
+// Commit is the refresh that makes changes visible. For near-real-time
+// search, OpenOptions::refresh_interval_ms has a background thread of the
+// Index commit changes at that interval (`cascade serve` has its own timer).
+// SearchOptions::syntax picks the plain or the Lucene query syntax (README
+// "Query syntax").
 #ifndef CASCADE_ENGINE_H_
 #define CASCADE_ENGINE_H_
 
@@ -162,6 +164,11 @@ class Index {
   // not a Cascade index), NotSupported (written by a newer Cascade), IOError.
   static Result<std::unique_ptr<Index>> Open(const std::string& path,
                                              const OpenOptions& options);
+  // Stops the refresh thread (OpenOptions::refresh_interval_ms), waiting
+  // for the commit it may be running, and closes the index. Changes not
+  // committed by then (by Commit or a background refresh) are dropped, as
+  // without a refresh thread: destruction never commits. No other call may
+  // be running on the index.
   ~Index();
   Index(const Index&) = delete;
   Index& operator=(const Index&) = delete;
@@ -199,6 +206,12 @@ class Index {
   // Writes buffered documents and deletes durably and makes them
   // searchable; then, with OpenOptions::merge.merge_on_commit, merges as
   // MaybeMerge does (a failed merge is returned; the commit stands).
+  // With OpenOptions::refresh_interval_ms, a background commit that failed
+  // (or whose merge failed) since the last Commit is reported here: when
+  // this call's own work succeeds it returns that error, the last one, once,
+  // as it was (this call has then committed what the failed one left
+  // pending); when this call fails, its own error is returned and the
+  // background one kept for the next Commit.
   Status Commit();
 
   // Commits, then merges adjacent segments as the tiered policy of

@@ -109,6 +109,14 @@ struct OpenOptions {
   std::string embedding_model;
   // Segment merging; see MergeOptions.
   MergeOptions merge;
+  // Near-real-time refresh (ms, in [0, 86,400,000]): every this many
+  // milliseconds a background thread owned by the Index commits its
+  // changes, as Index::Commit does (durable and visible to searches, then
+  // merge_on_commit's merges), when there are any since the last commit.
+  // 0 (the default): off, changes wait for an explicit Commit(). An index
+  // opened read_only refuses a non-zero value (InvalidArgument). Its errors
+  // are kept for the next Commit() (engine.h).
+  int64_t refresh_interval_ms = 0;
 };
 
 struct SearchOptions {

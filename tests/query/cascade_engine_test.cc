@@ -2,17 +2,21 @@
 // temp folder with the fixture models of tests/data/hf-bert: TILDE weights
 // stored at index time (from the weigher, or given with the documents),
 // the tilde and ce stages, explain, budgets, truncate versus chunk, the
-// index's default cascade, and bad specs.
+// index's default cascade, and bad specs. Also what needs the internal
+// hooks of query/engine_internal.h: a failing background refresh.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cascade/engine.h"
+#include "query/engine_internal.h"
 #include "index/index_reader.h"
 #include "index/store.h"
 #include "rerank/neural_model.h"
@@ -428,6 +432,37 @@ TEST_F(CascadeEngineTest, BadSpecsAndMissingModelsAreClearErrors) {
   wrong.cross_encoder_model = kTilde;
   EXPECT_TRUE(Index::Open(path_ + "_x", wrong).status().IsInvalidArgument() ||
               !Index::Open(path_ + "_x", wrong).ok());
+}
+
+// OpenOptions::refresh_interval_ms: a background commit's error is not
+// lost. The next Commit() returns it once, even though later background
+// commits succeeded meanwhile (no model needed).
+TEST_F(CascadeEngineTest, FailedBackgroundRefreshIsReportedByTheNextCommit) {
+  OpenOptions options;
+  options.refresh_interval_ms = 5;
+  auto index = Build(Docs(), options);
+  ASSERT_NE(index, nullptr);
+  IndexInternals::TEST_FailNextBackgroundCommit(*index,
+                                                Status::IOError("injected", "disk full"));
+  ASSERT_TRUE(index->Add({"d9", "Balloons", "a zeppelin floats", {}}).ok());
+  // The failed tick comes first (it is the first to find the change), then
+  // one that commits; bounded by seconds, so a loaded machine passes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  bool visible = false;
+  while (!visible && std::chrono::steady_clock::now() < deadline) {
+    auto result = index->Search("zeppelin", {});
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    visible = result->hits.size() == 1;
+    if (!visible) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(visible);
+  Status reported = index->Commit();
+  EXPECT_EQ(reported.code(), Status::Code::kIOError) << reported.ToString();
+  EXPECT_EQ(reported.message(), "injected: disk full");
+  // Reported once; the index is whole.
+  EXPECT_TRUE(index->Commit().ok());
+  EXPECT_EQ(index->Stats().documents, 9u);
+  EXPECT_EQ(index->Stats().pending_changes, 0u);
 }
 
 }  // namespace

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -848,6 +851,222 @@ TEST_F(EngineTest, ReadOnlyStatsBesideAWriter) {
   EXPECT_EQ(stats.column_families.size(), 12u);
   EXPECT_EQ(writer->Stats().documents, 7u);
   EXPECT_EQ(writer->Stats().deleted_documents, 2u);
+}
+
+
+// OpenOptions::refresh_interval_ms. Waits are polls bounded by seconds, so
+// that a loaded machine cannot fail them; nothing asserts a tighter timing.
+constexpr auto kRefreshWait = std::chrono::seconds(5);
+
+// Searches `query` until `done(ids)` holds or kRefreshWait passes; returns
+// whether it held.
+template <typename Done>
+bool PollSearch(const Index& index, std::string_view query, Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kRefreshWait;
+  while (true) {
+    auto result = index.Search(query, {});
+    if (result.ok() && done(Ids(*result))) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+TEST_F(EngineTest, RefreshIntervalMakesChangesVisibleWithoutCommit) {
+  OpenOptions options = CreateOptions();
+  options.refresh_interval_ms = 50;
+  auto index = Build(path_, options);
+  ASSERT_NE(index, nullptr);
+  using IdList = std::vector<std::string>;
+
+  ASSERT_TRUE(index->Add({"d9", "Airships", "a zeppelin floats"}).ok());
+  EXPECT_TRUE(PollSearch(*index, "zeppelin", [](const IdList& ids) { return ids == IdList{"d9"}; }));
+  EXPECT_EQ(index->Stats().documents, 9u);
+  EXPECT_EQ(index->Stats().pending_changes, 0u);
+
+  // Deletes too, by id and by query (which flushes to a segment, so that
+  // nothing is pending in the buffer: still refreshed).
+  ASSERT_TRUE(index->Delete("d1").ok());
+  EXPECT_TRUE(PollSearch(*index, "danube", [](const IdList& ids) { return ids.empty(); }));
+  auto deleted = index->DeleteByQuery("reef");
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(*deleted, 2u);
+  EXPECT_TRUE(PollSearch(*index, "reef", [](const IdList& ids) { return ids.empty(); }));
+  EXPECT_EQ(index->Stats().documents, 6u);
+  // An explicit Commit still works beside the timer.
+  ASSERT_TRUE(index->Add({"d10", "Kites", "a kite flies"}).ok());
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_EQ(SearchIds(*index, "kite"), IdList{"d10"});
+}
+
+TEST_F(EngineTest, RefreshIntervalZeroKeepsChangesInvisible) {
+  auto index = Build(path_);  // refresh_interval_ms = 0, the default
+  ASSERT_NE(index, nullptr);
+  ASSERT_TRUE(index->Add({"d9", "Airships", "a zeppelin floats"}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(SearchIds(*index, "zeppelin").empty());
+  EXPECT_EQ(index->Stats().documents, 8u);
+  EXPECT_EQ(index->Stats().pending_changes, 1u);
+  ASSERT_TRUE(index->Commit().ok());
+  EXPECT_EQ(SearchIds(*index, "zeppelin"), std::vector<std::string>{"d9"});
+}
+
+std::string WriterDocId(int writer, int i) {
+  std::string id = "w";
+  id += std::to_string(writer);
+  id += '-';
+  id += std::to_string(i);
+  return id;
+}
+
+// Two writers (adds, updates, deletes, commits) and a searcher run while
+// the timer commits every 5 ms; after a final Commit every document is
+// found exactly once. Views only move forward: a searcher never sees fewer
+// of the documents that stay than before.
+
+TEST_F(EngineTest, RefreshIntervalWithConcurrentWritersAndSearches) {
+  OpenOptions options = CreateOptions();
+  options.refresh_interval_ms = 5;
+  auto index = Build(path_, options);
+  ASSERT_NE(index, nullptr);
+  constexpr int kWriters = 2;
+  constexpr int kDocs = 150;
+  std::atomic<bool> writing{true};
+  std::vector<int> failures(kWriters + 1, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kWriters; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kDocs; ++i) {
+        const std::string id = WriterDocId(t, i);
+        std::string text = "common payload ";
+        text += id;
+        if (!index->Add({id, "", text}).ok()) ++failures[t];
+        // Replace every 10th and add then delete a temporary document.
+        if (i % 10 == 0 && !index->Update({id, "", "common payload updated"}).ok()) {
+          ++failures[t];
+        }
+        if (i % 7 == 0) {
+          std::string temp = WriterDocId(t, i);
+          temp += "temp";
+          if (!index->Add({temp, "", "common temporary"}).ok()) ++failures[t];
+          if (!index->Delete(temp).ok()) ++failures[t];
+        }
+        if (t == 0 && i % 40 == 0 && !index->Commit().ok()) ++failures[t];
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    SearchOptions search;
+    search.k = 1000;
+    size_t seen = 0;
+    while (writing.load()) {
+      auto result = index->Search("common", search);
+      if (!result.ok()) {
+        ++failures[kWriters];
+        continue;
+      }
+      const size_t staying = std::count_if(result->hits.begin(), result->hits.end(),
+                                           [](const Hit& hit) {
+                                             return hit.id.find("temp") == std::string::npos;
+                                           });
+      if (staying < seen) ++failures[kWriters];
+      seen = std::max(seen, staying);
+    }
+  });
+  for (int t = 0; t < kWriters; ++t) threads[t].join();
+  writing.store(false);
+  threads.back().join();
+  for (size_t t = 0; t < failures.size(); ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
+
+  ASSERT_TRUE(index->Commit().ok());
+  SearchOptions search;
+  search.k = 1000;
+  auto result = index->Search("common", search);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  std::vector<std::string> ids = Ids(*result);
+  std::sort(ids.begin(), ids.end());
+  std::vector<std::string> expected;
+  for (int t = 0; t < kWriters; ++t) {
+    for (int i = 0; i < kDocs; ++i) {
+      expected.push_back(WriterDocId(t, i));
+    }
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(ids, expected);  // each once, no temporary one
+  EXPECT_EQ(result->total_hits, expected.size());
+  EXPECT_EQ(index->Stats().documents, 8u + kWriters * kDocs);
+  EXPECT_EQ(index->Stats().pending_changes, 0u);
+}
+
+TEST_F(EngineTest, RefreshIntervalStopsPromptlyOnDestruction) {
+  using Clock = std::chrono::steady_clock;
+  {
+    // A timer that ticks often, destroyed while it runs.
+    OpenOptions options = CreateOptions();
+    options.refresh_interval_ms = 1;
+    auto index = Build(path_, options);
+    ASSERT_NE(index, nullptr);
+    ASSERT_TRUE(index->Add({"d9", "Airships", "a zeppelin floats"}).ok());
+    ASSERT_TRUE(index->Commit().ok());
+    const auto start = Clock::now();
+    index.reset();
+    EXPECT_LT(Clock::now() - start, kRefreshWait);
+  }
+  {
+    // A timer far from its tick: destruction does not wait for it, and
+    // does not commit what is pending (as without a timer).
+    OpenOptions options;
+    options.refresh_interval_ms = 600'000;
+    auto index = Index::Open(path_, options);
+    ASSERT_TRUE(index.ok()) << index.status().ToString();
+    EXPECT_EQ((*index)->Stats().documents, 9u);
+    ASSERT_TRUE((*index)->Add({"d10", "Kites", "a kite flies"}).ok());
+    const auto start = Clock::now();
+    index->reset();
+    EXPECT_LT(Clock::now() - start, kRefreshWait);
+  }
+  const OpenOptions reopen;
+  auto index = Index::Open(path_, reopen);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ((*index)->Stats().documents, 9u);
+  for (const Expectation& e : Expectations()) {
+    EXPECT_EQ(SearchIds(**index, e.query), e.ids) << e.query;
+  }
+  EXPECT_EQ(SearchIds(**index, "zeppelin"), std::vector<std::string>{"d9"});
+  EXPECT_TRUE(SearchIds(**index, "kite").empty());
+}
+
+TEST_F(EngineTest, RefreshIntervalBadValuesAreRefused) {
+  for (int64_t interval : {int64_t{-1}, int64_t{86'400'001}, INT64_MIN, INT64_MAX}) {
+    OpenOptions options = CreateOptions();
+    options.refresh_interval_ms = interval;
+    auto index = Index::Open(path_, options);
+    ASSERT_FALSE(index.ok()) << interval;
+    EXPECT_TRUE(index.status().IsInvalidArgument()) << index.status().ToString();
+    EXPECT_NE(index.status().message().find("refresh_interval_ms"), std::string::npos)
+        << index.status().ToString();
+  }
+  EXPECT_FALSE(fs::exists(path_) && !fs::is_empty(path_));
+
+  { ASSERT_NE(Build(path_), nullptr); }
+  // Read-only indexes cannot commit: a timer is refused, 0 accepted.
+  OpenOptions read_only;
+  read_only.read_only = true;
+  read_only.refresh_interval_ms = 50;
+  auto refused = Index::Open(path_, read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("refresh_interval_ms with read_only"),
+            std::string::npos)
+      << refused.status().ToString();
+  read_only.refresh_interval_ms = 0;
+  EXPECT_TRUE(Index::Open(path_, read_only).ok());
+
+  // The bounds themselves are accepted.
+  OpenOptions longest;
+  longest.refresh_interval_ms = 86'400'000;
+  auto index = Index::Open(path_, longest);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  EXPECT_EQ((*index)->Stats().documents, 8u);
 }
 
 }  // namespace

@@ -574,6 +574,7 @@ Response Handlers::Stats() {
   json.Key("average_length").Double(stats.average_length);
   json.Key("format_version").Uint(stats.format_version);
   json.Key("pending_changes").Uint(stats.pending_changes);
+  json.Key("uncommitted_changes").Bool(stats.uncommitted_changes);
   json.Key("positions").Bool(stats.positions);
   json.Key("tilde").Bool(stats.tilde);
   json.Key("vector_fields").BeginArray();
@@ -903,7 +904,7 @@ Status Handlers::RefreshIfPending() {
   // will commit it, so a worker is not parked here waiting.
   std::unique_lock lock(writes_mu_, std::try_to_lock);
   if (!lock.owns_lock()) return Status::OK();
-  if (index_->Stats().pending_changes == 0) return Status::OK();
+  if (!index_->Stats().uncommitted_changes) return Status::OK();
   CASCADE_RETURN_IF_ERROR(index_->Commit());
   touched_.clear();
   return Status::OK();
@@ -911,7 +912,7 @@ Status Handlers::RefreshIfPending() {
 
 Status Handlers::CommitPending() {
   std::lock_guard lock(writes_mu_);
-  if (index_->Stats().pending_changes == 0) return Status::OK();
+  if (!index_->Stats().uncommitted_changes) return Status::OK();
   CASCADE_RETURN_IF_ERROR(index_->Commit());
   touched_.clear();
   return Status::OK();

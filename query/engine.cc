@@ -784,6 +784,8 @@ IndexStats Index::Stats() const {
   if (impl_->writer) {
     std::lock_guard lock(impl_->write_mu);
     out.pending_changes = impl_->writer->pending_changes();
+    out.uncommitted_changes =
+        out.pending_changes > 0 || impl_->changes != impl_->visible_changes;
   }
   return out;
 }

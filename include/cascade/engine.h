@@ -124,7 +124,12 @@ struct IndexStats {
   uint32_t segments = 0;
   double average_length = 0;       // indexed terms per document
   uint32_t format_version = 0;
-  uint64_t pending_changes = 0;    // adds and deletes awaiting Commit()
+  uint64_t pending_changes = 0;    // adds and deletes buffered for Commit()
+  // Whether searches miss any add or delete made so far: the buffered
+  // ones, and ones already flushed to a segment but not committed (a full
+  // RAM buffer, DeleteByQuery), which pending_changes no longer counts.
+  // Commit() (or the refresh thread) clears it.
+  bool uncommitted_changes = false;
   bool tilde = false;              // has TILDE weights (a "tilde" stage can run)
   bool positions = false;          // stores term positions (phrase queries run)
   std::string default_cascade;     // "" when none is stored

@@ -701,7 +701,15 @@ TEST_F(EngineTest, DeleteByQuerySeesUncommittedChanges) {
   // counted twice.
   ASSERT_TRUE(index->Add({"b1", "Zeppelin", "an airship over the reef"}).ok());
   ASSERT_TRUE(index->Delete("d5").ok());
+  EXPECT_TRUE(index->Stats().uncommitted_changes);
   std::vector<std::string> ids;
+  auto none = index->DeleteByQuery("nosuchword", {}, &ids);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(*none, 0u);
+  // The buffered add and delete went to a segment: nothing is pending in
+  // the buffer, yet searches do not see them.
+  EXPECT_EQ(index->Stats().pending_changes, 0u);
+  EXPECT_TRUE(index->Stats().uncommitted_changes);
   auto deleted = index->DeleteByQuery("reef", {}, &ids);
   ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
   EXPECT_EQ(*deleted, 2u);
@@ -709,6 +717,7 @@ TEST_F(EngineTest, DeleteByQuerySeesUncommittedChanges) {
   // Searches still see the last commit: d5 and d4, not b1.
   EXPECT_EQ(SearchIds(*index, "reef"), (std::vector<std::string>{"d5", "d4"}));
   ASSERT_TRUE(index->Commit().ok());
+  EXPECT_FALSE(index->Stats().uncommitted_changes);
   EXPECT_TRUE(SearchIds(*index, "reef").empty());
   EXPECT_TRUE(SearchIds(*index, "zeppelin").empty());
   EXPECT_EQ(index->Stats().documents, 6u);

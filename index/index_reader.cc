@@ -85,10 +85,14 @@ Status IndexReader::Load() {
                                   " has a bad length table");
       }
       seg.lengths.resize(seg.count);
-      seg.norms.resize(seg.count);
       for (uint32_t i = 0; i < seg.count; ++i) {
         seg.lengths[i] = DecodeFixed32(value.data() + 8 + 4 * size_t{i});
-        seg.norms[i] = LengthToNormByte(seg.lengths[i]);
+      }
+      if (options().length_norm == LengthNorm::kLucene) {
+        seg.norms.resize(seg.count);
+        for (uint32_t i = 0; i < seg.count; ++i) {
+          seg.norms[i] = LengthToNormByte(seg.lengths[i]);
+        }
       }
       doc_id_limit_ = std::max(doc_id_limit_, seg.base + seg.count);
       segments_.push_back(std::move(seg));

@@ -31,7 +31,9 @@ struct SegmentInfo {
   uint32_t base = 0;   // first global doc id
   uint32_t count = 0;  // documents, deleted ones included
   std::vector<uint32_t> lengths;  // per local doc: indexed terms
-  std::vector<uint8_t> norms;     // LengthToNormByte(lengths[i]) (length_norm.h)
+  // LengthToNormByte(lengths[i]) (length_norm.h); empty unless the index
+  // uses LengthNorm::kLucene.
+  std::vector<uint8_t> norms;
 };
 
 struct CollectionStats {

@@ -162,6 +162,22 @@ struct Match {
 };
 using Matches = std::vector<Match>;
 
+// Constant-score matches (prefix, keyword and range clauses) of `docs`,
+// sorted local ids of `seg`; Corruption naming `what` when one lies
+// beyond the segment.
+Result<Matches> ConstantScore(const std::vector<uint32_t>& docs,
+                              const index::SegmentInfo& seg, double boost,
+                              const char* what) {
+  if (!docs.empty() && docs.back() >= seg.count) {
+    return Status::Corruption(std::string(what) + " beyond segment end in segment",
+                              std::to_string(seg.id));
+  }
+  const auto score = static_cast<float>(boost);
+  Matches out(docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) out[i] = {docs[i], score};
+  return out;
+}
+
 // Best first: higher score, then lower doc id.
 bool Better(const ScoredDoc& a, const ScoredDoc& b) {
   if (a.score != b.score) return a.score > b.score;
@@ -448,7 +464,7 @@ Result<Matches> Executor::EvalTerm(const Plan& plan, size_t s) {
     }
     out[i] = {local,
               Bm25Scorer::Score(weight, tfs_[i],
-                                scorer_.LengthFactor(seg.lengths[local]))};
+                                scorer_.LengthFactor(seg, local))};
   }
   return out;
 }
@@ -528,7 +544,7 @@ Result<Matches> Executor::EvalPhrase(const Plan& plan, size_t s) {
     }
     const float freq = PhraseFrequency(phrase, plan.slop);
     if (freq <= 0) continue;
-    const float length_factor = scorer_.LengthFactor(seg.lengths[doc]);
+    const float length_factor = scorer_.LengthFactor(seg, doc);
     out.push_back({doc, weight * (freq / (freq + length_factor))});
   }
   return out;
@@ -559,14 +575,7 @@ Result<Matches> Executor::EvalPrefix(const Plan& plan, size_t s) {
   CASCADE_RETURN_IF_ERROR(problem);
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
-  if (!all.empty() && all.back() >= seg.count) {
-    return Status::Corruption("posting beyond segment end in segment",
-                              std::to_string(seg.id));
-  }
-  const auto score = static_cast<float>(plan.boost);
-  Matches out(all.size());
-  for (size_t i = 0; i < all.size(); ++i) out[i] = {all[i], score};
-  return out;
+  return ConstantScore(all, seg, plan.boost, "posting");
 }
 
 Result<Matches> Executor::EvalKeyword(const Plan& plan, size_t s) {
@@ -598,14 +607,7 @@ Result<Matches> Executor::EvalKeyword(const Plan& plan, size_t s) {
     std::sort(docs_.begin(), docs_.end());
     docs_.erase(std::unique(docs_.begin(), docs_.end()), docs_.end());
   }
-  if (!docs_.empty() && docs_.back() >= seg.count) {
-    return Status::Corruption("keyword posting beyond segment end in segment",
-                              std::to_string(seg.id));
-  }
-  const auto score = static_cast<float>(plan.boost);
-  Matches out(docs_.size());
-  for (size_t i = 0; i < docs_.size(); ++i) out[i] = {docs_[i], score};
-  return out;
+  return ConstantScore(docs_, seg, plan.boost, "keyword posting");
 }
 
 Result<Matches> Executor::EvalRange(const Plan& plan, size_t s) {
@@ -614,14 +616,7 @@ Result<Matches> Executor::EvalRange(const Plan& plan, size_t s) {
   CASCADE_RETURN_IF_ERROR(reader_.ReadNumericRange(seg.id, leaf.field, leaf.lower,
                                                    leaf.lower_inclusive, leaf.upper,
                                                    leaf.upper_inclusive, &docs_));
-  if (!docs_.empty() && docs_.back() >= seg.count) {
-    return Status::Corruption("numeric entry beyond segment end in segment",
-                              std::to_string(seg.id));
-  }
-  const auto score = static_cast<float>(plan.boost);
-  Matches out(docs_.size());
-  for (size_t i = 0; i < docs_.size(); ++i) out[i] = {docs_[i], score};
-  return out;
+  return ConstantScore(docs_, seg, plan.boost, "numeric entry");
 }
 
 Result<Matches> Executor::EvalBoolean(const Plan& plan, size_t s) {

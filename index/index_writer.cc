@@ -19,6 +19,7 @@
 #include "index/positions_codec.h"
 #include "index/posting_codec.h"
 #include "index/segment_merger.h"
+#include "index/segment_sink.h"
 #include "rerank/tilde.h"
 
 namespace cascade::index {
@@ -63,6 +64,8 @@ Result<std::unique_ptr<IndexWriter>> IndexWriter::Open(
     writer->analyzers_.push_back(std::move(analyzer));
   }
   CASCADE_RETURN_IF_ERROR(writer->LoadCounters());
+  // Files staged by a flush that a crash interrupted were never ingested.
+  CASCADE_RETURN_IF_ERROR(ClearIngestDir(writer->IngestDir()));
   return writer;
 }
 
@@ -163,12 +166,80 @@ void IndexWriter::AnalyzeDocument(Analyzer& analyzer, const Document& doc,
   for (size_t i = title_terms; i < positions->size(); ++i) (*positions)[i] += base;
 }
 
+void IndexWriter::Analyze(Analyzer& analyzer, const Document& doc,
+                          AnalyzeScratch& scratch, AnalyzedDoc* out) const {
+  out->check = Check(doc);
+  if (!out->check.ok()) return;
+  scratch.terms.clear();
+  scratch.positions.clear();
+  AnalyzeDocument(analyzer, doc, &scratch.terms, &scratch.positions);
+  const size_t n = scratch.terms.size();
+  out->length = static_cast<uint32_t>(n);
+
+  // Distinct terms and their frequencies, through a table sized for this
+  // document (at most half full).
+  size_t capacity = 64;
+  while (capacity < 2 * n) capacity <<= 1;
+  const size_t mask = capacity - 1;
+  constexpr uint32_t kEmpty = UINT32_MAX;
+  scratch.slots.assign(capacity, kEmpty);
+  scratch.term_of.resize(n);
+  out->terms.clear();
+  out->distinct.clear();
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& term = scratch.terms[i];
+    const uint64_t hash = HashTerm(term);
+    for (size_t j = hash & mask;; j = (j + 1) & mask) {
+      uint32_t& slot = scratch.slots[j];
+      if (slot == kEmpty) {
+        slot = static_cast<uint32_t>(out->distinct.size());
+        out->terms.append(term);
+        out->distinct.push_back({hash, static_cast<uint32_t>(out->terms.size()), 1});
+        scratch.term_of[i] = slot;
+        break;
+      }
+      AnalyzedDoc::Term& t = out->distinct[slot];
+      if (t.hash == hash) {
+        const uint32_t begin = slot == 0 ? 0 : out->distinct[slot - 1].end;
+        if (std::string_view(out->terms).substr(begin, t.end - begin) == term) {
+          ++t.tf;
+          scratch.term_of[i] = slot;
+          break;
+        }
+      }
+    }
+  }
+  out->positions.clear();
+  if (positions_) {
+    // Grouped by term; tokens come in position order, so each group is
+    // ascending.
+    scratch.cursor.resize(out->distinct.size());
+    uint32_t offset = 0;
+    for (size_t t = 0; t < out->distinct.size(); ++t) {
+      scratch.cursor[t] = offset;
+      offset += out->distinct[t].tf;
+    }
+    out->positions.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      out->positions[scratch.cursor[scratch.term_of[i]]++] = scratch.positions[i];
+    }
+  }
+
+  std::string& value = out->record;
+  value.clear();
+  value.reserve(doc.id.size() + doc.title.size() + doc.text.size() + 16);
+  PutVarint32(&value, static_cast<uint32_t>(doc.id.size()));
+  value.append(doc.id);
+  PutVarint32(&value, static_cast<uint32_t>(doc.title.size()));
+  value.append(doc.title);
+  PutVarint32(&value, static_cast<uint32_t>(doc.text.size()));
+  value.append(doc.text);
+  EncodeStoredFields(store_->options().fields, doc, &value);
+}
+
 Status IndexWriter::Add(const Document& doc) {
-  CASCADE_RETURN_IF_ERROR(Check(doc));
-  scratch_terms_.clear();
-  scratch_positions_.clear();
-  AnalyzeDocument(*analyzers_[0], doc, &scratch_terms_, &scratch_positions_);
-  return AddAnalyzed(doc, scratch_terms_, scratch_positions_);
+  Analyze(*analyzers_[0], doc, scratch_, &analyzed_);
+  return AddAnalyzed(doc, analyzed_);
 }
 
 Status IndexWriter::AddBatch(std::span<const Document> docs) {
@@ -184,9 +255,8 @@ Status IndexWriter::AddBatch(std::span<const Document> docs) {
   // does not depend on the threads' timing.
   constexpr size_t kChunk = 32;
   const size_t nchunks = (docs.size() + kChunk - 1) / kChunk;
-  std::vector<std::vector<std::string>> terms(docs.size());
-  std::vector<std::vector<uint32_t>> positions(docs.size());
-  std::vector<uint8_t> analysed(nchunks, 0);  // guarded by mu
+  std::vector<AnalyzedDoc> analysed(docs.size());
+  std::vector<uint8_t> ready(nchunks, 0);  // guarded by mu
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<size_t> next_chunk{0};
@@ -196,15 +266,16 @@ Status IndexWriter::AddBatch(std::span<const Document> docs) {
   for (size_t t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       Analyzer& analyzer = *analyzers_[t];
+      AnalyzeScratch scratch;
       for (size_t c; !stop.load(std::memory_order_relaxed) &&
                      (c = next_chunk.fetch_add(1)) < nchunks;) {
         const size_t end = std::min(docs.size(), (c + 1) * kChunk);
         for (size_t i = c * kChunk; i < end; ++i) {
-          AnalyzeDocument(analyzer, docs[i], &terms[i], &positions[i]);
+          Analyze(analyzer, docs[i], scratch, &analysed[i]);
         }
         {
           std::lock_guard<std::mutex> lock(mu);
-          analysed[c] = 1;
+          ready[c] = 1;
         }
         cv.notify_all();
       }
@@ -214,14 +285,12 @@ Status IndexWriter::AddBatch(std::span<const Document> docs) {
   for (size_t c = 0; c < nchunks && status.ok(); ++c) {
     {
       std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return analysed[c] != 0; });
+      cv.wait(lock, [&] { return ready[c] != 0; });
     }
     const size_t end = std::min(docs.size(), (c + 1) * kChunk);
     for (size_t i = c * kChunk; i < end && status.ok(); ++i) {
-      status = Check(docs[i]);
-      if (status.ok()) status = AddAnalyzed(docs[i], terms[i], positions[i]);
-      std::vector<std::string>().swap(terms[i]);
-      std::vector<uint32_t>().swap(positions[i]);
+      status = AddAnalyzed(docs[i], analysed[i]);
+      analysed[i] = AnalyzedDoc();
     }
   }
   stop.store(true);
@@ -229,9 +298,8 @@ Status IndexWriter::AddBatch(std::span<const Document> docs) {
   return status;
 }
 
-Status IndexWriter::AddAnalyzed(const Document& doc,
-                                std::span<const std::string> terms,
-                                std::span<const uint32_t> positions) {
+Status IndexWriter::AddAnalyzed(const Document& doc, AnalyzedDoc& analyzed) {
+  CASCADE_RETURN_IF_ERROR(analyzed.check);
   if (next_doc_ == UINT32_MAX) {
     return Status::ResourceExhausted("index is full (2^32 - 1 documents)");
   }
@@ -260,28 +328,37 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
     }
   }
 
-  scratch_tf_.clear();
-  for (const std::string& term : terms) ++scratch_tf_[term].tf;
-  for (auto& [term, slot] : scratch_tf_) {
-    auto found = buffer_.postings.find(term);
-    if (found == buffer_.postings.end()) {
-      found = buffer_.postings.emplace(std::string(term), TermPostings{}).first;
+  // One dictionary probe per distinct term, its slot fetched a few terms
+  // ahead.
+  constexpr size_t kAhead = 4;
+  const std::span<const AnalyzedDoc::Term> distinct = analyzed.distinct;
+  for (size_t i = 0; i < std::min(kAhead, distinct.size()); ++i) {
+    buffer_.terms.Prefetch(distinct[i].hash);
+  }
+  const uint32_t* positions = analyzed.positions.data();
+  uint32_t begin = 0;
+  for (size_t i = 0; i < distinct.size(); ++i) {
+    if (i + kAhead < distinct.size()) buffer_.terms.Prefetch(distinct[i + kAhead].hash);
+    const AnalyzedDoc::Term& t = distinct[i];
+    const std::string_view term(analyzed.terms.data() + begin, t.end - begin);
+    begin = t.end;
+    bool added = false;
+    const uint32_t id = buffer_.terms.FindOrAdd(term, t.hash, &added);
+    if (added) {
+      buffer_.postings.emplace_back();
       buffer_.bytes += kPerTermOverhead + term.size();
     }
-    found->second.docs.push_back(local);
-    found->second.tfs.push_back(slot.tf);
-    slot.postings = &found->second;
-  }
-  if (positions_) {
-    // Terms come in position order, so each list stays sorted.
-    for (size_t i = 0; i < terms.size(); ++i) {
-      scratch_tf_.find(terms[i])->second.postings->positions.push_back(positions[i]);
+    TermPostings& p = buffer_.postings[id];
+    p.doc_tf.push_back(local);
+    p.doc_tf.push_back(t.tf);
+    if (positions_) {
+      p.positions.insert(p.positions.end(), positions, positions + t.tf);
+      positions += t.tf;
     }
-    buffer_.bytes += 4 * terms.size();
   }
-  buffer_.bytes += kPerDocOverhead + doc.id.size() + doc.title.size() +
-                   doc.text.size() + kPerPosting * scratch_tf_.size() +
-                   kPerPosting * doc.tilde.size();
+  if (positions_) buffer_.bytes += 4 * analyzed.length;
+  buffer_.bytes += kPerDocOverhead + analyzed.record.size() +
+                   kPerPosting * distinct.size() + kPerPosting * doc.tilde.size();
   for (const auto& v : doc.vectors) buffer_.bytes += 4 * v.second.size();
   const FieldSchema& schema = store_->options().fields;
   for (const auto& [name, values] : doc.keywords) {
@@ -308,8 +385,8 @@ Status IndexWriter::AddAnalyzed(const Document& doc,
       buffer_.numerics.push_back(std::move(key));
     }
   }
-  stats_.terms += scratch_tf_.size();
-  buffer_.docs.push_back({doc, static_cast<uint32_t>(terms.size())});
+  stats_.terms += distinct.size();
+  buffer_.docs.push_back({std::move(analyzed.record), analyzed.length, doc.tilde, doc.vectors});
   ++next_doc_;
   ++stats_.added;
   if (buffer_.bytes >= options_.ram_buffer_bytes) return Flush();
@@ -358,83 +435,139 @@ Status IndexWriter::Flush() {
   const uint32_t count = static_cast<uint32_t>(buffer_.docs.size());
   const uint32_t base = next_doc_ - count;
   const uint32_t segment = next_segment_;
-  rocksdb::WriteBatch batch;
-
-  std::vector<const std::string*> terms;
-  terms.reserve(buffer_.postings.size());
-  for (const auto& entry : buffer_.postings) terms.push_back(&entry.first);
-  std::sort(terms.begin(), terms.end(),
-            [](const std::string* a, const std::string* b) { return *a < *b; });
-  std::string value;
-  // Document lengths by local doc id, for the postings' block-max metadata.
-  std::vector<uint32_t> lengths(count);
-  for (uint32_t i = 0; i < count; ++i) lengths[i] = buffer_.docs[i].length;
-  for (const std::string* term : terms) {
-    const TermPostings& p = buffer_.postings.find(*term)->second;
-    value.clear();
-    EncodePostings(p.docs, p.tfs, lengths, &value);
-    batch.Put(store_->cf(Cf::kPostings), PostingKey(segment, *term), value);
-    if (positions_) {
-      value.clear();
-      EncodePositions(p.tfs, p.positions, &value);
-      batch.Put(store_->cf(Cf::kPositions), PostingKey(segment, *term), value);
+  rocksdb::DB* db = store_->db();
+  const bool ingest = count > 0 && buffer_.bytes >= options_.ingest_min_bytes;
+  std::unique_ptr<SegmentSink> sink;
+  if (ingest) {
+    IngestSinkOptions o;
+    o.dir = IngestDir();
+    for (Cf cf : {Cf::kPostings, Cf::kPositions, Cf::kSegments, Cf::kDocs, Cf::kTilde,
+                  Cf::kVectors}) {
+      if (store_->cf(cf) != nullptr) o.sorted.push_back(store_->cf(cf));
     }
+    o.cfs = o.sorted;
+    for (Cf cf : {Cf::kIds, Cf::kDeletes, Cf::kKeywords, Cf::kNumerics, Cf::kIvf}) {
+      if (store_->cf(cf) != nullptr) o.cfs.push_back(store_->cf(cf));
+    }
+    o.cfs.push_back(db->DefaultColumnFamily());
+    CASCADE_ASSIGN_OR_RETURN(sink, NewIngestSink(db, o));
+  } else {
+    // Sized up front: growing a batch by doubling copies it over and over.
+    sink = NewBatchSink(db, buffer_.bytes + (size_t{1} << 20));
   }
 
+  // The stored records, on a thread of their own when ingesting (each
+  // column family of an ingest sink may be fed by its own thread): their
+  // table is compressed as it is written.
+  Status docs_status;
+  auto put_docs = [&] {
+    for (uint32_t i = 0; i < count && docs_status.ok(); ++i) {
+      docs_status = sink->Put(store_->cf(Cf::kDocs), DocKey(base + i), buffer_.docs[i].record);
+    }
+  };
+  std::thread docs_thread;
+  if (ingest) {
+    docs_thread = std::thread(put_docs);
+  }
+  Status status = FlushPostings(segment, sink.get());
+  if (ingest) {
+    docs_thread.join();
+  } else if (status.ok()) {
+    put_docs();
+  }
+  CASCADE_RETURN_IF_ERROR(status);
+  CASCADE_RETURN_IF_ERROR(docs_status);
+
+  std::string value;
   if (count > 0) {
-    value.clear();
     PutFixed32(&value, base);
     PutFixed32(&value, count);
     for (const BufferedDoc& d : buffer_.docs) PutFixed32(&value, d.length);
-    batch.Put(store_->cf(Cf::kSegments), SegmentKey(segment), value);
+    CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kSegments), SegmentKey(segment), value));
   }
-
-  for (uint32_t i = 0; i < count; ++i) {
-    const Document& doc = buffer_.docs[i].doc;
-    value.clear();
-    PutVarint32(&value, static_cast<uint32_t>(doc.id.size()));
-    value.append(doc.id);
-    PutVarint32(&value, static_cast<uint32_t>(doc.title.size()));
-    value.append(doc.title);
-    PutVarint32(&value, static_cast<uint32_t>(doc.text.size()));
-    value.append(doc.text);
-    EncodeStoredFields(store_->options().fields, doc, &value);
-    batch.Put(store_->cf(Cf::kDocs), DocKey(base + i), value);
-  }
-  CASCADE_RETURN_IF_ERROR(FlushFields(segment, &batch));
-  CASCADE_RETURN_IF_ERROR(FlushTilde(base, &batch));
-  CASCADE_RETURN_IF_ERROR(FlushVectors(base, &batch));
+  CASCADE_RETURN_IF_ERROR(FlushFields(segment, sink.get()));
+  CASCADE_RETURN_IF_ERROR(FlushTilde(base, sink.get()));
+  CASCADE_RETURN_IF_ERROR(FlushVectors(base, sink.get()));
   for (const auto& [id, local] : buffer_.ids) {
     if (local == kDeletedInBuffer) continue;
     value.clear();
     PutFixed32(&value, base + local);
-    batch.Put(store_->cf(Cf::kIds), id, value);
+    CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kIds), id, value));
   }
   for (uint32_t doc : buffer_.deletes) {
-    batch.Put(store_->cf(Cf::kDeletes), DocKey(doc), "");
+    CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kDeletes), DocKey(doc), ""));
   }
   for (const std::string& id : buffer_.removed_ids) {
-    batch.Delete(store_->cf(Cf::kIds), id);
+    CASCADE_RETURN_IF_ERROR(sink->Delete(store_->cf(Cf::kIds), id));
   }
   value.clear();
   PutFixed32(&value, next_doc_);
-  batch.Put(std::string(kMetaNextDocId), value);
+  CASCADE_RETURN_IF_ERROR(sink->Put(db->DefaultColumnFamily(), kMetaNextDocId, value));
   value.clear();
   const uint32_t next_segment = count > 0 ? segment + 1 : segment;
   PutFixed32(&value, next_segment);
-  batch.Put(std::string(kMetaNextSegmentId), value);
+  CASCADE_RETURN_IF_ERROR(sink->Put(db->DefaultColumnFamily(), kMetaNextSegmentId, value));
 
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  CASCADE_RETURN_IF_ERROR(
-      FromRocks(store_->db()->Write(wo, &batch), "write segment"));
+  CASCADE_RETURN_IF_ERROR(sink->Commit());
   next_segment_ = next_segment;
   if (count > 0) ++stats_.segments;
+  if (ingest) ++stats_.ingested_segments;
   buffer_ = Buffer();
   return Status::OK();
 }
 
-Status IndexWriter::FlushFields(uint32_t segment, rocksdb::WriteBatch* batch) {
+Status IndexWriter::FlushPostings(uint32_t segment, SegmentSink* sink) {
+  const auto count = static_cast<uint32_t>(buffer_.docs.size());
+  // Terms in byte order: by their first 8 bytes as a big-endian number,
+  // then, among equal prefixes, by the whole term.
+  struct Ordered {
+    uint64_t prefix;
+    uint32_t id;
+  };
+  std::vector<Ordered> order(buffer_.terms.size());
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    const std::string_view term = buffer_.terms.term(i);
+    uint64_t prefix = 0;
+    for (size_t b = 0; b < 8; ++b) {
+      prefix = (prefix << 8) | (b < term.size() ? static_cast<uint8_t>(term[b]) : 0);
+    }
+    order[i] = {prefix, i};
+  }
+  std::sort(order.begin(), order.end(), [&](const Ordered& a, const Ordered& b) {
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return buffer_.terms.term(a.id) < buffer_.terms.term(b.id);
+  });
+  // Document lengths by local doc id, for the postings' block-max metadata.
+  std::vector<uint32_t> lengths(count);
+  for (uint32_t i = 0; i < count; ++i) lengths[i] = buffer_.docs[i].length;
+  std::string key, value;
+  std::vector<uint32_t> docs, tfs;
+  for (const auto [prefix, id] : order) {
+    const TermPostings& p = buffer_.postings[id];
+    key = PostingKey(segment, buffer_.terms.term(id));
+    docs.clear();
+    tfs.clear();
+    for (size_t i = 0; i < p.doc_tf.size(); i += 2) {
+      docs.push_back(p.doc_tf[i]);
+      tfs.push_back(p.doc_tf[i + 1]);
+    }
+    value.clear();
+    EncodePostings(docs, tfs, lengths, &value);
+    CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kPostings), key, value));
+    if (positions_) {
+      value.clear();
+      EncodePositions(tfs, p.positions, &value);
+      CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kPositions), key, value));
+    }
+  }
+  return Status::OK();
+}
+
+std::string IndexWriter::IngestDir() const {
+  return store_->path() + "/ingest";
+}
+
+Status IndexWriter::FlushFields(uint32_t segment, SegmentSink* sink) {
   if (buffer_.keywords.empty() && buffer_.numerics.empty()) return Status::OK();
   rocksdb::ColumnFamilyHandle* keywords = store_->cf(Cf::kKeywords);
   rocksdb::ColumnFamilyHandle* numerics = store_->cf(Cf::kNumerics);
@@ -447,21 +580,21 @@ Status IndexWriter::FlushFields(uint32_t segment, rocksdb::WriteBatch* batch) {
     key.assign(prefix).append(suffix);
     value.clear();
     EncodeDocList(docs, &value);
-    batch->Put(keywords, key, value);
+    CASCADE_RETURN_IF_ERROR(sink->Put(keywords, key, value));
   }
   for (const std::string& suffix : buffer_.numerics) {
     key.assign(prefix).append(suffix);
-    batch->Put(numerics, key, rocksdb::Slice());
+    CASCADE_RETURN_IF_ERROR(sink->Put(numerics, key, {}));
   }
   return Status::OK();
 }
 
-Status IndexWriter::FlushTilde(uint32_t base, rocksdb::WriteBatch* batch) {
+Status IndexWriter::FlushTilde(uint32_t base, SegmentSink* sink) {
   float max_weight = 0;
   bool any = false;
   for (const BufferedDoc& d : buffer_.docs) {
-    for (const auto& [id, weight] : d.doc.tilde) max_weight = std::max(max_weight, weight);
-    any |= !d.doc.tilde.empty();
+    for (const auto& [id, weight] : d.tilde) max_weight = std::max(max_weight, weight);
+    any |= !d.tilde.empty();
   }
   if (!any) return Status::OK();
   if (store_->cf(Cf::kTilde) == nullptr) {
@@ -473,7 +606,8 @@ Status IndexWriter::FlushTilde(uint32_t base, rocksdb::WriteBatch* batch) {
     tilde_scale_ = max_weight > 0 ? max_weight / 255.0f : 1.0f / 255.0f;
     char text[32];
     std::snprintf(text, sizeof(text), "%.9g", *tilde_scale_);
-    batch->Put(std::string(kMetaTildeScale), text);
+    CASCADE_RETURN_IF_ERROR(
+        sink->Put(store_->db()->DefaultColumnFamily(), kMetaTildeScale, text));
   }
   const rerank::TildeQuantizer quantizer(*tilde_scale_);
   const float saturation = 255.5f * *tilde_scale_;
@@ -481,7 +615,7 @@ Status IndexWriter::FlushTilde(uint32_t base, rocksdb::WriteBatch* batch) {
   std::vector<std::pair<int32_t, float>> sorted;
   std::string value;
   for (uint32_t i = 0; i < buffer_.docs.size(); ++i) {
-    const Document& doc = buffer_.docs[i].doc;
+    const BufferedDoc& doc = buffer_.docs[i];
     if (doc.tilde.empty()) continue;
     sorted.assign(doc.tilde.begin(), doc.tilde.end());
     std::sort(sorted.begin(), sorted.end());
@@ -498,13 +632,13 @@ Status IndexWriter::FlushTilde(uint32_t base, rocksdb::WriteBatch* batch) {
     }
     value.clear();
     rerank::EncodeTermWeights(weights, &value);
-    batch->Put(store_->cf(Cf::kTilde), DocKey(base + i), value);
+    CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kTilde), DocKey(base + i), value));
     ++stats_.tilde_documents;
   }
   return Status::OK();
 }
 
-Status IndexWriter::FlushVectors(uint32_t base, rocksdb::WriteBatch* batch) {
+Status IndexWriter::FlushVectors(uint32_t base, SegmentSink* sink) {
   const auto& fields = store_->options().vector_fields;
   if (fields.empty() || buffer_.docs.empty()) return Status::OK();
   if (store_->cf(Cf::kVectors) == nullptr || store_->cf(Cf::kIvf) == nullptr) {
@@ -524,12 +658,12 @@ Status IndexWriter::FlushVectors(uint32_t base, rocksdb::WriteBatch* batch) {
     }
     const size_t nlist = centroids.size() / field.dim;
     for (uint32_t i = 0; i < buffer_.docs.size(); ++i) {
-      const Document& doc = buffer_.docs[i].doc;
-      for (const auto& [name, values] : doc.vectors) {
+      for (const auto& [name, values] : buffer_.docs[i].vectors) {
         if (name != field.name) continue;
         value.clear();
         dense::EncodeVector(field, values, &value);
-        batch->Put(store_->cf(Cf::kVectors), VectorKey(static_cast<uint8_t>(f), base + i), value);
+        CASCADE_RETURN_IF_ERROR(
+            sink->Put(store_->cf(Cf::kVectors), VectorKey(static_cast<uint8_t>(f), base + i), value));
         ++stats_.vectors;
         if (nlist == 0) continue;
         // The list of the vector as readers decode it (storage precision).
@@ -541,7 +675,7 @@ Status IndexWriter::FlushVectors(uint32_t base, rocksdb::WriteBatch* batch) {
                              1, &list);
         std::string key = IvfListPrefix(static_cast<uint8_t>(f), list);
         PutFixed32BE(&key, base + i);
-        batch->Put(store_->cf(Cf::kIvf), key, "");
+        CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kIvf), key, ""));
       }
     }
   }

@@ -1,11 +1,12 @@
 // IndexWriter: adds documents to an index, Lucene-style.
 //
 // Added documents are analysed and buffered in memory (an in-memory inverted
-// index); Flush() writes the buffer as one immutable segment in a single
-// atomic RocksDB WriteBatch (keys.h), so a failure or a crash leaves the
-// index as it was before the flush. A document whose external id is already
-// in the index (or earlier in the buffer) replaces it: the older one is
-// marked deleted in the same batch.
+// index); Flush() writes the buffer as one immutable segment (keys.h) in
+// one atomic step, a WriteBatch or, for a large buffer, table files ingested
+// together (segment_sink.h), so a failure or a crash leaves the index as it
+// was before the flush. A document whose external id is already in the
+// index (or earlier in the buffer) replaces it: the older one is marked
+// deleted in the same step.
 //
 // BM25 statistics follow Lucene: document frequencies count replaced
 // documents until their segment is merged (MaybeMerge, ForceMerge;
@@ -24,15 +25,16 @@
 #include <unordered_map>
 #include <vector>
 
-#include <rocksdb/write_batch.h>
-
 #include "cascade/status.h"
 #include "index/analyzer.h"
 #include "index/document.h"
 #include "index/merge_policy.h"
 #include "index/store.h"
+#include "index/term_dictionary.h"
 
 namespace cascade::index {
+
+class SegmentSink;
 
 struct WriterOptions {
   // Flush a segment when the buffer's estimated memory passes this (bytes).
@@ -43,6 +45,11 @@ struct WriterOptions {
   // values' bytes and 8 per numeric value) are refused with
   // InvalidArgument.
   size_t max_document_bytes = size_t{1} << 20;
+  // A flush whose buffer holds at least this many bytes (the flush
+  // trigger's estimate) writes its segment as table files ingested in one
+  // atomic step; smaller ones go through a WriteBatch (segment_sink.h).
+  // 0: every flush with documents ingests.
+  size_t ingest_min_bytes = size_t{16} << 20;
 };
 
 struct WriterStats {
@@ -50,6 +57,7 @@ struct WriterStats {
   uint64_t replaced = 0;  // of which replaced an existing id
   uint64_t deleted = 0;   // documents deleted by id
   uint64_t segments = 0;  // segments flushed since Open
+  uint64_t ingested_segments = 0;  // of which written as ingested files
   uint64_t terms = 0;     // postings (term, doc) pairs written
   uint64_t tilde_documents = 0;  // documents stored with TILDE weights
   uint64_t tilde_saturated = 0;  // weights above the index's scale (code 255)
@@ -121,29 +129,43 @@ class IndexWriter {
   size_t buffered_bytes() const { return buffer_.bytes; }
 
  private:
-  struct TermPostings {
-    std::vector<uint32_t> docs;  // segment-local
-    std::vector<uint32_t> tfs;
-    std::vector<uint32_t> positions;  // tfs[i] per doc, when stored
+  // A document as the analysis threads hand it to the writer thread: its
+  // distinct terms with their frequencies (and positions), hashed for the
+  // term dictionary, and its stored record, ready to be written.
+  struct AnalyzedDoc {
+    struct Term {
+      uint64_t hash;  // HashTerm
+      uint32_t end;   // the term is terms[previous term's end, end)
+      uint32_t tf;
+    };
+    Status check;                     // Check(doc); nothing else is set unless OK
+    std::string terms;                // the distinct terms, end to end
+    std::vector<Term> distinct;       // in order of first occurrence
+    std::vector<uint32_t> positions;  // grouped by distinct term, ascending
+    uint32_t length = 0;              // terms in the document
+    std::string record;               // the "docs" value (keys.h)
   };
-  // A term of the document being added: its frequency and its postings.
-  struct TermSlot {
-    uint32_t tf = 0;
-    TermPostings* postings = nullptr;
+  // Reused buffers of Analyze, one set per analysis thread.
+  struct AnalyzeScratch {
+    std::vector<std::string> terms;
+    std::vector<uint32_t> positions;
+    std::vector<uint32_t> slots;     // open-addressing table -> distinct term
+    std::vector<uint32_t> term_of;   // token -> distinct term
+    std::vector<uint32_t> cursor;
+  };
+  struct TermPostings {
+    std::vector<uint32_t> doc_tf;     // (segment-local doc, tf) pairs
+    std::vector<uint32_t> positions;  // tf per doc, when stored
   };
   struct BufferedDoc {
-    Document doc;
+    std::string record;
     uint32_t length = 0;
-  };
-  // Lets the term maps be searched by string_view (no string per lookup).
-  struct TermHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const {
-      return std::hash<std::string_view>()(s);
-    }
+    std::vector<std::pair<int32_t, float>> tilde;
+    std::vector<std::pair<std::string, std::vector<float>>> vectors;
   };
   struct Buffer {
-    std::unordered_map<std::string, TermPostings, TermHash, std::equal_to<>> postings;
+    TermDictionary terms;
+    std::vector<TermPostings> postings;  // by term id
     std::vector<BufferedDoc> docs;
     std::unordered_map<std::string, uint32_t> ids;  // external id -> local
     std::vector<uint32_t> deletes;                  // global doc ids
@@ -164,10 +186,13 @@ class IndexWriter {
   void AnalyzeDocument(Analyzer& analyzer, const Document& doc,
                        std::vector<std::string>* terms,
                        std::vector<uint32_t>* positions) const;
-  // Adds a checked document whose analysed terms (and, when stored, their
-  // positions) are given.
-  Status AddAnalyzed(const Document& doc, std::span<const std::string> terms,
-                     std::span<const uint32_t> positions);
+  // Checks and analyses `doc` into `*out` (thread-safe: reads only the
+  // store's options).
+  void Analyze(Analyzer& analyzer, const Document& doc, AnalyzeScratch& scratch,
+               AnalyzedDoc* out) const;
+  // Adds a document that Analyze() analysed (returning its check's error);
+  // takes the record out of `analyzed`.
+  Status AddAnalyzed(const Document& doc, AnalyzedDoc& analyzed);
   Status LoadCounters();
   // Flush(), then runs the merges `plan` picks for the segments (in doc id
   // order), rounds after rounds until it picks none.
@@ -175,21 +200,24 @@ class IndexWriter {
   Status RunMerges(Plan plan);
   // Adds the buffered documents' keyword and numeric index entries to
   // `batch`, keyed by `segment`.
-  Status FlushFields(uint32_t segment, rocksdb::WriteBatch* batch);
+  Status FlushFields(uint32_t segment, SegmentSink* sink);
+  // Adds the buffered postings (and positions) to `sink`, in key order.
+  Status FlushPostings(uint32_t segment, SegmentSink* sink);
+  // Where ingested segment files are staged: "ingest" in the index folder.
+  std::string IngestDir() const;
   // Adds the buffered documents' TILDE weights to `batch`, fixing the
   // index's weight scale first if this is the first segment with weights.
-  Status FlushTilde(uint32_t base, rocksdb::WriteBatch* batch);
+  Status FlushTilde(uint32_t base, SegmentSink* sink);
   // Adds the buffered documents' vectors to `batch`, and their IVF list
   // entries for fields with centroids (nearest list, no retraining).
-  Status FlushVectors(uint32_t base, rocksdb::WriteBatch* batch);
+  Status FlushVectors(uint32_t base, SegmentSink* sink);
 
   std::shared_ptr<Store> store_;
   WriterOptions options_;
   std::vector<std::unique_ptr<Analyzer>> analyzers_;  // one per thread
   bool positions_ = false;  // the index stores term positions
-  std::vector<std::string> scratch_terms_;
-  std::vector<uint32_t> scratch_positions_;
-  std::unordered_map<std::string_view, TermSlot> scratch_tf_;
+  AnalyzeScratch scratch_;   // Add()'s
+  AnalyzedDoc analyzed_;     // Add()'s
   Buffer buffer_;
   uint32_t next_doc_ = 0;      // global id of the next document
   uint32_t next_segment_ = 0;

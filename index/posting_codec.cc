@@ -207,16 +207,35 @@ void EncodeBlock(std::span<const uint32_t> gaps,
 // length, kept when every larger tf has a larger length. Increasing tf.
 std::vector<TfLength> Frontier(std::span<const uint32_t> tfs,
                                std::span<const uint32_t> lengths) {
-  std::vector<TfLength> pairs(tfs.size());
-  for (size_t i = 0; i < tfs.size(); ++i) pairs[i] = {tfs[i], lengths[i]};
-  std::sort(pairs.begin(), pairs.end(), [](const TfLength& a, const TfLength& b) {
-    return a.tf != b.tf ? a.tf > b.tf : a.length < b.length;
-  });
+  // The smallest length of each tf, then the tfs whose smallest length is
+  // below that of every larger tf. Counting by tf is linear; a list with a
+  // huge tf, or a short one, is sorted instead.
+  constexpr uint32_t kMaxCountedTf = 4096;
+  uint32_t max_tf = 0;
+  for (uint32_t tf : tfs) max_tf = std::max(max_tf, tf);
   std::vector<TfLength> frontier;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    if (i > 0 && pairs[i].tf == pairs[i - 1].tf) continue;  // not its group's min
-    if (frontier.empty() || pairs[i].length < frontier.back().length) {
-      frontier.push_back(pairs[i]);
+  if (tfs.size() >= 16 && max_tf <= kMaxCountedTf) {
+    std::vector<uint32_t> min_length(max_tf + 1, UINT32_MAX);
+    for (size_t i = 0; i < tfs.size(); ++i) {
+      min_length[tfs[i]] = std::min(min_length[tfs[i]], lengths[i]);
+    }
+    for (uint32_t tf = max_tf; tf >= 1; --tf) {
+      if (min_length[tf] == UINT32_MAX) continue;
+      if (frontier.empty() || min_length[tf] < frontier.back().length) {
+        frontier.push_back({tf, min_length[tf]});
+      }
+    }
+  } else {
+    std::vector<TfLength> pairs(tfs.size());
+    for (size_t i = 0; i < tfs.size(); ++i) pairs[i] = {tfs[i], lengths[i]};
+    std::sort(pairs.begin(), pairs.end(), [](const TfLength& a, const TfLength& b) {
+      return a.tf != b.tf ? a.tf > b.tf : a.length < b.length;
+    });
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      if (i > 0 && pairs[i].tf == pairs[i - 1].tf) continue;  // not its group's min
+      if (frontier.empty() || pairs[i].length < frontier.back().length) {
+        frontier.push_back(pairs[i]);
+      }
     }
   }
   std::reverse(frontier.begin(), frontier.end());

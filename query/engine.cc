@@ -440,6 +440,7 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   if (!options.read_only) {
     index::WriterOptions writer_options;
     writer_options.ram_buffer_bytes = options.ram_buffer_mb << 20;
+    writer_options.ingest_min_bytes = options.ingest_min_mb << 20;
     writer_options.threads = options.threads;
     CASCADE_ASSIGN_OR_RETURN(impl->writer,
                              index::IndexWriter::Open(impl->store, writer_options));

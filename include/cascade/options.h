@@ -58,6 +58,11 @@ struct OpenOptions {
   // Flush a segment when buffered documents use about this much memory
   // (MiB, >= 1). Default 256.
   size_t ram_buffer_mb = 256;
+  // A flush of at least this much buffered memory (MiB) writes its segment
+  // as table files ingested in one atomic step, skipping the write-ahead
+  // log and the memtables (bulk loads); smaller flushes, such as a server's
+  // refreshes, go through the log. 0: every flush ingests. Default 16.
+  size_t ingest_min_mb = 16;
   // Threads that analyse documents in AddBatch; 0 = all cores. Default 1.
   unsigned threads = 1;
   // RocksDB block cache (MiB). Default 256.

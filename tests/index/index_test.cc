@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -359,6 +360,89 @@ TEST_F(IndexTest, SmallRamBufferRanksLikeOneSegment) {
     EXPECT_GT(a.total_hits, 0u) << q;
     ExpectSameRanking(Search(r2, q, 20), a, q);
   }
+}
+
+// Every record of every column family of `store`, as (family, key, value).
+std::vector<std::tuple<int, std::string, std::string>> Dump(const Store& store) {
+  std::vector<std::tuple<int, std::string, std::string>> out;
+  for (int c = static_cast<int>(Cf::kDefault); c <= static_cast<int>(Cf::kNumerics); ++c) {
+    rocksdb::ColumnFamilyHandle* cf = store.cf(static_cast<Cf>(c));
+    if (cf == nullptr) continue;
+    std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out.emplace_back(c, it->key().ToString(), it->value().ToString());
+    }
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  }
+  return out;
+}
+
+TEST_F(IndexTest, IngestedSegmentsHoldExactlyWhatBatchesWrite) {
+  // The same adds, replacements and deletes, flushed through table-file
+  // ingestion in one index and through write batches in the other, leave
+  // the same records in every column family.
+  StoreOptions create = Create();
+  create.create_options.positions = true;
+  create.create_options.fields.keyword_fields = {"tag"};
+  create.create_options.fields.numeric_fields = {"year"};
+  std::shared_ptr<Store> ingested = OpenStore((root_ / "ingested").string(), create);
+  std::shared_ptr<Store> batched = OpenStore((root_ / "batched").string(), create);
+  ASSERT_NE(ingested, nullptr);
+  ASSERT_NE(batched, nullptr);
+  std::vector<Document> docs = GeneratedCorpus(300, 40);
+  for (size_t i = 0; i < docs.size(); ++i) {
+    docs[i].keywords = {{"tag", {"t" + std::to_string(i % 7)}}};
+    docs[i].numbers = {{"year", {1980.0 + static_cast<double>(i % 30)}}};
+  }
+  WriterOptions always;
+  always.ingest_min_bytes = 0;
+  always.threads = 2;
+  WriterOptions never;
+  never.ingest_min_bytes = SIZE_MAX;
+  std::unique_ptr<IndexWriter> wi = OpenWriter(ingested, always);
+  std::unique_ptr<IndexWriter> wb = OpenWriter(batched, never);
+  ASSERT_NE(wi, nullptr);
+  ASSERT_NE(wb, nullptr);
+  std::shared_ptr<const IndexReader> before;  // a view of the first commit
+  for (IndexWriter* w : {wi.get(), wb.get()}) {
+    ExpectOk(w->AddBatch(std::span(docs).subspan(0, 100)));
+    ExpectOk(w->Commit());
+    if (w == wi.get()) before = OpenReader(ingested);
+    // Replacements of committed ids, and an id twice in one buffer.
+    std::vector<Document> round = {docs.begin() + 100, docs.begin() + 200};
+    for (size_t i = 0; i < 10; ++i) {
+      Document again = docs[i * 9];
+      again.text = "zqreplaced " + again.text;
+      round.push_back(again);
+    }
+    round.push_back(round[0]);
+    ExpectOk(w->AddBatch(round));
+    ExpectOk(w->Delete("g3"));
+    ExpectOk(w->Delete("g150"));
+    ExpectOk(w->Commit());
+    ExpectOk(w->AddBatch(std::span(docs).subspan(200)));
+    ExpectOk(w->Delete("g250"));
+    ExpectOk(w->Commit());
+  }
+  EXPECT_EQ(wi->stats().ingested_segments, 3u);
+  EXPECT_EQ(wb->stats().ingested_segments, 0u);
+  EXPECT_EQ(wi->stats().segments, wb->stats().segments);
+  const auto a = Dump(*ingested);
+  const auto b = Dump(*batched);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i], b[i]) << "record " << i << " of family " << std::get<0>(a[i]);
+  }
+  // A reader opened before later ingests keeps its view.
+  ASSERT_NE(before, nullptr);
+  EXPECT_EQ(before->stats().live_docs, 100u);
+  EXPECT_EQ(Search(before, "zqreplaced").total_hits, 0u);
+  std::shared_ptr<const IndexReader> after = OpenReader(ingested);
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(after->stats().live_docs, 297u);
+  EXPECT_EQ(Search(after, "zqreplaced").total_hits, 10u);
+  // Nothing is left staged.
+  EXPECT_TRUE(fs::is_empty(root_ / "ingested" / "ingest"));
 }
 
 // ---------------------------------------------------------- replacement

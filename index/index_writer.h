@@ -29,6 +29,7 @@
 #include "index/analyzer.h"
 #include "index/document.h"
 #include "index/merge_policy.h"
+#include "index/posting_pool.h"
 #include "index/store.h"
 #include "index/term_dictionary.h"
 
@@ -38,6 +39,7 @@ class SegmentSink;
 
 struct WriterOptions {
   // Flush a segment when the buffer's estimated memory passes this (bytes).
+  // At least 1 MiB, at most 4 GiB (as Lucene caps its per-thread buffers).
   size_t ram_buffer_bytes = size_t{256} << 20;
   // Threads that analyse documents in AddBatch(); 0 = hardware threads.
   unsigned threads = 1;
@@ -154,8 +156,8 @@ class IndexWriter {
     std::vector<uint32_t> cursor;
   };
   struct TermPostings {
-    std::vector<uint32_t> doc_tf;     // (segment-local doc, tf) pairs
-    std::vector<uint32_t> positions;  // tf per doc, when stored
+    PostingPool::Stream doc_tf;     // (segment-local doc, tf) pairs
+    PostingPool::Stream positions;  // tf per doc, when stored
   };
   struct BufferedDoc {
     std::string record;
@@ -219,6 +221,8 @@ class IndexWriter {
   AnalyzeScratch scratch_;   // Add()'s
   AnalyzedDoc analyzed_;     // Add()'s
   Buffer buffer_;
+  PostingPool pool_;  // the streams of buffer_.postings; kept across flushes
+  std::vector<uint32_t> term_ids_;  // AddAnalyzed's
   uint32_t next_doc_ = 0;      // global id of the next document
   uint32_t next_segment_ = 0;
   std::optional<float> tilde_scale_;  // weight per code; set once per index

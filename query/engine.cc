@@ -399,7 +399,9 @@ Index::~Index() = default;
 Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
                                            const OpenOptions& options) {
   std::string bad;
-  if (options.ram_buffer_mb < 1) bad += " ram_buffer_mb (must be >= 1)";
+  if (options.ram_buffer_mb < 1 || options.ram_buffer_mb > 4096) {
+    bad += " ram_buffer_mb (must be in [1, 4096])";
+  }
   if (options.block_cache_mb < 1) bad += " block_cache_mb (must be >= 1)";
   if (options.read_only && options.create_if_missing) {
     bad += " read_only with create_if_missing";

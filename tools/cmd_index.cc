@@ -406,6 +406,7 @@ void AddCorpusFlags(CLI::App* cmd, IndexFlags* flags) {
               ->capture_default_str());
   WithEnv(cmd->add_option("--ram-buffer-mb", flags->ram_buffer_mb,
                           "Flush a segment when buffered documents use this much memory")
+              ->check(CLI::Range(1, 4096))
               ->capture_default_str());
   WithEnv(cmd->add_option("--batch", flags->batch, "Documents analysed per batch")
               ->capture_default_str()

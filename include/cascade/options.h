@@ -56,7 +56,7 @@ struct OpenOptions {
   double k1 = 0.9;  // BM25 term-frequency saturation, >= 0
   double b = 0.4;   // BM25 length normalisation, in [0, 1]
   // Flush a segment when buffered documents use about this much memory
-  // (MiB, >= 1). Default 256.
+  // (MiB, 1 to 4096). Default 256.
   size_t ram_buffer_mb = 256;
   // A flush of at least this much buffered memory (MiB) writes its segment
   // as table files ingested in one atomic step, skipping the write-ahead

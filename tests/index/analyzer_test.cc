@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "index/analyzer_internal.h"
+
 namespace cascade::index {
 namespace {
 
@@ -133,8 +135,9 @@ TEST(AnalyzerTest, ReuseGivesSameTerms) {
 }
 
 TEST(AnalyzerTest, StemCacheOverflowKeepsStemsRight) {
-  // More distinct words than the stem cache holds (32768), so it is dropped
-  // and refilled; stems must equal those of analyzers that never fill it.
+  // Enough distinct words that the stem cache grows (dropping its contents
+  // each time) and evicts entries (50000 words in 32768 sets of two slots
+  // at most); stems must equal those of analyzers that never fill it.
   std::vector<std::string> words;
   for (int i = 0; i < 50000; ++i) {
     std::string word = "re";
@@ -314,6 +317,219 @@ TEST(AnalyzerTest, WordInternalPunctuationFollowsUax29) {
   EXPECT_EQ(Analyze(options, "foo@bar.com"), Terms{"foo@bar.com"});
   EXPECT_EQ(Analyze(options, "http://x.org/a?b=c"),
             (Terms{"http", "x.org", "b", "c"}));
+}
+
+// The ASCII fast path (a hand-written UAX#29 scanner) must give exactly the
+// word tokens of ICU's BreakIterator. Spans are compared directly, and whole
+// analysis (terms and positions) against an analyzer forced onto ICU.
+
+std::string SpansToString(std::string_view text,
+                          const std::vector<WordSpan>& spans) {
+  std::string out;
+  for (const WordSpan& span : spans) {
+    out.append("[")
+        .append(text.substr(span.begin, span.end - span.begin))
+        .append("]");
+  }
+  return out;
+}
+
+// Checks one text; returns false (after reporting) on a difference.
+bool AsciiSpansMatchIcu(Analyzer& analyzer, std::string_view text) {
+  std::vector<WordSpan> fast = AnalyzerTestPeer::TEST_AsciiWordSpans(text);
+  std::vector<WordSpan> icu =
+      AnalyzerTestPeer::TEST_IcuWordSpans(analyzer, text);
+  if (fast == icu) return true;
+  ADD_FAILURE() << "text " << testing::PrintToString(std::string(text))
+                << "\n  fast path: " << SpansToString(text, fast)
+                << "\n  ICU:       " << SpansToString(text, icu);
+  return false;
+}
+
+TEST(AnalyzerTest, AsciiFastPathSegmentsLikeIcu) {
+  std::unique_ptr<Analyzer> analyzer = MakeAnalyzer(AnalyzerOptions());
+  size_t cases = 0;
+  // Every ASCII string of one or two chars.
+  for (int a = 0; a < 128; ++a) {
+    std::string one(1, static_cast<char>(a));
+    ASSERT_TRUE(AsciiSpansMatchIcu(*analyzer, one));
+    ++cases;
+    for (int b = 0; b < 128; ++b) {
+      ASSERT_TRUE(AsciiSpansMatchIcu(*analyzer, one + static_cast<char>(b)));
+      ++cases;
+    }
+  }
+  // Every string of three and four chars over one or two members of each
+  // word-break class that matters (letters of both cases, '@', digits,
+  // '_', the Mid* chars '.' '\'' ',' ';' and ':', spaces, CR, LF, '"', '-'
+  // and NUL).
+  const std::string classes("aZ@1_.',;: \t\r\n\"-", 16);
+  const std::string alphabet = classes + std::string(1, '\0');
+  const size_t k = alphabet.size();
+  for (size_t length = 3; length <= 4; ++length) {
+    size_t total = 1;
+    for (size_t i = 0; i < length; ++i) total *= k;
+    std::string text(length, ' ');
+    for (size_t n = 0; n < total; ++n) {
+      for (size_t i = 0, rest = n; i < length; ++i, rest /= k) {
+        text[i] = alphabet[rest % k];
+      }
+      ASSERT_TRUE(AsciiSpansMatchIcu(*analyzer, text));
+      ++cases;
+    }
+  }
+  // Random strings up to 64 chars, mostly from the tricky chars, sometimes
+  // any ASCII byte.
+  std::mt19937 rng(29);
+  const std::string tricky = "abcxyzAEIOUY@0123456789._',;:-  \t\r\n\"`#/()!?";
+  std::uniform_int_distribution<size_t> pick(0, tricky.size() - 1);
+  std::uniform_int_distribution<size_t> length(0, 64);
+  std::uniform_int_distribution<int> any_ascii(0, 127);
+  std::uniform_int_distribution<int> percent(0, 99);
+  for (int i = 0; i < 100000; ++i) {
+    std::string text;
+    for (size_t n = length(rng); n > 0; --n) {
+      text.push_back(percent(rng) < 10 ? static_cast<char>(any_ascii(rng))
+                                       : tricky[pick(rng)]);
+    }
+    ASSERT_TRUE(AsciiSpansMatchIcu(*analyzer, text));
+    ++cases;
+  }
+  EXPECT_EQ(cases, 128u + 128u * 128u + 17u * 17u * 17u * (1u + 17u) + 100000u);
+}
+
+TEST(AnalyzerTest, AsciiFastPathEdgeCases) {
+  // Checked against ICU 72 by hand, and each through both paths.
+  AnalyzerOptions options = NoStemming();
+  options.stopwords = false;
+  const std::string text =
+      "u.s.a. 3.14 1,000.5 a1.b 1a.b _ __ a_1 can't' 'quoted' foo@bar.com "
+      "a:b 1;2 a;b a.1 -x- 1,,2 a..b";
+  const Terms expected = {
+      "u.s.a", "3.14",   "1,000.5",     "a1", "b", "1a.b", "__", "a_1",
+      "can't", "quoted", "foo@bar.com", "a",  "b", "1;2",  "a",  "b",
+      "a",     "1",      "x",           "1",  "2", "a",    "b"};
+  std::unique_ptr<Analyzer> fast = MakeAnalyzer(options);
+  std::unique_ptr<Analyzer> icu = MakeAnalyzer(options);
+  AnalyzerTestPeer::TEST_SetIcuOnly(*icu, true);
+  Terms fast_terms, icu_terms;
+  fast->Analyze(text, &fast_terms);
+  icu->Analyze(text, &icu_terms);
+  EXPECT_EQ(fast_terms, expected);
+  EXPECT_EQ(icu_terms, expected);
+}
+
+// Random texts of words (stop words, words to stem, mixed case, numbers,
+// over-long words, tricky punctuation) between random separators, with
+// non-ASCII snippets mixed in: some texts pure ASCII (fast path only), some
+// mixed (the fast path hands runs around the non-ASCII bytes to ICU).
+std::string RandomText(std::mt19937& rng, bool with_non_ascii) {
+  // Words of 23 and 24 letters straddle the stem cache's key limit; 300
+  // letters is over max_token_bytes.
+  static const std::vector<std::string> kWords = [] {
+    std::vector<std::string> words = {"the",
+                                      "The",
+                                      "THE",
+                                      "a",
+                                      "of",
+                                      "and",
+                                      "to",
+                                      "Their",
+                                      "there",
+                                      "is",
+                                      "running",
+                                      "Runs",
+                                      "generalizations",
+                                      "ponies",
+                                      "possibly",
+                                      "caresses",
+                                      "relational",
+                                      "hopping",
+                                      "sky",
+                                      "Skies",
+                                      "u.s.a",
+                                      "U.S.A.",
+                                      "can't",
+                                      "don't",
+                                      "3.14",
+                                      "1,000.5",
+                                      "1;2",
+                                      "a1",
+                                      "b2c",
+                                      "foo_bar",
+                                      "_",
+                                      "__",
+                                      "foo@bar.com",
+                                      "x.org",
+                                      "Antidisestablishmentarianism",
+                                      "ok",
+                                      "I",
+                                      "internationalizations",
+                                      "fOx",
+                                      "jumping",
+                                      "e.g",
+                                      "a.b.c",
+                                      "it's",
+                                      "rock'n'roll",
+                                      "12",
+                                      "7"};
+    words.push_back(std::string(23, 'q'));
+    words.push_back("Relationalizationalizing");
+    words.push_back(std::string(300, 'z'));
+    return words;
+  }();
+  static const std::vector<std::string> kSeparators = {
+      " ",    " ",  " ", "  ", ", ", ". ", "; ", ": ", "\n",
+      "\r\n", "\t", "-", "'",  "\"", "(",  ") ", "/",  ".",
+      ",",    ";",  ":", "_",  "@",  "!",  "?",  ""};
+  static const std::vector<std::string> kNonAscii = {
+      "caf\u00e9",     "\u041c\u043e\u0441\u043a\u0432\u0430",
+      "\u2019",        "\u0301",
+      " \u0301",       "\u00a0",
+      "\u4e2d\u6587",  "\U0001F600",
+      "\xFF",          "\xC3",
+      "\u00c9t\u00e9", "na\u00efve",
+      "\u00df",        "\uFF21\uFF22",
+      "\u200d",        "\u00ad"};
+  std::uniform_int_distribution<size_t> words(0, 60);
+  std::uniform_int_distribution<int> percent(0, 99);
+  std::string text;
+  for (size_t n = words(rng); n > 0; --n) {
+    if (with_non_ascii && percent(rng) < 8) {
+      text += kNonAscii[rng() % kNonAscii.size()];
+    }
+    text += kWords[rng() % kWords.size()];
+    text += kSeparators[rng() % kSeparators.size()];
+  }
+  return text;
+}
+
+TEST(AnalyzerTest, AsciiFastPathTermsAndPositionsMatchIcu) {
+  AnalyzerOptions plain = NoStemming();
+  plain.stopwords = false;
+  AnalyzerOptions short_tokens;
+  short_tokens.max_token_bytes = 6;
+  AnalyzerOptions snowball;
+  snowball.stemmer = "english";
+  size_t cases = 0;
+  for (const AnalyzerOptions& options :
+       {AnalyzerOptions(), plain, short_tokens, snowball}) {
+    std::unique_ptr<Analyzer> fast = MakeAnalyzer(options);
+    std::unique_ptr<Analyzer> icu = MakeAnalyzer(options);
+    AnalyzerTestPeer::TEST_SetIcuOnly(*icu, true);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 5000; ++i) {
+      const std::string text = RandomText(rng, i % 2 == 1);
+      Terms fast_terms, icu_terms;
+      std::vector<uint32_t> fast_positions, icu_positions;
+      fast->Analyze(text, &fast_terms, &fast_positions);
+      icu->Analyze(text, &icu_terms, &icu_positions);
+      ASSERT_EQ(fast_terms, icu_terms) << testing::PrintToString(text);
+      ASSERT_EQ(fast_positions, icu_positions) << testing::PrintToString(text);
+      ++cases;
+    }
+  }
+  EXPECT_EQ(cases, 20000u);
 }
 
 TEST(AnalyzerTest, CyrillicIsLowercasedAndStemmedByRussian) {

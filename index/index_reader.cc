@@ -99,31 +99,44 @@ Status IndexReader::Load() {
     }
     CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "read segments"));
   }
-  deleted_.assign(doc_id_limit_, false);
   {
+    // Keys come in doc id order (big-endian): the ids are collected sorted
+    // and added in one call, then the bitmap is compacted (runs where whole
+    // ranges are deleted, no spare capacity).
+    std::vector<uint32_t> docs;
     std::unique_ptr<rocksdb::Iterator> it(
         db->NewIterator(read_options_, store_->cf(Cf::kDeletes)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() != 4) return Status::Corruption("bad delete record");
       const uint32_t doc = DecodeFixed32BE(it->key().data());
-      if (doc < doc_id_limit_) deleted_[doc] = true;
+      if (doc < doc_id_limit_) docs.push_back(doc);
     }
     CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "read deletes"));
+    deleted_.addMany(docs.size(), docs.data());
+    deleted_.runOptimize();
+    deleted_.shrinkToFit();
+    has_deletes_ = !deleted_.isEmpty();
   }
   stats_ = CollectionStats();
   stats_.segments = static_cast<uint32_t>(segments_.size());
-  for (const SegmentInfo& seg : segments_) {
-    for (uint32_t i = 0; i < seg.count; ++i) {
-      if (deleted_[seg.base + i]) {
-        ++stats_.deleted_docs;
-        continue;
-      }
-      ++stats_.live_docs;
-      if (seg.lengths[i] > 0) {
-        ++stats_.docs_with_terms;
-        stats_.sum_lengths += seg.lengths[i];
-      }
+  for (SegmentInfo& seg : segments_) {
+    uint64_t with_terms = 0;
+    uint64_t sum = 0;
+    for (uint32_t length : seg.lengths) {
+      with_terms += length > 0;
+      sum += length;
     }
+    seg.deleted = 0;
+    ForEachDeleted(seg.base, seg.base + seg.count, [&](uint32_t doc) {
+      const uint32_t length = seg.lengths[doc - seg.base];
+      ++seg.deleted;
+      with_terms -= length > 0;
+      sum -= length;
+    });
+    stats_.deleted_docs += seg.deleted;
+    stats_.live_docs += seg.count - seg.deleted;
+    stats_.docs_with_terms += with_terms;
+    stats_.sum_lengths += sum;
   }
   return Status::OK();
 }

@@ -5,6 +5,20 @@
 // memory too), the deleted documents, and the collection statistics. Later
 // writes are not seen; open a new reader to see them.
 //
+// Deleted documents: the "deletes" column family holds one key per deleted
+// global doc id (keys.h); the reader loads them into one compressed bitmap
+// (CRoaring) of global ids, run-optimized, instead of a bit per id of the
+// whole id space, and counts each segment's share (SegmentInfo::deleted).
+// Lookups cost nothing where nothing is deleted: IsDeleted(doc) tests a
+// per-reader flag and IsDeleted(seg, local) the segment's count before the
+// bitmap is touched, so hot loops over a segment without deletes never
+// look one up. Loops that visit a segment's docs in order (document-at-a-
+// time scoring, merges) use a DeletedCursor, which walks the deletes
+// alongside instead of looking each doc up; segment-wide work (statistics,
+// exhaustive scoring, clearing a merged range's delete keys) walks the
+// deleted docs of a range (ForEachDeleted). The on-disk format is
+// unchanged: the bitmap is rebuilt from the keys at each Open.
+//
 // Thread-safety: const methods may be called from many threads at once.
 #ifndef CASCADE_INDEX_INDEX_READER_H_
 #define CASCADE_INDEX_INDEX_READER_H_
@@ -18,18 +32,31 @@
 #include <string_view>
 #include <vector>
 
+#include <roaring/roaring.hh>
 #include <rocksdb/db.h>
 
 #include "cascade/status.h"
 #include "index/document.h"
 #include "index/store.h"
 
+// CRoaring 0.3 and later declare Roaring in namespace roaring; 0.2 (Debian
+// 12's libroaring-dev) declares it globally. Unqualified lookup through the
+// using-directive finds either.
+namespace roaring {}
 namespace cascade::index {
+namespace roaring_compat {
+using namespace ::roaring;
+using DocBitmap = Roaring;
+}  // namespace roaring_compat
+
+// A set of uint32 doc ids (CRoaring's 32-bit bitmap).
+using DocBitmap = roaring_compat::DocBitmap;
 
 struct SegmentInfo {
   uint32_t id = 0;
   uint32_t base = 0;   // first global doc id
   uint32_t count = 0;  // documents, deleted ones included
+  uint32_t deleted = 0;  // of them, deleted in this reader's view
   std::vector<uint32_t> lengths;  // per local doc: indexed terms
   // LengthToNormByte(lengths[i]) (length_norm.h); empty unless the index
   // uses LengthNorm::kLucene.
@@ -60,8 +87,29 @@ class IndexReader {
   const std::vector<SegmentInfo>& segments() const { return segments_; }
   const CollectionStats& stats() const { return stats_; }
   const IndexOptions& options() const { return store_->options(); }
-  bool IsDeleted(uint32_t doc) const {
-    return doc < deleted_.size() && deleted_[doc];
+  // Whether global doc id `doc` is deleted in this view (false for ids no
+  // segment holds, unless a stray delete key names one).
+  bool IsDeleted(uint32_t doc) const { return has_deletes_ && deleted_.contains(doc); }
+  // The same for document `local` of `seg` (one of segments()); no bitmap
+  // lookup when the segment has no deleted document.
+  bool IsDeleted(const SegmentInfo& seg, uint32_t local) const {
+    return seg.deleted != 0 && deleted_.contains(seg.base + local);
+  }
+  // The deleted global doc ids of this view, below doc_id_limit().
+  const DocBitmap& deleted() const { return deleted_; }
+  // Calls fn(doc) for each deleted global doc id in [begin, end), ascending.
+  template <typename Fn>
+  void ForEachDeleted(uint32_t begin, uint32_t end, Fn&& fn) const {
+    if (!has_deletes_ || begin >= end) return;
+    auto it = deleted_.begin();
+    it.equalorlarger(begin);
+    for (; it != deleted_.end() && *it < end; ++it) fn(static_cast<uint32_t>(*it));
+  }
+  // Calls fn(local) for each deleted document of `seg`, ascending.
+  template <typename Fn>
+  void ForEachDeleted(const SegmentInfo& seg, Fn&& fn) const {
+    if (seg.deleted == 0) return;
+    ForEachDeleted(seg.base, seg.base + seg.count, [&](uint32_t doc) { fn(doc - seg.base); });
   }
   // One past the largest doc id in this view. Segments may leave gaps below
   // it (ids freed by merges, segment_merger.h).
@@ -145,7 +193,10 @@ class IndexReader {
   // merges (read_options_) and every other read still verify.
   rocksdb::ReadOptions query_read_options_;
   std::vector<SegmentInfo> segments_;
-  std::vector<bool> deleted_;
+  // Deleted global doc ids below doc_id_limit_; has_deletes_ is
+  // !deleted_.isEmpty(), kept apart so IsDeleted tests a bool first.
+  DocBitmap deleted_;
+  bool has_deletes_ = false;
   uint32_t doc_id_limit_ = 0;
   std::optional<float> tilde_scale_;
   // With tilde_in_memory: records of doc d are tilde_data_[tilde_offsets_[d],
@@ -154,6 +205,62 @@ class IndexReader {
   std::vector<uint64_t> tilde_offsets_;
   std::string tilde_data_;
   CollectionStats stats_;
+};
+
+// Whether documents of one segment are deleted, asked in ascending order
+// of local id, as document-at-a-time scoring visits them: the cursor walks
+// the segment's deleted docs alongside, so an answer costs a comparison
+// (plus one bitmap step per deleted doc passed) instead of a bitmap lookup,
+// and nothing at all when the segment has no deletes. Asking for a smaller
+// id than the last one seeks back: still right, only slower.
+// Not thread-safe (one per search); `reader` must outlive it.
+class DeletedCursor {
+ public:
+  DeletedCursor(const IndexReader& reader, const SegmentInfo& seg)
+      : bitmap_(&reader.deleted()),
+        base_(seg.base),
+        end_(seg.base + seg.count),
+        none_(seg.deleted == 0),
+        it_(bitmap_->begin()) {
+    if (!none_) Seek(0);
+  }
+  bool IsDeleted(uint32_t local) {
+    if (none_) return false;
+    // The common case: no deleted doc in [from_, local].
+    if (local < next_ && local >= from_) return false;
+    if (local < from_) {
+      Seek(local);
+    } else {
+      while (next_ < local) Advance();
+      from_ = local;
+    }
+    return next_ == local;
+  }
+
+ private:
+  static constexpr uint64_t kNone = UINT64_MAX;
+  // Invariant: next_ is the first deleted local id >= from_, or kNone.
+  void Seek(uint32_t local) {
+    it_ = bitmap_->begin();
+    it_.equalorlarger(base_ + local);
+    from_ = local;
+    Load();
+  }
+  void Advance() {
+    ++it_;
+    Load();
+  }
+  void Load() {
+    next_ = it_ != bitmap_->end() && *it_ < end_ ? uint64_t{*it_} - base_ : kNone;
+  }
+
+  const DocBitmap* bitmap_;
+  uint32_t base_;
+  uint32_t end_;
+  bool none_;  // the segment has no deleted doc
+  uint32_t from_ = 0;
+  uint64_t next_ = kNone;
+  DocBitmap::const_iterator it_;
 };
 
 }  // namespace cascade::index

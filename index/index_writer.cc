@@ -720,13 +720,8 @@ Status IndexWriter::RunMerges(Plan plan) {
               [](const SegmentInfo* a, const SegmentInfo* b) { return a->base < b->base; });
     std::vector<SegmentSize> sizes(segments.size());
     for (size_t s = 0; s < segments.size(); ++s) {
-      for (uint32_t i = 0; i < segments[s]->count; ++i) {
-        if (reader->IsDeleted(segments[s]->base + i)) {
-          ++sizes[s].deleted;
-        } else {
-          ++sizes[s].live;
-        }
-      }
+      sizes[s].deleted = segments[s]->deleted;
+      sizes[s].live = segments[s]->count - segments[s]->deleted;
     }
     const std::vector<MergeSpec> merges = plan(std::span<const SegmentSize>(sizes));
     if (merges.empty()) return Status::OK();

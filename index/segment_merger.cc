@@ -243,13 +243,11 @@ Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
   result.segments = static_cast<uint32_t>(segs.size());
   std::vector<uint32_t> lengths;  // by new local doc id
   for (const SegmentInfo* seg : segs) {
+    result.reclaimed += seg->deleted;
+    DeletedCursor deleted(reader, *seg);
     for (uint32_t i = 0; i < seg->count; ++i) {
-      const uint32_t doc = seg->base + i;
-      if (reader.IsDeleted(doc)) {
-        ++result.reclaimed;
-        continue;
-      }
-      remap.to[doc - remap.lo] = remap.lo + static_cast<uint32_t>(lengths.size());
+      if (deleted.IsDeleted(i)) continue;
+      remap.to[seg->base + i - remap.lo] = remap.lo + static_cast<uint32_t>(lengths.size());
       lengths.push_back(seg->lengths[i]);
     }
   }
@@ -415,16 +413,16 @@ Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
       }
     }
   }
-  // No document of the merged segment is deleted.
+  // No document of the merged segment is deleted. The reader's bitmap holds
+  // every delete key of its snapshot (ro) below its doc id limit, and the
+  // merged range lies below it.
   {
     rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::kDeletes);
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
-    for (it->Seek(DocKey(remap.lo)); it->Valid(); it->Next()) {
-      if (it->key().size() != 4) return Status::Corruption("bad delete record");
-      if (DecodeFixed32BE(it->key().data()) >= remap.hi) break;
-      CASCADE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf, it->key()), "merge: batch"));
-    }
-    CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "merge: scan deletes"));
+    Status status;
+    reader.ForEachDeleted(remap.lo, remap.hi, [&](uint32_t doc) {
+      if (status.ok()) status = FromRocks(batch.Delete(cf, DocKey(doc)), "merge: batch");
+    });
+    CASCADE_RETURN_IF_ERROR(status);
   }
 
   rocksdb::WriteOptions wo;

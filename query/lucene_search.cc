@@ -731,8 +731,7 @@ Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
   for (size_t s = 0; s < segments.size(); ++s) {
     CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(*plan, s));
     for (const Match& m : matches) {
-      const uint32_t doc = segments[s].base + m.doc;
-      if (!reader.IsDeleted(doc)) docs.push_back(doc);
+      if (!reader.IsDeleted(segments[s], m.doc)) docs.push_back(segments[s].base + m.doc);
     }
   }
   std::sort(docs.begin(), docs.end());
@@ -765,8 +764,8 @@ Result<TopDocs> SearchLucene(const QueryNode& query,
     CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(*plan, s));
     const uint32_t base = segments[s].base;
     for (const Match& m : matches) {
+      if (reader.IsDeleted(segments[s], m.doc)) continue;
       const ScoredDoc hit{base + m.doc, m.score};
-      if (reader.IsDeleted(hit.doc)) continue;
       ++result.total_hits;
       if (heap.size() < params.k) {
         heap.push_back(hit);

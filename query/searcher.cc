@@ -92,7 +92,7 @@ class DaatSegment {
               const Bm25Scorer& scorer, size_t nterms, uint64_t count_first,
               TopK* top, uint64_t* hits, bool* skipped)
       : seg_(seg),
-        reader_(reader),
+        deleted_(reader, seg),
         scorer_(scorer),
         contrib_(nterms, 0.0f),
         // A float sum of n terms, in any order, exceeds the exact sum by at
@@ -114,7 +114,7 @@ class DaatSegment {
     if (!top_->full() || *hits_ < count_first_) return 0;
     return top_->worst();
   }
-  bool Live(uint32_t local) const { return !reader_.IsDeleted(seg_.base + local); }
+  bool Live(uint32_t local) { return !deleted_.IsDeleted(local); }
   float LengthFactor(uint32_t local) const { return scorer_.LengthFactor(seg_, local); }
   // Sums contrib_ in query-term order (as the exhaustive accumulators do;
   // absent terms add +0, which changes nothing), clears it, offers the hit.
@@ -130,7 +130,7 @@ class DaatSegment {
   }
 
   const index::SegmentInfo& seg_;
-  const index::IndexReader& reader_;
+  index::DeletedCursor deleted_;  // asked in doc order: WAND pivots, MaxScore candidates
   const Bm25Scorer& scorer_;
   std::vector<float> contrib_;  // per query term, for the current doc
   double slack_;
@@ -466,7 +466,7 @@ Result<std::vector<uint32_t>> Searcher::Match(std::string_view query,
           return Status::Corruption("posting beyond segment end in segment",
                                     std::to_string(seg.id));
         }
-        if (!reader_->IsDeleted(seg.base + local)) out.push_back(seg.base + local);
+        if (!reader_->IsDeleted(seg, local)) out.push_back(seg.base + local);
       }
     }
     std::sort(out.begin() + first, out.end());
@@ -588,13 +588,14 @@ Result<TopDocs> Searcher::SearchTerms(
               weights[t], tfs_[i], scorer.LengthFactor(seg, local));
         }
       }
+      // Deleted documents score nothing: one pass over the segment's
+      // deletes instead of a lookup per hit.
+      reader_->ForEachDeleted(seg, [&](uint32_t local) { accumulators_[local] = 0.0f; });
       for (uint32_t local = 0; local < seg.count; ++local) {
         const float score = accumulators_[local];
         if (score <= 0.0f) continue;
-        const uint32_t doc = seg.base + local;
-        if (reader_->IsDeleted(doc)) continue;
         ++result.total_hits;
-        top.Push({doc, score});
+        top.Push({seg.base + local, score});
       }
       continue;
     }

@@ -2,7 +2,7 @@
 # packages Cascade builds with, only those that are missing.
 cascade_packages=(
   cmake ninja-build g++ pkg-config
-  librocksdb-dev libicu-dev libstemmer-dev libsimdjson-dev libcli11-dev
+  librocksdb-dev libroaring-dev libicu-dev libstemmer-dev libsimdjson-dev libcli11-dev
   zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
   libboost-dev curl
 )

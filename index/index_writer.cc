@@ -202,7 +202,7 @@ void IndexWriter::Analyze(Analyzer& analyzer, const Document& doc,
       AnalyzedDoc::Term& t = out->distinct[slot];
       if (t.hash == hash) {
         const uint32_t begin = slot == 0 ? 0 : out->distinct[slot - 1].end;
-        if (std::string_view(out->terms).substr(begin, t.end - begin) == term) {
+        if (SameTerm(std::string_view(out->terms).substr(begin, t.end - begin), term)) {
           ++t.tf;
           scratch.term_of[i] = slot;
           break;

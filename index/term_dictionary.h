@@ -48,6 +48,25 @@ inline uint64_t HashTerm(std::string_view term) {
   return h ^ (h >> 31);
 }
 
+// a == b for terms: inline, 8 bytes at a time (terms are short; a call to
+// memcmp per probe was 5% of the writer thread).
+inline bool SameTerm(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  size_t n = a.size();
+  for (; n >= 8; p += 8, q += 8, n -= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, p, 8);
+    std::memcpy(&y, q, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; ++p, ++q, --n) {
+    if (*p != *q) return false;
+  }
+  return true;
+}
+
 class TermDictionary {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -67,7 +86,7 @@ class TermDictionary {
         *added = true;
         return slot.id;
       }
-      if (slot.hash == hash && this->term(slot.id) == term) {
+      if (slot.hash == hash && SameTerm(this->term(slot.id), term)) {
         *added = false;
         return slot.id;
       }
@@ -87,7 +106,7 @@ class TermDictionary {
     for (size_t i = hash & mask;; i = (i + 1) & mask) {
       const Slot& slot = slots_[i];
       if (slot.id == kNone) return kNone;
-      if (slot.hash == hash && this->term(slot.id) == term) return slot.id;
+      if (slot.hash == hash && SameTerm(this->term(slot.id), term)) return slot.id;
     }
   }
 

@@ -13,7 +13,8 @@
 // segment_merger.h); document counts and length sums leave them out.
 //
 // Thread-safety: one IndexWriter per Store (Open refuses a second), used
-// from one thread at a time. AddBatch() analyses on its own threads.
+// from one thread at a time. AddBatch() analyses on threads of its own,
+// started by its first call and parked between calls.
 #ifndef CASCADE_INDEX_INDEX_WRITER_H_
 #define CASCADE_INDEX_INDEX_WRITER_H_
 
@@ -218,6 +219,9 @@ class IndexWriter {
   WriterOptions options_;
   std::vector<std::unique_ptr<Analyzer>> analyzers_;  // one per thread
   bool positions_ = false;  // the index stores term positions
+  struct AnalysisPool;
+  std::unique_ptr<AnalysisPool> pool_threads_;  // AddBatch's, started by the first
+  std::vector<AnalyzeScratch> worker_scratch_;  // one per pool thread
   AnalyzeScratch scratch_;   // Add()'s
   AnalyzedDoc analyzed_;     // Add()'s
   Buffer buffer_;

@@ -445,6 +445,52 @@ TEST_F(IndexTest, IngestedSegmentsHoldExactlyWhatBatchesWrite) {
   EXPECT_TRUE(fs::is_empty(root_ / "ingested" / "ingest"));
 }
 
+TEST_F(IndexTest, ManyBatchesOnParkedThreadsEqualAddingOneByOne) {
+  // The analysis threads are started by the first AddBatch and reused by
+  // the next ones (of every size, an invalid document stopping one of
+  // them); the index equals one built by Add() alone.
+  std::shared_ptr<Store> pooled = OpenStore((root_ / "pooled").string(), Create());
+  std::shared_ptr<Store> serial = OpenStore((root_ / "serial").string(), Create());
+  ASSERT_NE(pooled, nullptr);
+  ASSERT_NE(serial, nullptr);
+  // ~400 x 600 words: the 1 MiB buffer flushes in the middle of batches.
+  const std::vector<Document> docs = GeneratedCorpus(400, 600);
+  WriterOptions three;
+  three.threads = 3;
+  three.ram_buffer_bytes = size_t{1} << 20;
+  WriterOptions one = three;
+  one.threads = 1;
+  std::unique_ptr<IndexWriter> wp = OpenWriter(pooled, three);
+  std::unique_ptr<IndexWriter> ws = OpenWriter(serial, one);
+  ASSERT_NE(wp, nullptr);
+  ASSERT_NE(ws, nullptr);
+  size_t at = 0;
+  for (size_t size : {size_t{0}, size_t{1}, size_t{2}, size_t{31}, size_t{33}, size_t{64},
+                      size_t{100}, size_t{169}}) {
+    ExpectOk(wp->AddBatch(std::span(docs).subspan(at, size)));
+    AddAll(ws.get(), std::span(docs).subspan(at, size));
+    at += size;
+  }
+  ASSERT_EQ(at, docs.size());
+  // A batch with an invalid document adds the ones before it, in both.
+  std::vector<Document> bad(docs.begin(), docs.begin() + 40);
+  for (Document& d : bad) d.id += "x";
+  bad[37].id.clear();
+  EXPECT_TRUE(wp->AddBatch(bad).IsInvalidArgument());
+  for (size_t i = 0; i < 37; ++i) ExpectOk(ws->Add(bad[i]));
+  ExpectOk(wp->Commit());
+  ExpectOk(ws->Commit());
+  EXPECT_EQ(wp->stats().added, 437u);
+  EXPECT_GE(wp->stats().segments, 2u);
+  EXPECT_EQ(wp->stats().segments, ws->stats().segments);
+  const auto a = Dump(*pooled);
+  const auto b = Dump(*serial);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i], b[i]) << "record " << i << " of family " << std::get<0>(a[i]);
+  }
+}
+
 // ---------------------------------------------------------- replacement
 
 TEST_F(IndexTest, DuplicateIdInOneBufferReplacesTheEarlierDocument) {

@@ -377,6 +377,16 @@ std::vector<std::tuple<int, std::string, std::string>> Dump(const Store& store) 
   return out;
 }
 
+// Both stores hold the same records in every column family.
+void ExpectSameRecords(const Store& x, const Store& y) {
+  const auto a = Dump(x);
+  const auto b = Dump(y);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i], b[i]) << "record " << i << " of family " << std::get<0>(a[i]);
+  }
+}
+
 TEST_F(IndexTest, IngestedSegmentsHoldExactlyWhatBatchesWrite) {
   // The same adds, replacements and deletes, flushed through table-file
   // ingestion in one index and through write batches in the other, leave
@@ -427,12 +437,7 @@ TEST_F(IndexTest, IngestedSegmentsHoldExactlyWhatBatchesWrite) {
   EXPECT_EQ(wi->stats().ingested_segments, 3u);
   EXPECT_EQ(wb->stats().ingested_segments, 0u);
   EXPECT_EQ(wi->stats().segments, wb->stats().segments);
-  const auto a = Dump(*ingested);
-  const auto b = Dump(*batched);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i], b[i]) << "record " << i << " of family " << std::get<0>(a[i]);
-  }
+  ExpectSameRecords(*ingested, *batched);
   // A reader opened before later ingests keeps its view.
   ASSERT_NE(before, nullptr);
   EXPECT_EQ(before->stats().live_docs, 100u);
@@ -483,12 +488,7 @@ TEST_F(IndexTest, ManyBatchesOnParkedThreadsEqualAddingOneByOne) {
   EXPECT_EQ(wp->stats().added, 437u);
   EXPECT_GE(wp->stats().segments, 2u);
   EXPECT_EQ(wp->stats().segments, ws->stats().segments);
-  const auto a = Dump(*pooled);
-  const auto b = Dump(*serial);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i], b[i]) << "record " << i << " of family " << std::get<0>(a[i]);
-  }
+  ExpectSameRecords(*pooled, *serial);
 }
 
 // ---------------------------------------------------------- replacement

@@ -4,7 +4,8 @@
 // PyTorch on the same inputs (bench/gpu/run_device.sh does both).
 //
 //   cuda_encoder_bench --shape minilm-l6|bert-base [--device cuda|cpu]
-//       [--precision fp16|bf16|fp32] [--lengths 128,256,512]
+//       [--precision fp16|bf16|fp32] [--attention auto|plain]
+//       [--lengths 128,256,512]
 //       [--batches 100,1000] [--mixed-batches 100,1000] [--mixed-range 32:512]
 //       [--seconds 2] [--write-inputs DIR] [--no-graphs]
 //
@@ -43,6 +44,7 @@ struct Flags {
   std::string shape = "minilm-l6";
   std::string device = "cuda";
   std::string precision = "fp16";
+  std::string attention = "auto";  // auto | plain (CudaEncoderOptions)
   std::vector<int> lengths = {128, 256, 512};
   std::vector<int> batches = {100, 1000};
   std::vector<int> mixed_batches = {100, 1000};
@@ -57,6 +59,7 @@ int Usage(const char* why) {
                "cuda_encoder_bench: %s\n"
                "usage: cuda_encoder_bench --shape minilm-l6|bert-base "
                "[--device cuda|cpu] [--precision fp16|bf16|fp32] "
+               "[--attention auto|plain] "
                "[--lengths L,..] [--batches B,..] [--mixed-batches B,..] "
                "[--mixed-range MIN:MAX] [--seconds S] [--write-inputs DIR] "
                "[--no-graphs]\n",
@@ -111,6 +114,9 @@ Result<std::unique_ptr<Backend>> OpenBackend(const Flags& flags,
   CudaEncoderOptions options;
   CASCADE_ASSIGN_OR_RETURN(options.precision, ParsePrecision(flags.precision));
   options.cuda_graphs = flags.graphs;
+  options.attention = flags.attention == "plain"
+                          ? CudaEncoderOptions::Attention::kPlain
+                          : CudaEncoderOptions::Attention::kAuto;
   CASCADE_ASSIGN_OR_RETURN(
       std::unique_ptr<CudaEncoder> cuda,
       CudaEncoder::Create(config, std::move(weights), options));
@@ -148,9 +154,12 @@ int Run(const Flags& flags) {
                      RandomMixedPairs(batch, flags.mixed_min, flags.mixed_max,
                                       vocab, 7u + batch)});
   }
-  const std::string engine = flags.device == "cpu"
-                                 ? std::string("cascade-cpu")
-                                 : "cascade-cuda-" + flags.precision;
+  // cascade-cuda-fp16, or cascade-cuda-fp16-plain for the plain kernel.
+  std::string engine = "cascade-cpu";
+  if (flags.device != "cpu") {
+    engine = "cascade-cuda-" + flags.precision;
+    if (flags.attention != "auto") engine += "-" + flags.attention;
+  }
   for (const Case& c : cases) {
     if (!flags.write_inputs.empty()) {
       const std::string path = flags.write_inputs + "/" + flags.shape + "-" +
@@ -218,6 +227,9 @@ int main(int argc, char** argv) {
       ok = value == "cpu" || value == "cuda";
     } else if (flag == "--precision") {
       flags.precision = value;
+    } else if (flag == "--attention") {
+      flags.attention = value;
+      ok = value == "auto" || value == "plain";
     } else if (flag == "--lengths") {
       ok = cascade::gpu::ParseList(value, &flags.lengths);
     } else if (flag == "--batches") {

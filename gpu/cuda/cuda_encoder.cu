@@ -149,6 +149,9 @@ struct GraphEntry {
 constexpr size_t kMaxGraphs = 32;
 constexpr size_t kCublasWorkspace = 32u << 20;
 
+// The attention kernel a fp16/bf16 encoder launches (fp32: always kPlain).
+enum class AttentionKernel { kPlain, kFlash };
+
 // Head sizes the attention kernels are instantiated for (rounded up).
 int PaddedHeadSize(int head_dim) {
   for (int d : {16, 32, 64, 128}) {
@@ -166,7 +169,7 @@ struct CudaEncoder::Impl {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   DeviceBuffer cublas_workspace;
-  bool tensor_core_attention = false;
+  AttentionKernel attention_kernel = AttentionKernel::kPlain;
   int padded_head = 0;
   size_t attention_shared = 0;
 
@@ -451,7 +454,7 @@ Status CudaEncoder::Impl::Gemm(const void* x, const DeviceLinear& linear,
 namespace {
 
 template <typename T, int kD>
-Status LaunchAttention(bool tensor_cores, size_t shared_bytes,
+Status LaunchAttention(AttentionKernel kernel, size_t shared_bytes,
                        const GraphKey& key, int heads, cudaStream_t stream,
                        const T* qkv, const float* bias, const int32_t* offsets,
                        const int32_t* tile_seq, const int32_t* tile_q0,
@@ -459,11 +462,11 @@ Status LaunchAttention(bool tensor_cores, size_t shared_bytes,
   const dim3 grid(key.tiles, heads);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   if constexpr (!std::is_same_v<T, float>) {
-    if (tensor_cores) {
-      k::AttentionTensorCore<T, kD><<<grid, 128, shared_bytes, stream>>>(
+    if (kernel == AttentionKernel::kFlash) {
+      k::AttentionFlash<T, kD><<<grid, 128, shared_bytes, stream>>>(
           qkv, bias, offsets, tile_seq, tile_q0, hidden, head_dim,
           scale * 1.4426950408889634f, out);
-      CASCADE_CUDA_LAUNCHED("AttentionTensorCore");
+      CASCADE_CUDA_LAUNCHED("AttentionFlash");
       return Status::OK();
     }
   }
@@ -473,12 +476,12 @@ Status LaunchAttention(bool tensor_cores, size_t shared_bytes,
   return Status::OK();
 }
 
-// Raises a tensor-core attention kernel's shared-memory limit to what it
-// needs (above the default 48 KB). *bytes = 0 when the device allows less
-// per block than the kernel needs (then the plain kernel runs).
+// Raises the flash attention kernel's shared-memory limit to what it needs
+// (above the default 48 KB). *bytes = 0 when the device allows less per
+// block than the kernel needs (then the plain kernel runs).
 template <typename T, int kD>
-Status PrepareTensorCoreAttention(int device, size_t* bytes) {
-  *bytes = k::TensorCoreLayout<kD>::kTotal;
+Status PrepareFlashAttention(int device, size_t* bytes) {
+  *bytes = k::FlashLayout<kD>::kTotal;
   int limit = 0;
   CASCADE_CUDA_TRY(cudaDeviceGetAttribute(
       &limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -487,8 +490,8 @@ Status PrepareTensorCoreAttention(int device, size_t* bytes) {
     return Status::OK();
   }
   CASCADE_CUDA_TRY(cudaFuncSetAttribute(
-      k::AttentionTensorCore<T, kD>,
-      cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(*bytes)));
+      k::AttentionFlash<T, kD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+      static_cast<int>(*bytes)));
   return Status::OK();
 }
 
@@ -500,13 +503,13 @@ Status PrepareAttention(int device, int padded, size_t* bytes) {
   } else {
     switch (padded) {
       case 16:
-        return PrepareTensorCoreAttention<T, 16>(device, bytes);
+        return PrepareFlashAttention<T, 16>(device, bytes);
       case 32:
-        return PrepareTensorCoreAttention<T, 32>(device, bytes);
+        return PrepareFlashAttention<T, 32>(device, bytes);
       case 64:
-        return PrepareTensorCoreAttention<T, 64>(device, bytes);
+        return PrepareFlashAttention<T, 64>(device, bytes);
       case 128:
-        return PrepareTensorCoreAttention<T, 128>(device, bytes);
+        return PrepareFlashAttention<T, 128>(device, bytes);
     }
     return Status::Internal("attention", "unexpected head size");
   }
@@ -530,7 +533,7 @@ Status CudaEncoder::Impl::EnqueueAttention(const GraphKey& key,
   switch (padded_head) {
 #define CASCADE_ATTENTION_CASE(kD)                                            \
   case kD:                                                                    \
-    return LaunchAttention<T, kD>(tensor_core_attention, attention_shared,    \
+    return LaunchAttention<T, kD>(attention_kernel, attention_shared,         \
                                   key, c.num_heads, stream, qkv_rows, bias,   \
                                   offsets, tile_seq, tile_q0, c.hidden_size,  \
                                   head_dim, out);
@@ -838,10 +841,9 @@ Result<std::unique_ptr<CudaEncoder>> CudaEncoder::Create(
   CASCADE_CUBLAS_TRY(cublasSetWorkspace(
       impl->cublas, impl->cublas_workspace.get(), kCublasWorkspace));
 
-  impl->tensor_core_attention =
-      options.precision != Precision::kFp32 &&
-      options.attention == CudaEncoderOptions::Attention::kAuto;
-  if (impl->tensor_core_attention) {
+  if (options.precision != Precision::kFp32 &&
+      options.attention == CudaEncoderOptions::Attention::kAuto) {
+    impl->attention_kernel = AttentionKernel::kFlash;
     Status prepared =
         options.precision == Precision::kFp16
             ? PrepareAttention<__half>(options.device, padded,
@@ -849,7 +851,9 @@ Result<std::unique_ptr<CudaEncoder>> CudaEncoder::Create(
             : PrepareAttention<__nv_bfloat16>(options.device, padded,
                                               &impl->attention_shared);
     CASCADE_RETURN_IF_ERROR(prepared);
-    if (impl->attention_shared == 0) impl->tensor_core_attention = false;
+    if (impl->attention_shared == 0) {
+      impl->attention_kernel = AttentionKernel::kPlain;
+    }
   }
   CASCADE_RETURN_IF_ERROR(impl->Upload(std::move(weights)));
 

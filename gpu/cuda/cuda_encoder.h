@@ -12,10 +12,12 @@
 //    bias + activation; the Q/K/V bias is added inside attention;
 //  - attention runs over the packed sequences, one block per (64-query
 //    tile, head), each sequence attending only to its own keys, with an
-//    online softmax; fp16/bf16 use tensor cores (WMMA), fp32 a plain
+//    online softmax; fp16/bf16 use a FlashAttention-2 style tensor-core
+//    kernel (mma.sync with the scores, probabilities and output in
+//    registers, K/V tiles double-buffered with cp.async), fp32 a plain
 //    kernel (as does fp16/bf16 where the device's per-block shared memory
-//    is too small for the tensor-core kernel's tiles: head size 128 on
-//    compute capability 8.6/8.9); head sizes up to 128;
+//    is too small for the tensor-core kernel's tiles); head sizes up to
+//    128;
 //  - the head (pooler + classifier, pooling + normalisation, or the token
 //    projection) runs on the device; only the outputs come back.
 // Weights are converted and uploaded once, at Create. Buffers are sized

@@ -812,4 +812,17 @@ Status IndexWriter::ForceMerge(size_t max_segments) {
   });
 }
 
+Status IndexWriter::ApplyMerge(PreparedMerge& merge) {
+  CASCADE_ASSIGN_OR_RETURN(MergeResult merged, CommitMerge(*store_, merge));
+  if (merge.empty()) return Status::OK();
+  // A buffered delete names a document live when it was buffered, so none
+  // is gone; the erase only guards that.
+  for (uint32_t& doc : buffer_.deletes) doc = merge.NewId(doc);
+  std::erase(buffer_.deletes, PreparedMerge::kGone);
+  ++stats_.merges;
+  stats_.merged_segments += merged.segments;
+  stats_.reclaimed += merged.reclaimed;
+  return Status::OK();
+}
+
 }  // namespace cascade::index

@@ -36,6 +36,7 @@
 
 namespace cascade::index {
 
+class PreparedMerge;
 class SegmentSink;
 
 struct WriterOptions {
@@ -119,6 +120,13 @@ class IndexWriter {
   // max_segments is 0.
   Status ForceMerge(size_t max_segments);
 
+  // Writes a merge prepared beside this writer, on another thread
+  // (segment_merger.h: PrepareMerge, over any reader of the store), while
+  // documents were added, replaced and deleted: deletes flushed since its
+  // snapshot move with their documents, and so do the buffered ones.
+  // Called like the other methods (one thread at a time). Errors of
+  // CommitMerge; the index is then unchanged.
+  Status ApplyMerge(PreparedMerge& merge);
   // The checks Add() makes, without adding: OK or InvalidArgument naming
   // the problem. Lets a caller skip a bad record before a batch.
   Status CheckDocument(const Document& doc) const { return Check(doc); }

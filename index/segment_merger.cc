@@ -55,7 +55,8 @@ Status Relocate(rocksdb::DB* db, const rocksdb::ReadOptions& ro, rocksdb::Column
     key.assign(prefix);
     PutFixed32BE(&key, to);
     CASCADE_RETURN_IF_ERROR(FromRocks(batch->Put(cf, key, it->value()), "merge: batch"));
-    CASCADE_RETURN_IF_ERROR(on_move(to, std::string_view(it->value().data(), it->value().size())));
+    CASCADE_RETURN_IF_ERROR(
+        on_move(doc, to, std::string_view(it->value().data(), it->value().size())));
   }
   return FromRocks(it->status(), "merge: scan records");
 }
@@ -207,8 +208,19 @@ Status MergeNumerics(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
 
 }  // namespace
 
+uint32_t PreparedMerge::NewId(uint32_t doc) const {
+  static_assert(kGone == kDropped);
+  return doc < lo_ || doc >= hi_ ? doc : to_[doc - lo_];
+}
+
 Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
                                   std::span<const uint32_t> segment_ids) {
+  CASCADE_ASSIGN_OR_RETURN(PreparedMerge merge, PrepareMerge(store, reader, segment_ids));
+  return CommitMerge(store, merge);
+}
+
+Result<PreparedMerge> PrepareMerge(Store& store, const IndexReader& reader,
+                                   std::span<const uint32_t> segment_ids) {
   if (store.read_only()) return Status::InvalidArgument("index is open read-only", store.path());
   if (segment_ids.empty()) return Status::InvalidArgument("merge: no segments");
   // The reader's segments in doc id order; the merged ones must be a run.
@@ -259,12 +271,19 @@ Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
       break;
     }
   }
-  if (segs.size() == 1 && result.reclaimed == 0) return result;  // nothing to do
+  PreparedMerge prepared;
+  prepared.result_ = result;
+  if (segs.size() == 1 && result.reclaimed == 0) return prepared;  // nothing to do
+  prepared.empty_ = false;
+  prepared.lo_ = remap.lo;
+  prepared.hi_ = remap.hi;
+  for (const SegmentInfo* seg : segs) prepared.segments_.emplace_back(seg->id, seg->base);
+  prepared.batch_ = std::make_unique<rocksdb::WriteBatch>();
 
   rocksdb::DB* db = store.db();
   const rocksdb::ReadOptions& ro = reader.read_options();
   const uint32_t target = segs.front()->id;
-  rocksdb::WriteBatch batch;
+  rocksdb::WriteBatch& batch = *prepared.batch_;
 
   // Postings: a k-way merge of the segments' term ranges.
   rocksdb::ColumnFamilyHandle* postings_cf = store.cf(Cf::kPostings);
@@ -382,21 +401,18 @@ Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
         FromRocks(batch.Put(segments_cf, SegmentKey(target), value), "merge: batch"));
   }
 
-  // Stored documents, and the external ids of moved ones.
-  rocksdb::ColumnFamilyHandle* ids_cf = store.cf(Cf::kIds);
-  const auto no_op = [](uint32_t, std::string_view) { return Status::OK(); };
-  std::string doc_value;
+  // Stored documents, and the external ids of moved ones (put by
+  // CommitMerge, which knows which of them are still live).
+  const auto no_op = [](uint32_t, uint32_t, std::string_view) { return Status::OK(); };
   CASCADE_RETURN_IF_ERROR(Relocate(
       db, ro, store.cf(Cf::kDocs), "", remap, &batch,
-      [&](uint32_t to, std::string_view record) {
+      [&](uint32_t from, uint32_t to, std::string_view record) {
         std::string_view in = record, id;
         if (!GetLengthPrefixed(&in, &id)) {
           return Status::Corruption("stored document is truncated", std::to_string(to));
         }
-        doc_value.clear();
-        PutFixed32(&doc_value, to);
-        return FromRocks(batch.Put(ids_cf, rocksdb::Slice(id.data(), id.size()), doc_value),
-                         "merge: batch");
+        prepared.moved_ids_.emplace_back(std::string(id), from);
+        return Status::OK();
       }));
   if (rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::kTilde)) {
     CASCADE_RETURN_IF_ERROR(Relocate(db, ro, cf, "", remap, &batch, no_op));
@@ -413,22 +429,84 @@ Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
       }
     }
   }
-  // No document of the merged segment is deleted. The reader's bitmap holds
-  // every delete key of its snapshot (ro) below its doc id limit, and the
-  // merged range lies below it.
+  // No document of the merged segment was deleted in the snapshot. The
+  // reader's bitmap holds every delete key of its snapshot (ro) below its
+  // doc id limit, and the merged range lies below it.
   {
     rocksdb::ColumnFamilyHandle* cf = store.cf(Cf::kDeletes);
     Status status;
     reader.ForEachDeleted(remap.lo, remap.hi, [&](uint32_t doc) {
       if (status.ok()) status = FromRocks(batch.Delete(cf, DocKey(doc)), "merge: batch");
+      prepared.snapshot_deleted_.push_back(doc);
     });
     CASCADE_RETURN_IF_ERROR(status);
+    std::sort(prepared.snapshot_deleted_.begin(), prepared.snapshot_deleted_.end());
+  }
+  prepared.to_ = std::move(remap.to);
+  prepared.result_ = result;
+  return prepared;
+}
+
+Result<MergeResult> CommitMerge(Store& store, PreparedMerge& merge) {
+  if (merge.empty_) return merge.result_;
+  if (!merge.batch_) return Status::Internal("merge: committed twice");
+  rocksdb::DB* db = store.db();
+  const rocksdb::ReadOptions now;  // the store as it is: the writer is held still
+  std::string value;
+  // The merged segments must be as the snapshot saw them.
+  for (const auto& [id, base] : merge.segments_) {
+    rocksdb::Status s = db->Get(now, store.cf(Cf::kSegments), SegmentKey(id), &value);
+    if (!s.ok() || value.size() < 8 || DecodeFixed32(value.data()) != base) {
+      return Status::Internal("merge: segment changed since its snapshot", std::to_string(id));
+    }
+  }
+  // Deletes made since the snapshot, in the merged range: each moves with
+  // its document (first every old key removed, then the new ones put: a
+  // Put later in the batch wins over a Delete of the same key).
+  rocksdb::ColumnFamilyHandle* deletes_cf = store.cf(Cf::kDeletes);
+  std::vector<uint32_t> carried;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(now, deletes_cf));
+    for (it->Seek(DocKey(merge.lo_)); it->Valid(); it->Next()) {
+      if (it->key().size() != 4) return Status::Corruption("bad delete key");
+      const uint32_t doc = DecodeFixed32BE(it->key().data());
+      if (doc >= merge.hi_) break;
+      if (std::binary_search(merge.snapshot_deleted_.begin(), merge.snapshot_deleted_.end(),
+                             doc)) {
+        continue;
+      }
+      if (merge.to_[doc - merge.lo_] == kDropped) {
+        return Status::Corruption("merge: delete key of a document not in the segments",
+                                  std::to_string(doc));
+      }
+      carried.push_back(doc);
+    }
+    CASCADE_RETURN_IF_ERROR(FromRocks(it->status(), "merge: scan deletes"));
+  }
+  rocksdb::WriteBatch& batch = *merge.batch_;
+  for (uint32_t doc : carried) {
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch.Delete(deletes_cf, DocKey(doc)), "merge: batch"));
+  }
+  for (uint32_t doc : carried) {
+    CASCADE_RETURN_IF_ERROR(
+        FromRocks(batch.Put(deletes_cf, DocKey(merge.NewId(doc)), ""), "merge: batch"));
+  }
+  // External ids of moved documents still live; a deleted or replaced one's
+  // id already points where the writer left it.
+  rocksdb::ColumnFamilyHandle* ids_cf = store.cf(Cf::kIds);
+  for (const auto& [id, from] : merge.moved_ids_) {
+    if (std::binary_search(carried.begin(), carried.end(), from)) continue;
+    value.clear();
+    PutFixed32(&value, merge.NewId(from));
+    CASCADE_RETURN_IF_ERROR(FromRocks(batch.Put(ids_cf, id, value), "merge: batch"));
   }
 
   rocksdb::WriteOptions wo;
   wo.sync = true;
   CASCADE_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "write merged segment"));
-  return result;
+  merge.batch_.reset();
+  merge.result_.carried_deletes = carried.size();
+  return merge.result_;
 }
 
 }  // namespace cascade::index

@@ -34,14 +34,37 @@
 // frequencies lose the merged segments' deleted documents, exactly as if
 // they had never been indexed.
 //
+// A merge can also run beside the writer, in two steps (background
+// merges, IndexWriter::ApplyMerge): PrepareMerge reads the segments through
+// a reader's snapshot and builds the batch, on any thread, while the writer
+// goes on adding, replacing and deleting documents; CommitMerge then writes
+// it, with the writer held still, after carrying over what changed since
+// the snapshot:
+//   - a document of the merged segments deleted (or replaced) since the
+//     snapshot is deleted again under its new id, and its external id is
+//     left pointing where the writer put it (at its replacement, or
+//     nowhere);
+//   - the writer's buffered deletes of documents that moved follow them
+//     (PreparedMerge::NewId).
+// New segments flushed since the snapshot are not touched: they lie past
+// the merged range.
+//
 // Thread-safety: the caller must be the store's only writer (IndexWriter
 // merges with an empty buffer), and nothing else may write the segments'
-// documents or the "ivf" column family meanwhile (dense::TrainIvf).
+// documents or the "ivf" column family meanwhile (dense::TrainIvf). Only
+// one merge may be prepared or committed at a time, and only deletes may
+// change the merged segments between PrepareMerge and CommitMerge.
 #ifndef CASCADE_INDEX_SEGMENT_MERGER_H_
 #define CASCADE_INDEX_SEGMENT_MERGER_H_
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <rocksdb/write_batch.h>
 
 #include "cascade/status.h"
 #include "index/index_reader.h"
@@ -54,6 +77,34 @@ struct MergeResult {
   uint64_t documents = 0;  // live documents in the merged segment
   uint64_t reclaimed = 0;  // deleted documents dropped
   uint64_t terms = 0;      // posting lists written
+  uint64_t carried_deletes = 0;  // deleted since the snapshot (CommitMerge)
+};
+
+// A merge built by PrepareMerge, not yet written.
+class PreparedMerge {
+ public:
+  // The document's id after the merge: for a doc id in the merged range,
+  // its new id, or kGone for one deleted in the snapshot (the merge drops
+  // it); other ids unchanged.
+  static constexpr uint32_t kGone = UINT32_MAX;
+  uint32_t NewId(uint32_t doc) const;
+  // Nothing to write: a single segment without deleted documents.
+  bool empty() const { return empty_; }
+  const MergeResult& result() const { return result_; }
+
+ private:
+  friend Result<PreparedMerge> PrepareMerge(Store&, const IndexReader&,
+                                            std::span<const uint32_t>);
+  friend Result<MergeResult> CommitMerge(Store&, PreparedMerge&);
+  bool empty_ = true;
+  MergeResult result_;
+  uint32_t lo_ = 0, hi_ = 0;  // the merged doc id range
+  std::vector<uint32_t> to_;  // old id - lo_ -> new id, or UINT32_MAX
+  std::vector<uint32_t> snapshot_deleted_;  // deleted in the snapshot, ascending
+  // Moved documents' external ids: (id, old doc id), put at commit.
+  std::vector<std::pair<std::string, uint32_t>> moved_ids_;
+  std::vector<std::pair<uint32_t, uint32_t>> segments_;  // (id, base) of each merged
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
 };
 
 // Merges the segments with these ids, as `reader` sees them, into one.
@@ -65,6 +116,17 @@ struct MergeResult {
 // A single segment without deleted documents is left as it is.
 Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
                                   std::span<const uint32_t> segment_ids);
+
+// MergeSegments in two steps (above): the same checks and errors, nothing
+// written.
+Result<PreparedMerge> PrepareMerge(Store& store, const IndexReader& reader,
+                                   std::span<const uint32_t> segment_ids);
+// Writes a prepared merge, carrying over the deletes made since its
+// snapshot. Internal when a merged segment is gone or changed (the
+// contract above was broken; the index is then unchanged); IOError as
+// MergeSegments. Call at
+// most once per PreparedMerge.
+Result<MergeResult> CommitMerge(Store& store, PreparedMerge& merge);
 
 }  // namespace cascade::index
 

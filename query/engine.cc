@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <shared_mutex>
 #include <system_error>
@@ -17,6 +18,7 @@
 #include "index/index_writer.h"
 #include "index/keys.h"
 #include "index/merge_policy.h"
+#include "index/segment_merger.h"
 #include "index/store.h"
 #include "query/cascade_spec.h"
 #include "query/dense_search.h"
@@ -51,6 +53,9 @@ struct Index::Impl {
   bool tilde_in_memory = false;                       // OpenOptions
   bool merge_on_commit = false;                       // OpenOptions::merge
   index::TieredMergeOptions merge_policy;
+  // One merger at a time: the merge thread, MaybeMerge, ForceMerge. Taken
+  // before write_mu, never while holding it.
+  std::mutex merge_mu;
 
   // Changes made through the writer, counted under write_mu, and how many
   // of them the current view shows. They differ after an add or delete,
@@ -59,6 +64,9 @@ struct Index::Impl {
   // commit whose Reopen failed.
   uint64_t changes = 0;          // guarded by write_mu
   uint64_t visible_changes = 0;  // guarded by write_mu
+  // A background merge was written since the last commit: the next
+  // refresh reopens even without changes, to show it. Guarded by write_mu.
+  bool merged_unseen = false;
   // IndexInternals::TEST_FailNextBackgroundCommit; guarded by write_mu.
   Status TEST_background_fault;
   // Serialises Reopen, so that views are swapped in the order they were
@@ -74,7 +82,121 @@ struct Index::Impl {
   Status background_error;            // the last failed background commit
   std::thread refresher;              // not joinable when off
 
-  ~Impl() { StopRefresh(); }
+  // OpenOptions::merge.background: a thread that runs the tiered policy
+  // after each commit, beside the writer. Each merge is prepared from a
+  // snapshot without write_mu, then written under it (ApplyMerge carries
+  // over the deletes made meanwhile); searches see it after the next
+  // refresh (Commit or a refresh tick).
+  std::mutex merge_state_mu;  // guards the four below
+  std::condition_variable merge_cv;
+  bool merge_requested = false;
+  bool merge_running = false;
+  bool stop_merges = false;
+  // IndexInternals::TEST_BeforeMergeCommit; set before any merge runs.
+  std::function<void()> TEST_before_merge_commit;
+  std::thread merger;  // not joinable when off
+
+  ~Impl() {
+    StopRefresh();
+    StopMerges();
+  }
+
+  Status StartMerges() {
+    try {
+      merger = std::thread([this] { MergeLoop(); });
+    } catch (const std::system_error& e) {
+      return Status::Internal("cannot start the merge thread", e.what());
+    }
+    return Status::OK();
+  }
+  // Lets the merge in progress finish (a prepared one not yet written is
+  // dropped) and joins the thread.
+  void StopMerges() {
+    if (!merger.joinable()) return;
+    {
+      std::lock_guard lock(merge_state_mu);
+      stop_merges = true;
+    }
+    merge_cv.notify_all();
+    merger.join();
+  }
+  void RequestMerges() {
+    if (!merger.joinable()) return;
+    {
+      std::lock_guard lock(merge_state_mu);
+      merge_requested = true;
+    }
+    merge_cv.notify_all();
+  }
+  bool StoppingMerges() {
+    std::lock_guard lock(merge_state_mu);
+    return stop_merges;
+  }
+  void MergeLoop() {
+    std::unique_lock lock(merge_state_mu);
+    while (true) {
+      merge_cv.wait(lock, [this] { return stop_merges || merge_requested; });
+      if (stop_merges) break;
+      merge_requested = false;
+      merge_running = true;
+      lock.unlock();
+      Status merged = RunBackgroundMerges();
+      if (!merged.ok()) {
+        std::lock_guard error_lock(refresh_mu);
+        background_error = std::move(merged);  // reported by the next Commit
+      }
+      lock.lock();
+      merge_running = false;
+      merge_cv.notify_all();
+    }
+    merge_running = false;
+    merge_cv.notify_all();
+  }
+  // Rounds of the tiered policy over a fresh snapshot, as
+  // IndexWriter::MaybeMerge runs them, until it picks nothing.
+  Status RunBackgroundMerges() {
+    std::lock_guard merging(merge_mu);
+    constexpr int kMaxRounds = 64;
+    for (int round = 0; round < kMaxRounds && !StoppingMerges(); ++round) {
+      CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<index::IndexReader> view,
+                               index::IndexReader::Open(store));
+      std::vector<const index::SegmentInfo*> segments;  // in doc id order
+      for (const index::SegmentInfo& seg : view->segments()) segments.push_back(&seg);
+      std::sort(segments.begin(), segments.end(),
+                [](const auto* a, const auto* b) { return a->base < b->base; });
+      std::vector<index::SegmentSize> sizes(segments.size());
+      for (size_t i = 0; i < segments.size(); ++i) {
+        sizes[i].deleted = segments[i]->deleted;
+        sizes[i].live = segments[i]->count - segments[i]->deleted;
+      }
+      const std::vector<index::MergeSpec> merges = index::FindTieredMerges(sizes, merge_policy);
+      if (merges.empty()) return Status::OK();
+      for (const index::MergeSpec& spec : merges) {
+        if (StoppingMerges()) return Status::OK();
+        std::vector<uint32_t> ids;
+        for (size_t i = spec.begin; i < spec.end; ++i) ids.push_back(segments[i]->id);
+        CASCADE_ASSIGN_OR_RETURN(index::PreparedMerge merge,
+                                 index::PrepareMerge(*store, *view, ids));
+        std::function<void()> hook;
+        {
+          std::lock_guard state(merge_state_mu);
+          hook = TEST_before_merge_commit;
+        }
+        if (hook) hook();
+        std::lock_guard lock(write_mu);
+        CASCADE_RETURN_IF_ERROR(writer->ApplyMerge(merge));
+        merged_unseen = merged_unseen || !merge.empty();
+      }
+    }
+    return Status::OK();
+  }
+  // Waits until the merge thread has nothing left to do.
+  void WaitForMerges() {
+    std::unique_lock lock(merge_state_mu);
+    merge_cv.wait(lock, [this] {
+      return !merger.joinable() || stop_merges || (!merge_requested && !merge_running);
+    });
+  }
 
   Status StartRefresh(std::chrono::milliseconds interval) {
     try {
@@ -128,13 +250,17 @@ struct Index::Impl {
     {
       std::lock_guard lock(write_mu);
       if (only_if_changed) {
-        if (changes == visible_changes && writer->pending_changes() == 0) return Status::OK();
+        if (changes == visible_changes && writer->pending_changes() == 0 && !merged_unseen) {
+          return Status::OK();
+        }
         if (!TEST_background_fault.ok()) return std::exchange(TEST_background_fault, Status());
       }
       CASCADE_RETURN_IF_ERROR(writer->Commit());
       committed = changes;
+      merged_unseen = false;
       merged = merge();
     }
+    RequestMerges();
     CASCADE_RETURN_IF_ERROR(Reopen());
     {
       std::lock_guard lock(write_mu);
@@ -433,6 +559,13 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   auto impl = std::make_unique<Impl>();
   impl->merge_on_commit = options.merge.merge_on_commit;
   impl->merge_policy.segments_per_tier = options.merge.segments_per_tier;
+  if (options.merge.background && options.merge.merge_on_commit) {
+    return Status::InvalidArgument(
+        "bad open options: merge.background with merge.merge_on_commit (pick one)");
+  }
+  if (options.merge.background && options.read_only) {
+    return Status::InvalidArgument("bad open options: merge.background with read_only");
+  }
   impl->merge_policy.max_merge_at_once = options.merge.max_merge_at_once;
   impl->merge_policy.max_merged_segment_docs = options.merge.max_merged_segment_docs;
   impl->merge_policy.floor_segment_docs = options.merge.floor_segment_docs;
@@ -452,6 +585,9 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   CASCADE_RETURN_IF_ERROR(impl->Reopen());
   if (options.refresh_interval_ms > 0) {
     CASCADE_RETURN_IF_ERROR(
+  if (options.merge.background) {
+    CASCADE_RETURN_IF_ERROR(impl->StartMerges());
+  }
         impl->StartRefresh(std::chrono::milliseconds(options.refresh_interval_ms)));
   }
   return std::unique_ptr<Index>(new Index(std::move(impl)));
@@ -572,6 +708,7 @@ Status Index::MaybeMerge() {
   return impl.CommitAndReopen(/*only_if_changed=*/false,
                               [&impl] { return impl.writer->MaybeMerge(impl.merge_policy); });
 }
+  std::lock_guard merging(impl.merge_mu);
 
 Status Index::ForceMerge(size_t max_segments) {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
@@ -580,10 +717,17 @@ Status Index::ForceMerge(size_t max_segments) {
   return impl.CommitAndReopen(/*only_if_changed=*/false,
                               [&impl, max_segments] { return impl.writer->ForceMerge(max_segments); });
 }
+  std::lock_guard merging(impl.merge_mu);
 
 Result<SearchResult> Index::Search(std::string_view query,
                                    const SearchOptions& options) const {
   using Clock = std::chrono::steady_clock;
+Status Index::WaitForMerges() {
+  if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
+  impl_->WaitForMerges();
+  return impl_->TakeBackgroundError();
+}
+
   const auto start = Clock::now();
   std::shared_ptr<const index::IndexReader> reader;
   std::shared_ptr<const rerank::TildeQueryEncoder> encoder;
@@ -807,6 +951,11 @@ Status IndexInternals::AttachCrossEncoder(Index& index,
 void IndexInternals::TEST_FailNextBackgroundCommit(Index& index, Status error) {
   std::lock_guard lock(index.impl_->write_mu);
   index.impl_->TEST_background_fault = std::move(error);
+}
+
+void IndexInternals::TEST_BeforeMergeCommit(Index& index, std::function<void()> hook) {
+  std::lock_guard lock(index.impl_->merge_state_mu);
+  index.impl_->TEST_before_merge_commit = std::move(hook);
 }
 
 }  // namespace cascade

@@ -3,6 +3,7 @@
 #ifndef CASCADE_QUERY_ENGINE_INTERNAL_H_
 #define CASCADE_QUERY_ENGINE_INTERNAL_H_
 
+#include <functional>
 #include <memory>
 
 #include "cascade/engine.h"
@@ -21,6 +22,11 @@ struct IndexInternals {
   // that finds changes to commit fails with `error` instead, committing
   // nothing; later ones run as usual. Explicit commits are not affected.
   static void TEST_FailNextBackgroundCommit(Index& index, Status error);
+  // Tests only: with OpenOptions::merge.background, `hook` runs on the
+  // merge thread after each merge is prepared and before it is written
+  // (without the writer's lock, so it may add, delete and commit). Set it
+  // before the first commit that can start a merge.
+  static void TEST_BeforeMergeCommit(Index& index, std::function<void()> hook);
 };
 
 }  // namespace cascade

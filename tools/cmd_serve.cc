@@ -42,6 +42,7 @@ struct ServeFlags {
   size_t max_queue = 256;
   int64_t request_timeout_ms = 30000;
   int64_t refresh_interval_ms = 1000;
+  std::string merge = "background";  // background | commit | off
 };
 
 // The model and the queue that runs it, kept together: the queue holds a
@@ -89,6 +90,8 @@ int RunServe(const ServeFlags& flags) {
   open.numeric_fields = flags.numeric_fields;
   open.embedding_model = flags.embedding_model;
   open.device = flags.device;
+  open.merge.background = flags.merge == "background";
+  open.merge.merge_on_commit = flags.merge == "commit";
   auto opened = Index::Open(flags.index, open);
   if (!opened.ok()) return ReportError("serve", opened.status());
   std::shared_ptr<Index> index(std::move(*opened));
@@ -213,6 +216,12 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
                           "Commit pending writes this often; 0 = only on "
                           "POST /refresh, ?refresh=true and shutdown")
               ->capture_default_str());
+  WithEnv(cmd->add_option("--merge", flags->merge,
+                          "Segment merges (tiered policy): background = on a thread "
+                          "of their own after each commit, beside writes and "
+                          "searches; commit = inside each commit; off")
+              ->capture_default_str()
+              ->check(CLI::IsMember({"background", "commit", "off"})));
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
 }
 

@@ -245,6 +245,13 @@ class Index {
   // ParseDocumentJson with this index's keyword and numeric fields.
   Result<Document> ParseDocument(std::string_view json, bool numeric_ids = true) const;
   IndexStats Stats() const;
+  // With OpenOptions::merge.background: waits until the merge thread has
+  // run every merge the commits so far called for, then returns what
+  // Commit would report of failed background work (a failed merge or
+  // refresh), once. The merges show in searches after the next Commit.
+  // Without background merges it returns at once. InvalidArgument when
+  // the index is read-only.
+  Status WaitForMerges();
 
  private:
   friend struct IndexInternals;

@@ -31,6 +31,13 @@ struct MergeOptions {
   // Run the policy after each Commit, in the committing call. Default: off
   // (Index::MaybeMerge and Index::ForceMerge merge on demand).
   bool merge_on_commit = false;
+  // Run the policy on a thread of its own after each commit, beside the
+  // writer: adds, deletes, commits and searches go on
+  // while segments merge; deletes made meanwhile are carried over to the
+  // merged segment. Merges show in searches after the next refresh (Commit,
+  // or a tick of refresh_interval_ms); Index::WaitForMerges waits for them.
+  // Not with merge_on_commit or read_only. Default: off.
+  bool background = false;
   // Segments allowed per size tier before a merge is due (>= 2). Default 10.
   size_t segments_per_tier = 10;
   // Most segments one merge takes (>= 2). Default 10.

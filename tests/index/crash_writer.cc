@@ -8,7 +8,8 @@
 // or rounds (same id and unique term, other text). Only after Commit()
 // returns OK are the batch's new ids appended to LOG_FILE, one per line, in
 // one write(2): every id in the log was acknowledged as committed. Commits
-// merge by a tiered policy with tiny tiers, and every few batches a forced
+// merge by a tiered policy with tiny tiers (inside the commit, or on the
+// background merge thread), and every few batches a forced
 // merge runs, so a kill lands in merges too. Exits 3 on any error (the
 // parent expects to kill it, not to see it exit).
 #include <fcntl.h>
@@ -81,7 +82,10 @@ int main(int argc, char** argv) {
   cascade::OpenOptions options;
   options.create_if_missing = true;  // the first round creates the index
   options.block_cache_mb = 8;
-  options.merge.merge_on_commit = true;
+  // Rounds 2, 3, 6, 7, ... merge on the background thread, beside the
+  // adds and commits; the others inside each commit.
+  options.merge.background = round % 4 >= 2;
+  options.merge.merge_on_commit = !options.merge.background;
   options.merge.segments_per_tier = 3;
   options.merge.max_merge_at_once = 3;
   options.merge.floor_segment_docs = 1;

@@ -3,8 +3,10 @@
 // folder under testing::TempDir()): search results identical before and
 // after a merge, and after reopening; deleted documents gone, their records
 // reclaimed, and results equal to an index built from the live documents
-// alone; merging a merged index; merging on commit; positions, TILDE
-// weights, vectors and IVF lists moving with their documents.
+// alone; merging a merged index; merging on commit and in the background
+// (beside writes, with the changes made during a merge carried over);
+// positions, TILDE weights, vectors and IVF lists moving with their
+// documents.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -25,6 +27,7 @@
 #include <rocksdb/db.h>
 
 #include "cascade/engine.h"
+#include "query/engine_internal.h"
 #include "index/dense/vector_field.h"
 #include "index/dense/vector_store.h"
 #include "index/document.h"
@@ -524,6 +527,192 @@ TEST_F(MergeTest, MergingAMergedIndexAndMergeOnCommit) {
   const Snapshot a = Take(*index, queries);
   const Snapshot b = Take(*fresh, queries);
   EXPECT_TRUE(a == b) << FirstDifference(a, b);
+}
+
+// Every live document of `mirror` is found by id with its text, no other
+// document is (a "*:*" search returns exactly the mirror's ids), and the
+// counts agree.
+void ExpectSameDocuments(const cascade::Index& index, const Mirror& mirror,
+                         const std::set<std::string>& gone) {
+  std::set<std::string> want;
+  for (const cascade::Document& doc : mirror.docs()) {
+    want.insert(doc.id);
+    auto got = index.Get(doc.id);
+    ASSERT_TRUE(got.ok() && got->has_value()) << doc.id;
+    EXPECT_EQ((*got)->text, doc.text) << doc.id;
+  }
+  for (const std::string& id : gone) {
+    auto got = index.Get(id);
+    ASSERT_TRUE(got.ok());
+    EXPECT_FALSE(got->has_value()) << id;
+  }
+  cascade::SearchOptions all;
+  all.syntax = "lucene";
+  all.k = 100000;
+  auto result = index.Search("*:*", all);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  std::multiset<std::string> found;
+  for (const cascade::Hit& hit : result->hits) found.insert(hit.id);
+  EXPECT_EQ(found, std::multiset<std::string>(want.begin(), want.end()));
+  EXPECT_EQ(index.Stats().documents, mirror.docs().size());
+}
+
+TEST_F(MergeTest, BackgroundMergesKeepTheTiersWhileWritesGoOn) {
+  const std::vector<cascade::Document> docs = RandomCorpus(480, 43, "b");
+  const std::vector<std::string> queries = RandomQueries(20, 47);
+  cascade::OpenOptions options = Create();
+  options.merge.background = true;
+  options.merge.segments_per_tier = 3;
+  options.merge.max_merge_at_once = 3;
+  options.merge.floor_segment_docs = 1;
+  Mirror mirror;
+  std::set<std::string> gone;
+  auto index = Open(path_, options);
+  ASSERT_NE(index, nullptr);
+  std::mt19937 rng(11);
+  // 40 commits of 12 documents, a replacement and a delete each; the merge
+  // thread merges while the next batches are added and committed.
+  for (size_t i = 0; i < docs.size(); i += 12) {
+    for (size_t j = i; j < i + 12; ++j) {
+      ExpectOk(index->Add(docs[j]));
+      mirror.Add(docs[j]);
+      gone.erase(docs[j].id);
+    }
+    if (i > 0) {
+      cascade::Document doc = docs[rng() % i];
+      doc.text = RandomText(rng);
+      ExpectOk(index->Add(doc));
+      mirror.Add(doc);
+      gone.erase(doc.id);
+      const std::string id = docs[rng() % i].id;
+      if (gone.insert(id).second) {
+        ExpectOk(index->Delete(id));
+        mirror.Remove(id);
+      }
+    }
+    ExpectOk(index->Commit());
+  }
+  ExpectOk(index->WaitForMerges());
+  ExpectOk(index->Commit());  // shows the last merges
+  // 40 commits, yet the tiers held: each tier keeps at most
+  // segments_per_tier segments.
+  EXPECT_LE(index->Stats().segments, 9u);
+  ExpectSameDocuments(*index, mirror, gone);
+
+  // After a full merge, the same results as an index of the live documents.
+  ExpectOk(index->ForceMerge(1));
+  auto fresh = Open((root_ / "fresh").string());
+  ASSERT_NE(fresh, nullptr);
+  AddInSegments(fresh.get(), mirror.docs(), 1000);
+  const Snapshot a = Take(*index, queries);
+  const Snapshot b = Take(*fresh, queries);
+  EXPECT_TRUE(a == b) << FirstDifference(a, b);
+  index.reset();
+  // Reopened (background merges again), nothing lost.
+  auto reopened = Open(path_, options);
+  ASSERT_NE(reopened, nullptr);
+  ExpectSameDocuments(*reopened, mirror, gone);
+}
+
+TEST_F(MergeTest, ChangesMadeDuringABackgroundMergeAreCarriedOver) {
+  const std::vector<cascade::Document> docs = RandomCorpus(30, 53, "c");
+  Mirror mirror;
+  std::set<std::string> gone;
+  // Six segments of five documents, c1 deleted: built without background
+  // merges, so that the first merge runs below, with the hook set.
+  {
+    auto index = Open(path_);
+    ASSERT_NE(index, nullptr);
+    AddInSegments(index.get(), docs, 5);
+    ExpectOk(index->Delete("c1"));
+    ExpectOk(index->Commit());
+    ASSERT_EQ(index->Stats().segments, 6u);
+  }
+  for (const cascade::Document& doc : docs) mirror.Add(doc);
+  mirror.Remove("c1");
+  gone.insert("c1");
+  cascade::OpenOptions options = Create();
+  options.merge.background = true;
+  options.merge.segments_per_tier = 2;
+  options.merge.max_merge_at_once = 3;
+  options.merge.floor_segment_docs = 5;
+  auto index = Open(path_, options);
+  ASSERT_NE(index, nullptr);
+  std::mt19937 rng(3);
+  auto replace = [&](const std::string& id) {
+    cascade::Document doc{id, "", "replaced " + RandomText(rng)};
+    ExpectOk(index->Add(doc));
+    mirror.Add(doc);
+    gone.erase(id);
+  };
+  auto remove = [&](const std::string& id) {
+    ExpectOk(index->Delete(id));
+    mirror.Remove(id);
+    gone.insert(id);
+  };
+  // While the first merge is prepared from its snapshot: a delete and a
+  // replacement flushed and committed, then a delete and replacements left
+  // in the writer's buffer. The merge favours the segment with the delete,
+  // whose documents after c1 all move down one id.
+  int merges_seen = 0;
+  cascade::IndexInternals::TEST_BeforeMergeCommit(*index, [&] {
+    if (++merges_seen != 1) return;
+    remove("c3");
+    replace("c5");
+    ExpectOk(index->Commit());
+    remove("c12");
+    replace("c9");
+    replace("c21");
+    remove("c21");  // replaced, then deleted, all in the buffer
+  });
+  ExpectOk(index->Commit());  // nothing new: starts the merges
+  ExpectOk(index->WaitForMerges());
+  EXPECT_GE(merges_seen, 1);
+  ExpectOk(index->Commit());  // writes the buffered delete and replacements
+  ExpectOk(index->WaitForMerges());
+  ExpectOk(index->Commit());
+  ExpectSameDocuments(*index, mirror, gone);
+  // A full merge reclaims every delete: nothing of the deleted or replaced
+  // versions is left, and the records match the live documents.
+  ExpectOk(index->ForceMerge(1));
+  ExpectSameDocuments(*index, mirror, gone);
+  EXPECT_EQ(index->Stats().deleted_documents, 0u);
+  const std::vector<std::string> queries = RandomQueries(20, 59);
+  auto fresh = Open((root_ / "fresh").string());
+  ASSERT_NE(fresh, nullptr);
+  AddInSegments(fresh.get(), mirror.docs(), 1000);
+  const Snapshot a = Take(*index, queries);
+  const Snapshot b = Take(*fresh, queries);
+  EXPECT_TRUE(a == b) << FirstDifference(a, b);
+  index.reset();
+  std::map<Cf, size_t> records = CountRecords(path_);
+  EXPECT_EQ(records[Cf::kDocs], mirror.docs().size());
+  EXPECT_EQ(records[Cf::kIds], mirror.docs().size());
+  EXPECT_EQ(records[Cf::kDeletes], 0u);
+}
+
+TEST_F(MergeTest, BackgroundMergeOptionsAreChecked) {
+  cascade::OpenOptions both = Create();
+  both.merge.background = true;
+  both.merge.merge_on_commit = true;
+  auto refused = cascade::Index::Open(path_, both);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("merge.background with merge.merge_on_commit"),
+            std::string::npos)
+      << refused.status().ToString();
+  {
+    auto index = Open(path_);  // creates it
+    ASSERT_NE(index, nullptr);
+    ExpectOk(index->WaitForMerges());  // no merge thread: returns at once
+  }
+  cascade::OpenOptions read_only;
+  read_only.read_only = true;
+  read_only.merge.background = true;
+  refused = cascade::Index::Open(path_, read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("merge.background with read_only"),
+            std::string::npos)
+      << refused.status().ToString();
 }
 
 TEST_F(MergeTest, ForceMergeRefusesZeroAndReadOnly) {

@@ -81,10 +81,13 @@ struct DeviceInfo {
 };
 
 // True when this build includes the CUDA backend (CASCADE_CUDA found nvcc
-// and cuBLAS at configure time).
+// and cuBLAS at configure time) and its module, libcascade_cuda.so, loads
+// (gpu/cuda_module.cc says where it is looked for). The first call of this,
+// CudaDevices or CreateCudaBackend loads it.
 bool CudaCompiledIn();
 // The CUDA devices visible now; empty without CUDA in the build, without a
-// driver or without a device (never an error: the CPU path is always there).
+// driver (no libcuda.so.1: then the CUDA module is not even loaded) or
+// without a device (never an error: the CPU path is always there).
 std::vector<DeviceInfo> CudaDevices();
 
 }  // namespace cascade::gpu

@@ -39,4 +39,9 @@ Result<std::vector<float>> CudaEncoder::TEST_Encode(const PairBatch&) {
 }
 size_t CudaEncoder::TEST_GraphReplays() const { return 0; }
 
+Result<std::unique_ptr<Backend>> CreateCudaBackend(ModelConfig, BertWeights,
+                                                   const CudaEncoderOptions&) {
+  return NoCuda();
+}
+
 }  // namespace cascade::gpu

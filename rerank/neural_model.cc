@@ -97,14 +97,17 @@ Result<std::unique_ptr<gpu::Backend>> OpenBackend(
   bool use_cuda = false;
   if (options.device == Device::kCuda) {
     if (!gpu::CudaCompiledIn()) {
-      return Status::Unavailable("device cuda: this build has no CUDA backend");
+      return Status::Unavailable(
+          "device cuda: this build has no CUDA backend, or its module "
+          "(libcascade_cuda.so) did not load");
     }
     if (gpu::CudaDevices().empty()) {
       return Status::Unavailable("device cuda: no CUDA device is visible");
     }
     use_cuda = true;
   } else if (options.device == Device::kAuto) {
-    use_cuda = gpu::CudaCompiledIn() && !gpu::CudaDevices().empty();
+    // Devices first: without a driver that loads nothing (gpu/backend.h).
+    use_cuda = !gpu::CudaDevices().empty();
   }
   if (use_cuda) {
     CASCADE_ASSIGN_OR_RETURN(gpu::BertWeights weights,
@@ -112,8 +115,8 @@ Result<std::unique_ptr<gpu::Backend>> OpenBackend(
     gpu::CudaEncoderOptions cuda;
     cuda.precision = options.precision;
     cuda.reserve_tokens = std::min<size_t>(options.max_batch, 128) * max_length;
-    Result<std::unique_ptr<gpu::CudaEncoder>> encoder =
-        gpu::CudaEncoder::Create(config, std::move(weights), cuda);
+    Result<std::unique_ptr<gpu::Backend>> encoder =
+        gpu::CreateCudaBackend(config, std::move(weights), cuda);
     if (encoder.ok()) {
       const unsigned threads = options.threads;
       return gpu::WithFallback(std::move(*encoder), [config, threads] {

@@ -96,6 +96,14 @@ class CudaEncoder final : public Backend {
   std::unique_ptr<Impl> impl_;
 };
 
+// CudaEncoder::Create through the CUDA module, loaded on first use
+// (module_api.h): what the core calls, so that only processes that use a
+// GPU load the CUDA libraries. Unavailable when the build has no CUDA or
+// the module does not load (the message says why); otherwise Create's
+// errors.
+Result<std::unique_ptr<Backend>> CreateCudaBackend(ModelConfig config, BertWeights weights,
+                                                   const CudaEncoderOptions& options);
+
 }  // namespace cascade::gpu
 
 #endif  // CASCADE_GPU_CUDA_CUDA_ENCODER_H_

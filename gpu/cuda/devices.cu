@@ -1,14 +1,14 @@
-// Device discovery through the CUDA runtime. A missing driver or device is
-// not an error: it yields an empty list and the CPU path is used.
+// Device discovery through the CUDA runtime, inside the CUDA module
+// (module_api.h). A missing driver or device is not an error: it yields an
+// empty list and the CPU path is used.
 #include <cuda_runtime.h>
 
 #include "gpu/backend.h"
+#include "gpu/cuda/module_api.h"
 
 namespace cascade::gpu {
 
-bool CudaCompiledIn() { return true; }
-
-std::vector<DeviceInfo> CudaDevices() {
+std::vector<DeviceInfo> DetectCudaDevices() {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
     cudaGetLastError();  // clear the sticky "no driver" error

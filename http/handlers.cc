@@ -67,7 +67,7 @@ struct SearchRequest {
   bool want_score = true;
   bool want_title = true;
   bool want_text = false;
-  bool want_fields = true;  // the hit's keyword and numeric values
+  bool want_fields = true;  // the hit's keyword, numeric and other fields
   int64_t snippet = 0;      // words of each hit's snippet; 0: none
   bool explain = false;
   std::string cascade;  // "" = the index's default
@@ -205,10 +205,12 @@ Status CheckDenseRequest(const SearchRequest& req, bool has_query, bool has_rera
   return Status::OK();
 }
 
-// "name": [values] for each keyword and numeric field, into an open object.
+// "name": [values] for each keyword and numeric field, then "name": value
+// for each other stored field (its JSON as indexed), into an open object.
 void AppendFieldValues(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& keywords,
-    const std::vector<std::pair<std::string, std::vector<double>>>& numbers, JsonWriter& json) {
+    const std::vector<std::pair<std::string, std::vector<double>>>& numbers,
+    const std::vector<std::pair<std::string, std::string>>& extra, JsonWriter& json) {
   for (const auto& [field, values] : keywords) {
     json.Key(field).BeginArray();
     for (const std::string& v : values) json.String(v);
@@ -219,6 +221,8 @@ void AppendFieldValues(
     for (double v : values) json.Double(v);
     json.EndArray();
   }
+  // Validated JSON when the document was added (index::CheckExtraJson).
+  for (const auto& [field, value] : extra) json.Key(field).Raw(value);
 }
 
 Status ParseFieldList(const simdjson::dom::element& value, SearchRequest* req) {
@@ -687,10 +691,12 @@ Response Handlers::Search(std::string_view body) {
     if (req.want_title) json.Key("title").String(hit.title);
     if (req.want_text) json.Key("text").String(hit.text);
     if (req.snippet > 0) json.Key("snippet").String(hit.snippet);
-    if (req.want_fields && (!hit.keywords.empty() || !hit.numbers.empty())) {
-      // Every value as an array, whether the document gave one or several.
+    if (req.want_fields &&
+        (!hit.keywords.empty() || !hit.numbers.empty() || !hit.extra.empty())) {
+      // Keyword and numeric values always as arrays, whether the document
+      // gave one or several; other fields as the document gave them.
       json.Key("fields").BeginObject();
-      AppendFieldValues(hit.keywords, hit.numbers, json);
+      AppendFieldValues(hit.keywords, hit.numbers, hit.extra, json);
       json.EndObject();
     }
     if (req.explain) {
@@ -827,9 +833,9 @@ Response Handlers::GetDocument(const std::string& id) {
   json.Key("id").String(d.id);
   json.Key("title").String(d.title);
   json.Key("text").String(d.text);
-  // Keyword and numeric values at the top level, as POST /documents takes
-  // them (always arrays).
-  AppendFieldValues(d.keywords, d.numbers, json);
+  // Keyword and numeric values (always arrays) and the other fields at the
+  // top level, as POST /documents takes them.
+  AppendFieldValues(d.keywords, d.numbers, d.extra, json);
   json.EndObject();
   return JsonResponse(json.Take());
 }

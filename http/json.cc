@@ -195,6 +195,12 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
+JsonWriter& JsonWriter::Raw(std::string_view json) {
+  Separate();
+  out_.append(json);
+  return *this;
+}
+
 const char* JsonTypeName(simdjson::dom::element_type type) {
   using simdjson::dom::element_type;
   switch (type) {

@@ -42,6 +42,9 @@ class JsonWriter {
   JsonWriter& Millis(double ms);
   JsonWriter& Bool(bool value);
   JsonWriter& Null();
+  // A value written verbatim: `json` must be one valid JSON value (a
+  // document's stored extra field, validated when it was indexed).
+  JsonWriter& Raw(std::string_view json);
 
   const std::string& str() const { return out_; }
   std::string Take() { return std::move(out_); }

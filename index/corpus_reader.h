@@ -79,7 +79,8 @@ class CorpusReader {
   //  - "-": JSONL on stdin (at most once);
   //  - a .jsonl / .json / .jsonl.gz / .json.gz file: one JSON object per line,
   //    {"_id" or "id": string or number, "title": string, "text": string};
-  //    other fields are ignored, a null title or text counts as absent;
+  //    other top-level fields go to Document::extra (document_json.h), a
+  //    null title or text counts as absent;
   //  - a BEIR folder, one that holds corpus.jsonl or corpus.jsonl.gz (the
   //    former wins when both exist); only that file is read;
   //  - any other folder: every regular text file under it, recursively, in

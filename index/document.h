@@ -4,7 +4,9 @@
 // `title` and `text` into one searchable field ("contents", as Anserini does)
 // and stores both for display and for the reranking stages. Values of the
 // index's keyword and numeric fields (field_values.h) are stored and
-// indexed as they are.
+// indexed as they are. Every other top-level field of a JSON record is kept
+// in `extra` (when the index stores extras, IndexOptions::store_extra) and
+// returned as given.
 #ifndef CASCADE_INDEX_DOCUMENT_H_
 #define CASCADE_INDEX_DOCUMENT_H_
 
@@ -37,6 +39,15 @@ struct Document {
   // left out.
   std::vector<std::pair<std::string, std::vector<std::string>>> keywords = {};
   std::vector<std::pair<std::string, std::vector<double>>> numbers = {};
+  // The record's other top-level fields ("anything else stored"), as one
+  // JSON object text in input order: {"author":"x","meta":{"a":[1,2]}}.
+  // Each value is its raw JSON as given, whitespace outside strings
+  // removed; names are never id, _id, title, text, tilde, vectors or a
+  // schema field, and distinct (the parser keeps the last value of a
+  // repeated name, in the place of the first: JSON.parse's rule). Empty:
+  // none. Checked by the writer (CheckExtraJson), stored after the schema
+  // values (keys.h, "docs"), counted in the document size limit.
+  std::string extra = {};
 };
 
 }  // namespace cascade::index

@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace cascade::index {
 
@@ -244,6 +247,119 @@ bool SchemaFields(const simdjson::dom::object& obj, const FieldSchema& schema, D
   return true;
 }
 
+// The names a record's top level reads itself; every other name is an
+// extra field (Document::extra).
+bool IsReadField(const FieldSchema& schema, std::string_view name) {
+  for (std::string_view read : {"_id", "id", "title", "text", "tilde", "vectors"}) {
+    if (name == read) return true;
+  }
+  return schema.KeywordOrdinal(name) >= 0 || schema.NumericOrdinal(name) >= 0;
+}
+
+// A raw scan of JSON text that simdjson has already validated: it only
+// finds where each member's value starts and ends, which simdjson's DOM
+// does not keep (version 3.0's On-Demand API has no raw text for a value of
+// any type either).
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t SkipSpace(std::string_view s, size_t i) {
+  while (i < s.size() && IsJsonSpace(s[i])) ++i;
+  return i;
+}
+
+// s[i] is the opening quote of a string: the index after its closing quote.
+size_t StringEnd(std::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+// Appends the JSON value that starts at s[i] to *out, without the
+// whitespace outside its strings, and returns the index after it.
+size_t CopyValue(std::string_view s, size_t i, std::string* out) {
+  int depth = 0;
+  while (i < s.size()) {
+    const char c = s[i];
+    if (c == '"') {
+      const size_t end = StringEnd(s, i);
+      out->append(s.substr(i, end - i));
+      i = end;
+      if (depth == 0) return i;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      out->push_back(c);
+      ++i;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return i;  // the end of the enclosing object
+      out->push_back(c);
+      ++i;
+      if (--depth == 0) return i;
+    } else if (IsJsonSpace(c)) {
+      if (depth == 0) return i;  // after a number, true, false or null
+      ++i;
+    } else if (c == ',' && depth == 0) {
+      return i;
+    } else {
+      out->push_back(c);
+      ++i;
+    }
+  }
+  return i;
+}
+
+// Calls fn(name, value) for each member of `obj`, the DOM of the JSON
+// object text `json`: the name unescaped (from the DOM), the value as
+// CopyValue writes it (from the text). The DOM keeps members in text
+// order, duplicates included, so the two walks stay in step. False if the
+// text does not look like the object (it cannot, once simdjson accepted
+// it; checked so that no read goes past the text).
+template <typename Fn>
+bool ForEachMember(std::string_view json, const simdjson::dom::object& obj, Fn&& fn) {
+  constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+  size_t i = json.starts_with(kUtf8Bom) ? kUtf8Bom.size() : 0;
+  i = SkipSpace(json, i);
+  if (i >= json.size() || json[i] != '{') return false;
+  ++i;
+  std::string value;
+  for (auto field : obj) {
+    i = SkipSpace(json, i);
+    if (i >= json.size() || json[i] != '"') return false;
+    i = SkipSpace(json, StringEnd(json, i));
+    if (i >= json.size() || json[i] != ':') return false;
+    i = SkipSpace(json, i + 1);
+    value.clear();
+    i = SkipSpace(json, CopyValue(json, i, &value));
+    if (i >= json.size() || (json[i] != ',' && json[i] != '}') || value.empty()) return false;
+    ++i;
+    fn(field.key, std::string_view(value));
+  }
+  return true;
+}
+
+// Appends `name` as a JSON string: valid UTF-8 (simdjson checked it) with
+// quotes, backslashes and control characters escaped.
+void AppendJsonName(std::string* out, std::string_view name) {
+  out->push_back('"');
+  for (const char c : name) {
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", static_cast<unsigned>(c));
+      out->append(buf);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
 }  // namespace
 
 struct DocumentJsonParser::Impl {
@@ -252,7 +368,53 @@ struct DocumentJsonParser::Impl {
   simdjson::dom::parser parser;
   bool numeric_ids = true;
   FieldSchema schema;
+  // Scratch for the extra fields of one record: name -> place in `extra`.
+  std::vector<std::pair<std::string_view, std::string>> extra;
+  std::unordered_map<std::string_view, size_t> extra_at;
+
+  // Collects obj's fields that are not read otherwise into doc->extra.
+  bool ExtraFields(std::string_view json, const simdjson::dom::object& obj, Document* doc,
+                   std::string* problem);
 };
+
+bool DocumentJsonParser::Impl::ExtraFields(std::string_view json,
+                                           const simdjson::dom::object& obj, Document* doc,
+                                           std::string* problem) {
+  doc->extra.clear();
+  bool any = false;
+  for (auto field : obj) {
+    if (!IsReadField(schema, field.key)) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return true;  // most records: no second look at the text
+  extra.clear();
+  extra_at.clear();
+  const bool walked = ForEachMember(json, obj, [&](std::string_view name, std::string_view value) {
+    if (IsReadField(schema, name)) return;
+    // A repeated name keeps its last value in the place of the first.
+    const auto [at, added] = extra_at.try_emplace(name, extra.size());
+    if (added) {
+      extra.emplace_back(name, value);
+    } else {
+      extra[at->second].second.assign(value);
+    }
+  });
+  if (!walked) {
+    *problem = "invalid JSON: could not read the other fields";
+    return false;
+  }
+  doc->extra.push_back('{');
+  for (const auto& [name, value] : extra) {
+    if (doc->extra.size() > 1) doc->extra.push_back(',');
+    AppendJsonName(&doc->extra, name);
+    doc->extra.push_back(':');
+    doc->extra.append(value);
+  }
+  doc->extra.push_back('}');
+  return true;
+}
 
 DocumentJsonParser::DocumentJsonParser(bool numeric_ids)
     : impl_(std::make_unique<Impl>()) {
@@ -327,12 +489,72 @@ bool DocumentJsonParser::Parse(std::string_view line, Document* doc,
   if (!OptionalTilde(obj, &doc->tilde_terms, &problem)) return false;
   if (!OptionalVectors(obj, &doc->vectors, &problem)) return false;
   if (!SchemaFields(obj, impl_->schema, doc, &problem)) return false;
+  if (!impl_->ExtraFields(line, obj, doc, &problem)) return false;
   doc->tilde.clear();
   if (doc->title.empty() && doc->text.empty()) {
     problem = "empty document: no title or text";
     return false;
   }
   return true;
+}
+
+Status CheckExtraJson(const FieldSchema& schema, const Document& doc) {
+  if (doc.extra.empty()) return Status::OK();
+  const auto problem = [&](const std::string& what) {
+    return Status::InvalidArgument("document " + doc.id + ": extra fields: " + what);
+  };
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  const simdjson::error_code err = parser.parse(doc.extra.data(), doc.extra.size()).get(root);
+  if (err == simdjson::UTF8_ERROR) return problem("invalid UTF-8");
+  if (err != simdjson::SUCCESS) {
+    return problem(std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+  simdjson::dom::object obj;
+  if (root.get(obj) != simdjson::SUCCESS) {
+    return problem(std::string("expected a JSON object, got ") + JsonTypeName(root.type()));
+  }
+  std::unordered_set<std::string_view> names;
+  for (auto field : obj) {
+    const std::string name(field.key);
+    if (IsReadField(schema, field.key)) {
+      return problem("\"" + name +
+                     "\" is not another field (id, _id, title, text, tilde, vectors "
+                     "and the index's keyword and numeric fields have their own places)");
+    }
+    if (!names.insert(field.key).second) return problem("\"" + name + "\" given twice");
+  }
+  return Status::OK();
+}
+
+Status SplitExtraJson(std::string_view json,
+                      std::vector<std::pair<std::string, std::string>>* members) {
+  members->clear();
+  if (json.empty()) return Status::OK();
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(json.data(), json.size()).get(obj) != simdjson::SUCCESS ||
+      !ForEachMember(json, obj, [&](std::string_view name, std::string_view value) {
+        members->emplace_back(std::string(name), std::string(value));
+      })) {
+    members->clear();
+    return Status::Corruption("stored extra fields are not a JSON object");
+  }
+  return Status::OK();
+}
+
+std::string JoinExtraJson(std::span<const std::pair<std::string, std::string>> members) {
+  std::string out;
+  if (members.empty()) return out;
+  out.push_back('{');
+  for (const auto& [name, value] : members) {
+    if (out.size() > 1) out.push_back(',');
+    AppendJsonName(&out, name);
+    out.push_back(':');
+    out.append(value);
+  }
+  out.push_back('}');
+  return out;
 }
 
 }  // namespace cascade::index

@@ -142,7 +142,7 @@ Status CheckFieldValues(const FieldSchema& schema, const Document& doc) {
 }
 
 void EncodeStoredFields(const FieldSchema& schema, const Document& doc,
-                        std::string* out) {
+                        bool store_extra, std::string* out) {
   for (const std::string& field : schema.keyword_fields) {
     const std::vector<std::string>* values = ValuesOf(doc.keywords, field);
     PutVarint32(out, values ? static_cast<uint32_t>(values->size()) : 0);
@@ -162,12 +162,17 @@ void EncodeStoredFields(const FieldSchema& schema, const Document& doc,
       PutFixed32(out, static_cast<uint32_t>(bits >> 32));
     }
   }
+  if (store_extra && !doc.extra.empty()) {
+    PutVarint32(out, static_cast<uint32_t>(doc.extra.size()));
+    out->append(doc.extra);
+  }
 }
 
 Status DecodeStoredFields(const FieldSchema& schema, std::string_view tail,
                           Document* doc) {
   doc->keywords.clear();
   doc->numbers.clear();
+  doc->extra.clear();
   if (tail.empty()) return Status::OK();
   const auto truncated = [] {
     return Status::Corruption("stored field values are truncated");
@@ -197,6 +202,11 @@ Status DecodeStoredFields(const FieldSchema& schema, std::string_view tail,
       tail.remove_prefix(8);
     }
     doc->numbers.emplace_back(field, std::move(values));
+  }
+  if (!tail.empty()) {
+    std::string_view extra;
+    if (!GetLengthPrefixed(&tail, &extra)) return truncated();
+    doc->extra.assign(extra);
   }
   return Status::OK();
 }

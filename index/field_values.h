@@ -65,15 +65,19 @@ Status CheckFieldValues(const FieldSchema& schema, const Document& doc);
 // The stored values of `doc`, appended to its "docs" record after the text
 // (keys.h): for each keyword field in schema order, varint32 count then each
 // value varint32 length-prefixed; then for each numeric field, varint32
-// count then each value as 8 bytes (IEEE-754 bits, little-endian). Nothing
-// is appended for an empty schema. The values must have passed
-// CheckFieldValues.
+// count then each value as 8 bytes (IEEE-754 bits, little-endian); then,
+// with store_extra and a non-empty doc.extra, that JSON text varint32
+// length-prefixed. Nothing is appended for an empty schema and no extra.
+// The values must have passed CheckFieldValues (and CheckExtraJson).
 void EncodeStoredFields(const FieldSchema& schema, const Document& doc,
-                        std::string* out);
+                        bool store_extra, std::string* out);
 // Reads what EncodeStoredFields wrote (`tail` is the record after the
 // text) into doc->keywords and doc->numbers, in schema order, fields without
-// values left out. An empty tail (a record written before the index had
-// fields) reads as no values. Corruption for a truncated tail.
+// values left out, and doc->extra. An empty tail (a record written before
+// the index had fields) reads as no values; nothing after the schema values
+// (a record written before extras were stored, or without any) as no
+// extra. Bytes after the extra are ignored (room for later additions, as
+// builds before extras ignore the extra). Corruption for a truncated tail.
 Status DecodeStoredFields(const FieldSchema& schema, std::string_view tail,
                           Document* doc);
 

@@ -55,6 +55,8 @@ std::string SerializeIndexOptions(const IndexOptions& options) {
   // Likewise one line per keyword and numeric field, in ordinal order.
   for (const std::string& name : options.fields.keyword_fields) line("keyword_field", name);
   for (const std::string& name : options.fields.numeric_fields) line("numeric_field", name);
+  // Only when off, so that other indexes keep their exact options text.
+  if (!options.store_extra) line("store_extra", "false");
   return out;
 }
 
@@ -115,6 +117,11 @@ Result<IndexOptions> ParseIndexOptions(std::string_view text) {
         return Status::Corruption("index option positions", value);
       }
       options.positions = value == "true";
+    } else if (key == "store_extra") {
+      if (value != "true" && value != "false") {
+        return Status::Corruption("index option store_extra", value);
+      }
+      options.store_extra = value == "true";
     } else if (key == "bm25.length_norm") {
       auto norm = ParseLengthNorm(value);
       if (!norm.ok()) return Status::Corruption(norm.status().message());

@@ -48,6 +48,11 @@ struct IndexOptions {
   // index created without them, or before they existed (no
   // "keyword_field"/"numeric_field" lines): such an index behaves as before.
   FieldSchema fields;
+  // Store each document's other top-level JSON fields (Document::extra)
+  // and return them with it. On for new indexes and for indexes written
+  // before the option existed (no "store_extra" line); off is persisted as
+  // "store_extra=false", and the writer then drops them.
+  bool store_extra = true;
 };
 
 // InvalidArgument naming each bad option (k1 < 0, b outside [0, 1], a bad

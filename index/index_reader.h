@@ -165,7 +165,7 @@ class IndexReader {
                           bool upper_inclusive, std::vector<uint32_t>* docs) const;
 
   // Stored fields of a document (deleted or not), keyword and numeric
-  // values included. NotFound for an unknown doc id, Corruption for a bad
+  // values and other fields (Document::extra) included. NotFound for an unknown doc id, Corruption for a bad
   // record.
   Result<Document> ReadDocument(uint32_t doc) const;
   // The live document with this external id, if any.

@@ -14,6 +14,7 @@
 
 #include "index/dense/kmeans.h"
 #include "index/dense/vector_field.h"
+#include "index/document_json.h"
 #include "index/field_values.h"
 #include "index/index_reader.h"
 #include "index/keys.h"
@@ -202,6 +203,12 @@ Status IndexWriter::Check(const Document& doc) const {
     for (const std::string& v : values) bytes += v.size();
   }
   for (const auto& [name, values] : doc.numbers) bytes += 8 * values.size();
+  // Other fields count as the JSON object text they are stored as; an
+  // index that drops them neither checks nor counts them.
+  if (store_->options().store_extra) {
+    CASCADE_RETURN_IF_ERROR(CheckExtraJson(store_->options().fields, doc));
+    bytes += doc.extra.size();
+  }
   if (bytes > options_.max_document_bytes) {
     return Status::InvalidArgument(
         "document " + doc.id + " has " + std::to_string(bytes) +
@@ -293,7 +300,7 @@ void IndexWriter::Analyze(Analyzer& analyzer, const Document& doc,
   value.append(doc.title);
   PutVarint32(&value, static_cast<uint32_t>(doc.text.size()));
   value.append(doc.text);
-  EncodeStoredFields(store_->options().fields, doc, &value);
+  EncodeStoredFields(store_->options().fields, doc, store_->options().store_extra, &value);
 }
 
 Status IndexWriter::Add(const Document& doc) {
@@ -805,13 +812,6 @@ Status IndexWriter::MaybeMerge(const TieredMergeOptions& options) {
   });
 }
 
-Status IndexWriter::ForceMerge(size_t max_segments) {
-  if (max_segments == 0) return Status::InvalidArgument("max_segments must be at least 1");
-  return RunMerges([&](std::span<const SegmentSize> sizes) {
-    return FindForcedMerges(sizes, max_segments);
-  });
-}
-
 Status IndexWriter::ApplyMerge(PreparedMerge& merge) {
   CASCADE_ASSIGN_OR_RETURN(MergeResult merged, CommitMerge(*store_, merge));
   if (merge.empty()) return Status::OK();
@@ -823,6 +823,13 @@ Status IndexWriter::ApplyMerge(PreparedMerge& merge) {
   stats_.merged_segments += merged.segments;
   stats_.reclaimed += merged.reclaimed;
   return Status::OK();
+}
+
+Status IndexWriter::ForceMerge(size_t max_segments) {
+  if (max_segments == 0) return Status::InvalidArgument("max_segments must be at least 1");
+  return RunMerges([&](std::span<const SegmentSize> sizes) {
+    return FindForcedMerges(sizes, max_segments);
+  });
 }
 
 }  // namespace cascade::index

@@ -46,8 +46,9 @@ struct WriterOptions {
   // Threads that analyse documents in AddBatch(); 0 = hardware threads.
   unsigned threads = 1;
   // Documents larger than this (id + title + text bytes, plus keyword
-  // values' bytes and 8 per numeric value) are refused with
-  // InvalidArgument.
+  // values' bytes, 8 per numeric value and, when the index stores them,
+  // the bytes of the other fields' JSON text, Document::extra) are refused
+  // with InvalidArgument.
   size_t max_document_bytes = size_t{1} << 20;
   // A flush whose buffer holds at least this many bytes (the flush
   // trigger's estimate) writes its segment as table files ingested in one
@@ -84,8 +85,8 @@ class IndexWriter {
   // Adds one document. InvalidArgument for an empty id, a document with
   // neither title nor text, one over max_document_bytes, bad vectors (a
   // vector field missing, unknown or given twice; a wrong dimension; a
-  // non-finite value), or bad keyword or numeric values (CheckFieldValues;
-  // all of these are CheckDocument); the index is unchanged then. May flush a segment (and return its I/O error).
+  // non-finite value), bad keyword or numeric values (CheckFieldValues),
+  // or bad other fields (CheckExtraJson; all of these are CheckDocument); the index is unchanged then. May flush a segment (and return its I/O error).
   Status Add(const Document& doc);
 
   // Adds documents in order, analysing them on `threads` threads. The
@@ -119,7 +120,6 @@ class IndexWriter {
   // holds a deleted document (FindForcedMerges). InvalidArgument when
   // max_segments is 0.
   Status ForceMerge(size_t max_segments);
-
   // Writes a merge prepared beside this writer, on another thread
   // (segment_merger.h: PrepareMerge, over any reader of the store), while
   // documents were added, replaced and deleted: deletes flushed since its
@@ -127,6 +127,7 @@ class IndexWriter {
   // Called like the other methods (one thread at a time). Errors of
   // CommitMerge; the index is then unchanged.
   Status ApplyMerge(PreparedMerge& merge);
+
   // The checks Add() makes, without adding: OK or InvalidArgument naming
   // the problem. Lets a caller skip a bad record before a batch.
   Status CheckDocument(const Document& doc) const { return Check(doc); }

@@ -47,6 +47,14 @@
 //               then the values as 8 bytes (IEEE-754 bits, little-endian)
 //               (field_values.h). A record with nothing after the text has
 //               no values (an index without fields writes nothing there).
+//               Then, when the document has other fields and the index
+//               stores them (IndexOptions::store_extra), their JSON object
+//               text (Document::extra), varint32 length-prefixed. A record
+//               with nothing after the schema values has none: records
+//               written before extras existed read unchanged, and builds
+//               from before ignore the bytes (no version bump; an index
+//               created with store_extra off carries a "store_extra=false"
+//               options line, which such builds refuse as unknown).
 //   "ids"       key: external id bytes. value: fixed32 internal doc id of the
 //               live document with that id.
 //   "deletes"   key: fixed32-BE internal doc id of a deleted (or replaced)

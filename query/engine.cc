@@ -511,6 +511,7 @@ Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids,
   out.vectors = std::move(doc.vectors);
   out.keywords = std::move(doc.keywords);
   out.numbers = std::move(doc.numbers);
+  CASCADE_RETURN_IF_ERROR(index::SplitExtraJson(doc.extra, &out.extra));
   return out;
 }
 
@@ -555,10 +556,9 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   }
   store_options.create_options.fields.keyword_fields = options.keyword_fields;
   store_options.create_options.fields.numeric_fields = options.numeric_fields;
+  store_options.create_options.store_extra = options.store_extra;
 
   auto impl = std::make_unique<Impl>();
-  impl->merge_on_commit = options.merge.merge_on_commit;
-  impl->merge_policy.segments_per_tier = options.merge.segments_per_tier;
   if (options.merge.background && options.merge.merge_on_commit) {
     return Status::InvalidArgument(
         "bad open options: merge.background with merge.merge_on_commit (pick one)");
@@ -566,6 +566,8 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   if (options.merge.background && options.read_only) {
     return Status::InvalidArgument("bad open options: merge.background with read_only");
   }
+  impl->merge_on_commit = options.merge.merge_on_commit;
+  impl->merge_policy.segments_per_tier = options.merge.segments_per_tier;
   impl->merge_policy.max_merge_at_once = options.merge.max_merge_at_once;
   impl->merge_policy.max_merged_segment_docs = options.merge.max_merged_segment_docs;
   impl->merge_policy.floor_segment_docs = options.merge.floor_segment_docs;
@@ -583,11 +585,11 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   impl->tilde_in_memory = options.tilde_in_memory;
   CASCADE_RETURN_IF_ERROR(impl->OpenModels(options));
   CASCADE_RETURN_IF_ERROR(impl->Reopen());
-  if (options.refresh_interval_ms > 0) {
-    CASCADE_RETURN_IF_ERROR(
   if (options.merge.background) {
     CASCADE_RETURN_IF_ERROR(impl->StartMerges());
   }
+  if (options.refresh_interval_ms > 0) {
+    CASCADE_RETURN_IF_ERROR(
         impl->StartRefresh(std::chrono::milliseconds(options.refresh_interval_ms)));
   }
   return std::unique_ptr<Index>(new Index(std::move(impl)));
@@ -618,6 +620,7 @@ Status Index::AddDocuments(std::span<const Document> docs, bool must_exist) {
     doc.vectors = d.vectors;
     doc.keywords = d.keywords;
     doc.numbers = d.numbers;
+    doc.extra = index::JoinExtraJson(d.extra);
     converted.push_back(std::move(doc));
   }
   std::shared_ptr<const rerank::WordPieceTokenizer> tokenizer;
@@ -705,29 +708,29 @@ Status Index::Commit() {
 Status Index::MaybeMerge() {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   Impl& impl = *impl_;
+  std::lock_guard merging(impl.merge_mu);
   return impl.CommitAndReopen(/*only_if_changed=*/false,
                               [&impl] { return impl.writer->MaybeMerge(impl.merge_policy); });
 }
-  std::lock_guard merging(impl.merge_mu);
 
 Status Index::ForceMerge(size_t max_segments) {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   if (max_segments == 0) return Status::InvalidArgument("max_segments must be at least 1");
   Impl& impl = *impl_;
+  std::lock_guard merging(impl.merge_mu);
   return impl.CommitAndReopen(/*only_if_changed=*/false,
                               [&impl, max_segments] { return impl.writer->ForceMerge(max_segments); });
 }
-  std::lock_guard merging(impl.merge_mu);
 
-Result<SearchResult> Index::Search(std::string_view query,
-                                   const SearchOptions& options) const {
-  using Clock = std::chrono::steady_clock;
 Status Index::WaitForMerges() {
   if (!impl_->writer) return Status::InvalidArgument("index is open read-only");
   impl_->WaitForMerges();
   return impl_->TakeBackgroundError();
 }
 
+Result<SearchResult> Index::Search(std::string_view query,
+                                   const SearchOptions& options) const {
+  using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   std::shared_ptr<const index::IndexReader> reader;
   std::shared_ptr<const rerank::TildeQueryEncoder> encoder;
@@ -862,6 +865,7 @@ Status Index::WaitForMerges() {
     if (options.load_text) hit.text = std::move(doc.text);
     hit.keywords = std::move(doc.keywords);
     hit.numbers = std::move(doc.numbers);
+    CASCADE_RETURN_IF_ERROR(index::SplitExtraJson(doc.extra, &hit.extra));
     if (options.explain) {
       for (size_t s = 0; s < stages.size(); ++s) {
         StageScore entry;
@@ -900,6 +904,7 @@ Result<std::optional<Document>> Index::Get(std::string_view id) const {
   Document out{d.id, d.title, d.text, {}, {}};
   out.keywords = std::move(d.keywords);
   out.numbers = std::move(d.numbers);
+  CASCADE_RETURN_IF_ERROR(index::SplitExtraJson(d.extra, &out.extra));
   return std::optional<Document>(std::move(out));
 }
 
@@ -948,14 +953,14 @@ Status IndexInternals::AttachCrossEncoder(Index& index,
   return Status::OK();
 }
 
-void IndexInternals::TEST_FailNextBackgroundCommit(Index& index, Status error) {
-  std::lock_guard lock(index.impl_->write_mu);
-  index.impl_->TEST_background_fault = std::move(error);
-}
-
 void IndexInternals::TEST_BeforeMergeCommit(Index& index, std::function<void()> hook) {
   std::lock_guard lock(index.impl_->merge_state_mu);
   index.impl_->TEST_before_merge_commit = std::move(hook);
+}
+
+void IndexInternals::TEST_FailNextBackgroundCommit(Index& index, Status error) {
+  std::lock_guard lock(index.impl_->write_mu);
+  index.impl_->TEST_background_fault = std::move(error);
 }
 
 }  // namespace cascade

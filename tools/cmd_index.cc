@@ -39,6 +39,7 @@ struct IndexFlags {
   std::string stemmer = "porter";
   bool no_stopwords = false;
   bool no_positions = false;
+  bool no_store_extra = false;
   double k1 = 0.9;
   double b = 0.4;
   std::string length_norm = "lucene";
@@ -123,6 +124,7 @@ int RunCorpus(const IndexFlags& flags, CorpusMode mode) {
   }
   store_options.create_options.fields.keyword_fields = flags.keyword_fields;
   store_options.create_options.fields.numeric_fields = flags.numeric_fields;
+  store_options.create_options.store_extra = !flags.no_store_extra;
   if (Status s = index::ValidateFieldSchema(store_options.create_options.fields); !s.ok()) {
     return ReportError(command, s);
   }
@@ -184,6 +186,11 @@ int RunCorpus(const IndexFlags& flags, CorpusMode mode) {
                                     "the index was created with (keyword: " +
                                     names(fields.keyword_fields) +
                                     "; numeric: " + names(fields.numeric_fields) + ")"));
+  }
+  if (flags.no_store_extra && (*store)->options().store_extra) {
+    return ReportError(command, Status::InvalidArgument(
+                                    "--no-store-extra: the index was created storing "
+                                    "documents' other fields; the choice is fixed at creation"));
   }
   if (fields != corpus_options.fields) {
     corpus_options.fields = fields;
@@ -451,6 +458,10 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_flag("--no-positions", flags->no_positions,
                         "New index: store no term positions (smaller; phrase "
                         "queries are then refused)"));
+  WithEnv(cmd->add_flag("--no-store-extra", flags->no_store_extra,
+                        "New index: drop records' other top-level fields (by default "
+                        "every field but id, title, text, tilde, vectors and the keyword "
+                        "and numeric fields is stored as given and returned with hits)"));
   WithEnv(cmd->add_option("--k1", flags->k1, "New index: default BM25 k1")
               ->capture_default_str());
   WithEnv(cmd->add_option("--b", flags->b, "New index: default BM25 b")

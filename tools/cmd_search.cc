@@ -51,7 +51,9 @@ std::string NumberText(double v) {
   return std::string(buf, r.ptr);
 }
 
-// "tags: red, dark red  year: 1987" for a hit's fields line.
+// "tags: red, dark red  year: 1987  author: "Ann"  meta: {"a":[1,2]}" for a
+// hit's fields line: keyword and numeric values, then the other fields'
+// JSON as indexed.
 std::string FieldsText(const Hit& hit) {
   std::string out;
   for (const auto& [field, values] : hit.keywords) {
@@ -62,10 +64,18 @@ std::string FieldsText(const Hit& hit) {
     out += (out.empty() ? "" : "  ") + field + ":";
     for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : " ") + NumberText(values[i]);
   }
+  for (const auto& [field, value] : hit.extra) {
+    out += (out.empty() ? "" : "  ") + field + ": " + value;
+  }
   return out;
 }
 
-// ,"fields":{"tags":["red"],"year":[1987]}: every value as an array.
+bool HasFields(const Hit& hit) {
+  return !hit.keywords.empty() || !hit.numbers.empty() || !hit.extra.empty();
+}
+
+// ,"fields":{"tags":["red"],"year":[1987],"author":"Ann"}: keyword and
+// numeric values as arrays, other fields as the document gave them.
 void AppendFieldsJson(const Hit& hit, std::string* out) {
   *out += ",\"fields\":{";
   bool first = true;
@@ -90,6 +100,13 @@ void AppendFieldsJson(const Hit& hit, std::string* out) {
       *out += NumberText(values[i]);
     }
     out->push_back(']');
+  }
+  for (const auto& [field, value] : hit.extra) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, field);
+    out->push_back(':');
+    *out += value;  // JSON validated when the document was added
   }
   out->push_back('}');
 }
@@ -191,7 +208,7 @@ int RunSearch(const SearchFlags& flags) {
         out += ",\"snippet\":";
         AppendJsonString(&out, hit.snippet);
       }
-      if (!hit.keywords.empty() || !hit.numbers.empty()) AppendFieldsJson(hit, &out);
+      if (HasFields(hit)) AppendFieldsJson(hit, &out);
       if (flags.explain) AppendExplainJson(hit, &out);
       out.push_back('}');
     }
@@ -211,7 +228,7 @@ int RunSearch(const SearchFlags& flags) {
     std::printf("%4zu  %9.4f  %-24s %s\n", flags.offset + i + 1, hit.score,
                 hit.id.c_str(), title.c_str());
     if (flags.snippet > 0) std::printf("      %s\n", hit.snippet.c_str());
-    if (!hit.keywords.empty() || !hit.numbers.empty()) {
+    if (HasFields(hit)) {
       std::printf("      %s\n", FieldsText(hit).c_str());
     }
     if (flags.explain) std::printf("      %s\n", ExplainText(hit).c_str());

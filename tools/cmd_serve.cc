@@ -29,6 +29,7 @@ struct ServeFlags {
   bool create = false;
   std::vector<std::string> keyword_fields;  // --create: the new index's fields
   std::vector<std::string> numeric_fields;
+  bool no_store_extra = false;  // --create: drop other fields
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
   unsigned threads = 2;
@@ -88,6 +89,7 @@ int RunServe(const ServeFlags& flags) {
   open.create_if_missing = flags.create;
   open.keyword_fields = flags.keyword_fields;
   open.numeric_fields = flags.numeric_fields;
+  open.store_extra = !flags.no_store_extra;
   open.embedding_model = flags.embedding_model;
   open.device = flags.device;
   open.merge.background = flags.merge == "background";
@@ -171,6 +173,9 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--numeric-field", flags->numeric_fields,
                           "With --create, for a new index: a numeric field (doubles: "
                           "year:[1990 TO 2000]); repeat for several"));
+  WithEnv(cmd->add_flag("--no-store-extra", flags->no_store_extra,
+                        "With --create, for a new index: drop documents' other "
+                        "fields instead of storing them (README \"Other fields\")"));
   WithEnv(cmd->add_option("--host", flags->host,
                           "Address to bind (127.0.0.1: this machine only)")
               ->capture_default_str());

@@ -56,6 +56,16 @@ struct Document {
   // field order, fields without values left out.
   std::vector<std::pair<std::string, std::vector<std::string>>> keywords = {};
   std::vector<std::pair<std::string, std::vector<double>>> numbers = {};
+  // The document's other fields ("anything else stored"): {name, value}
+  // with the value as raw JSON text (any type: "\"x\"", "1987", "[1,2]",
+  // "{\"a\":null}"), names distinct and none of id, _id, title, text,
+  // tilde, vectors or a keyword/numeric field. Checked on Add
+  // (InvalidArgument), counted in the 1 MiB limit as the JSON object they
+  // make, stored and returned by Get and with hits (whitespace outside
+  // strings removed) unless the index was created with
+  // OpenOptions::store_extra off (then dropped). ParseDocumentJson fills
+  // it with a record's other top-level fields, in input order.
+  std::vector<std::pair<std::string, std::string>> extra = {};
 };
 
 // A hit's place at one stage of the cascade (SearchOptions::explain).
@@ -81,6 +91,9 @@ struct Hit {
   // Document::numbers (index field order, fields without values left out).
   std::vector<std::pair<std::string, std::vector<std::string>>> keywords;
   std::vector<std::pair<std::string, std::vector<double>>> numbers;
+  // The document's other stored fields, as Document::extra: {name, raw
+  // JSON value}, in input order.
+  std::vector<std::pair<std::string, std::string>> extra;
 };
 
 // What one stage of a search did.
@@ -150,7 +163,8 @@ struct IndexStats {
 // or absent title/text are empty, but not both; "tilde" is an optional
 // object of token weights; a keyword field is a string or an array of
 // strings, a numeric field a number or an array of numbers, null or absent
-// for none; other fields are ignored). InvalidArgument whose message names
+// for none; any other field goes to Document::extra as its raw JSON, a
+// name given twice keeping its last value). InvalidArgument whose message names
 // the problem, e.g. `field "text": expected a string, got number`,
 // `field "year": expected a number or an array of numbers, got string` or
 // `invalid UTF-8`. numeric_ids: accept a number as id (as its shortest
@@ -180,8 +194,10 @@ class Index {
 
   // Buffers a document; visible to searches after Commit(). InvalidArgument
   // for an empty id, no title and no text, over 1 MiB (keyword and numeric
-  // values included), or keyword/numeric values the index's fields refuse
-  // (an undeclared field, a wrong type, over the limits of Document).
+  // values and stored other fields included), keyword/numeric values the
+  // index's fields refuse (an undeclared field, a wrong type, over the
+  // limits of Document), or other fields that are not valid JSON values or
+  // use a name Document::extra may not.
   Status Add(const Document& doc);
   // Adds documents in order, analysing on OpenOptions::threads threads.
   Status AddBatch(std::span<const Document> docs);
@@ -229,6 +245,13 @@ class Index {
   // deleted document is stored (deleted_documents becomes 0).
   // InvalidArgument when max_segments is 0 or the index is read-only.
   Status ForceMerge(size_t max_segments);
+  // With OpenOptions::merge.background: waits until the merge thread has
+  // run every merge the commits so far called for, then returns what
+  // Commit would report of failed background work (a failed merge or
+  // refresh), once. The merges show in searches after the next Commit.
+  // Without background merges it returns at once. InvalidArgument when
+  // the index is read-only.
+  Status WaitForMerges();
 
   // Bag-of-words BM25 search, analysed like the documents, then the
   // reranking stages of options.cascade (or the index's default). Errors:
@@ -239,19 +262,12 @@ class Index {
   // Stores `spec` as the cascade searches run when they name none ("" to
   // remove it). InvalidArgument for a bad spec.
   Status SetDefaultCascade(std::string_view spec);
-  // The stored document with this id (keyword and numeric values
-  // included), or nullopt.
+  // The stored document with this id (keyword and numeric values and
+  // other fields included), or nullopt.
   Result<std::optional<Document>> Get(std::string_view id) const;
   // ParseDocumentJson with this index's keyword and numeric fields.
   Result<Document> ParseDocument(std::string_view json, bool numeric_ids = true) const;
   IndexStats Stats() const;
-  // With OpenOptions::merge.background: waits until the merge thread has
-  // run every merge the commits so far called for, then returns what
-  // Commit would report of failed background work (a failed merge or
-  // refresh), once. The merges show in searches after the next Commit.
-  // Without background merges it returns at once. InvalidArgument when
-  // the index is read-only.
-  Status WaitForMerges();
 
  private:
   friend struct IndexInternals;

@@ -112,6 +112,9 @@ struct OpenOptions {
   // own are kept: IndexStats).
   std::vector<std::string> keyword_fields;
   std::vector<std::string> numeric_fields;
+  // For a new index: store documents' other fields (Document::extra) and
+  // return them with hits. Default: true. Ignored for an existing index.
+  bool store_extra = true;
   // A bi-encoder checkpoint folder (Hugging Face, as `cascade model embed`
   // runs) that embeds the query text of dense and hybrid searches given no
   // SearchOptions::vector. Its embedding size must equal the searched

@@ -1979,5 +1979,102 @@ TEST_F(ServerTest, KeywordAndNumericFields) {
   }
 }
 
+// A record's other fields ("anything else stored"): given with POST
+// /documents, returned verbatim in a hit's "fields" beside the keyword and
+// numeric values, and at the top level by GET /documents/{id}.
+TEST_F(ServerTest, OtherFieldsComeBackAsGiven) {
+  OpenOptions open;
+  open.create_if_missing = true;
+  open.block_cache_mb = 8;
+  open.keyword_fields = {"tags"};
+  auto opened = Index::Open((root_ / "extra_index").string(), open);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto running = std::make_unique<Running>();
+  running->index = std::shared_ptr<Index>(std::move(*opened));
+  auto server = Server::Start(running->index, nullptr, Options());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  running->server = std::move(*server);
+  running->port = running->server->port();
+  running_.push_back(std::move(running));
+  Client client(running_.back()->port);
+
+  const std::string body =
+      R"({"id":"e1","title":"Rocket","text":"a rocket","tags":["space"],"author":"Ann \u00e9",)"
+      R"( "price": 1.50, "meta": {"a": [1, 2], "ok": true}, "none": null, "n": -3})"
+      "\n"
+      R"({"id":"e2","title":"Plain","text":"rocket without others"})"
+      "\n"
+      R"({"id":"e3","title":"Bad","text":"rocket","meta":{"a":}})"
+      "\n";
+  const Response posted = client.Post("/documents?refresh=true", body);
+  ASSERT_EQ(posted.status, 200) << posted;
+  {
+    Json json = ExpectJson(posted);
+    auto items = Arr(json.root(), "items");
+    ASSERT_EQ(items.size(), 3u);
+    size_t i = 0;
+    for (simdjson::dom::element item : items) {
+      EXPECT_EQ(Int(item, "status"), i == 2 ? 400 : 201) << posted;
+      if (i == 2) EXPECT_EQ(Str(item, "error").rfind("invalid JSON", 0), 0u) << posted;
+      ++i;
+    }
+  }
+  const std::map<std::string, std::string> want = {
+      {"author", "\"Ann \\u00e9\""},
+      {"price", "1.50"},
+      {"meta", R"({"a":[1,2],"ok":true})"},
+      {"none", "null"},
+      {"n", "-3"}};
+  {
+    const Response r = client.Post("/search", R"({"query":"+rocket +tags:space","syntax":"lucene"})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    auto hits = Arr(json.root(), "hits");
+    ASSERT_EQ(hits.size(), 1u) << r;
+    simdjson::dom::element hit = *hits.begin();
+    EXPECT_EQ(Str(hit, "id"), "e1");
+    ASSERT_TRUE(Has(hit, "fields")) << r;
+    simdjson::dom::object fields = hit["fields"].get_object().value();
+    std::vector<std::string> names;
+    for (auto field : fields) names.emplace_back(field.key);
+    // Keyword values first (arrays), then the others in input order.
+    EXPECT_EQ(names, (std::vector<std::string>{"tags", "author", "price", "meta", "none", "n"}));
+    EXPECT_EQ(std::string(hit["fields"]["author"].get_string().value()), "Ann \xC3\xA9");
+    EXPECT_EQ(hit["fields"]["price"].get_double().value(), 1.5);
+    EXPECT_EQ(hit["fields"]["meta"]["a"].get_array().size(), 2u);
+    EXPECT_TRUE(hit["fields"]["none"].is_null());
+    EXPECT_EQ(hit["fields"]["n"].get_int64().value(), -3);
+    // Verbatim: each value spelt as given (whitespace outside strings gone).
+    std::string spelt = R"("fields":{"tags":["space"])";
+    for (const char* name : {"author", "price", "meta", "none", "n"}) {
+      spelt += ",\"" + std::string(name) + "\":" + want.at(name);
+    }
+    EXPECT_NE(r.body.find(spelt + "}"), std::string::npos) << r;
+  }
+  {
+    // A hit without other fields or values has no "fields"; without
+    // "fields" in the list none come back.
+    const Response r = client.Post("/search", R"({"query":"without"})");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_NE(r.body.find(R"("id":"e2")"), std::string::npos) << r;
+    EXPECT_EQ(r.body.find("\"fields\""), std::string::npos) << r;
+    const Response ids = client.Post("/search", R"({"query":"rocket","fields":["id"]})");
+    ASSERT_EQ(ids.status, 200) << ids;
+    EXPECT_EQ(ids.body.find("\"fields\""), std::string::npos) << ids;
+    EXPECT_EQ(ids.body.find("author"), std::string::npos) << ids;
+  }
+  {
+    const Response r = client.Get("/documents/e1");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    EXPECT_EQ(Str(json.root(), "id"), "e1");
+    std::string spelt = R"("tags":["space"])";
+    for (const char* name : {"author", "price", "meta", "none", "n"}) {
+      spelt += ",\"" + std::string(name) + "\":" + want.at(name);
+    }
+    EXPECT_NE(r.body.find(spelt + "}"), std::string::npos) << r;
+  }
+}
+
 }  // namespace
 }  // namespace cascade::http

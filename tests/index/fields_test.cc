@@ -172,7 +172,7 @@ TEST(FieldCodecTest, StoredValuesRoundTrip) {
   doc.keywords = {{"cat", {"c1"}}, {"tags", {"a", "b b", "a"}}};
   doc.numbers = {{"year", {1987, -0.5}}};
   std::string tail;
-  EncodeStoredFields(Schema(), doc, &tail);
+  EncodeStoredFields(Schema(), doc, /*store_extra=*/true, &tail);
   Document back;
   ASSERT_TRUE(DecodeStoredFields(Schema(), tail, &back).ok());
   // Schema order, duplicates kept as given.
@@ -226,11 +226,13 @@ TEST(FieldJsonTest, ReadsDeclaredFieldsAndNamesBadOnes) {
   bad(R"({"_id":"3","text":"t","cat":""})", "field \"cat\": empty string");
   bad(R"({"_id":"3","text":"t","year":true})",
       "field \"year\": expected a number or an array of numbers, got boolean");
-  // Without a schema the same fields are ignored, as before.
+  // Without a schema the same fields carry no values: they are other
+  // fields (extra_fields_test.cc).
   DocumentJsonParser plain;
   ASSERT_TRUE(
       plain.Parse(R"({"_id":"3","text":"t","year":"1987"})", &doc, &problem));
   EXPECT_TRUE(doc.numbers.empty());
+  EXPECT_EQ(doc.extra, R"({"year":"1987"})");
 }
 
 TEST_F(FieldsTest, CorpusProblemsNameFileLineAndField) {

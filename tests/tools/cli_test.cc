@@ -454,6 +454,55 @@ TEST_F(CliTest, KeywordAndNumericFields) {
   EXPECT_FALSE(fs::exists(Path("idx2")));
 }
 
+// Other fields ("anything else stored"): kept by `index` by default and
+// shown with hits (text and --json) as given; an index created with
+// --no-store-extra drops them, and the choice is fixed at creation.
+TEST_F(CliTest, OtherFieldsAreStoredByDefault) {
+  const std::string corpus = Path("extra.jsonl");
+  WriteFile(corpus,
+            R"({"_id": "x1", "title": "Rocket", "text": "liquid rocket", "tags": "space", "author": "Ann", "meta": {"stages": [1, 2]}, "price": 1.50})"
+            "\n"
+            R"({"_id": "x2", "title": "Steam", "text": "steam engine"})"
+            "\n");
+  const std::string index = Path("idx");
+  CommandResult r =
+      Cascade("index --quiet --index " + Quote(index) + " --keyword-field tags " + Quote(corpus));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const CommandResult text = Cascade("search --index " + Quote(index) + " rocket");
+  ASSERT_EQ(text.exit_code, 0) << text;
+  EXPECT_NE(text.out.find(R"(      tags: space  author: "Ann"  meta: {"stages":[1,2]}  price: 1.50)"
+                          "\n"),
+            std::string::npos)
+      << text;
+  const CommandResult json = Cascade("search --index " + Quote(index) + " --json rocket");
+  ASSERT_EQ(json.exit_code, 0) << json;
+  EXPECT_NE(
+      json.out.find(R"("fields":{"tags":["space"],"author":"Ann","meta":{"stages":[1,2]},"price":1.50})"),
+      std::string::npos)
+      << json;
+  const CommandResult plain = Cascade("search --index " + Quote(index) + " --json steam");
+  ASSERT_EQ(plain.exit_code, 0) << plain;
+  EXPECT_EQ(plain.out.find("\"fields\""), std::string::npos) << plain;
+  // Fixed at creation: asking an index that stores them to drop them fails.
+  r = Cascade("index --quiet --no-store-extra --index " + Quote(index) + " " + Quote(corpus));
+  EXPECT_EQ(r.exit_code, 2) << r;
+  EXPECT_NE(r.err.find("--no-store-extra"), std::string::npos) << r;
+
+  const std::string dropped = Path("dropped");
+  r = Cascade("index --quiet --no-store-extra --index " + Quote(dropped) + " " + Quote(corpus));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  const CommandResult none = Cascade("search --index " + Quote(dropped) + " --json rocket");
+  ASSERT_EQ(none.exit_code, 0) << none;
+  EXPECT_EQ(HitIds(none.out), Ids{"x1"});
+  EXPECT_EQ(none.out.find("\"fields\""), std::string::npos) << none;
+  EXPECT_EQ(none.out.find("author"), std::string::npos) << none;
+  // Adding to it later keeps dropping them, with or without the flag.
+  r = Cascade("index --quiet --index " + Quote(dropped) + " " + Quote(corpus));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(Cascade("search --index " + Quote(dropped) + " --json rocket").out.find("author"),
+            std::string::npos);
+}
+
 // The bytes a `cascade stats --json` column family's tables take, or -1.
 long long TableBytes(const std::string& json, const std::string& cf) {
   const std::regex pattern("\"" + cf + R"re(":\{"table_bytes":([0-9]+))re");

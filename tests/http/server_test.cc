@@ -183,15 +183,22 @@ class ServerTest : public testing::Test {
     return options;
   }
 
-  // Opens a fresh index (holding Corpus() when `seed`) and starts a server
-  // over it, with the cross-encoder when `with_model`. nullptr on failure.
-  Running* Start(const ServerOptions& options, bool with_model, bool seed = true) {
-    auto running = std::make_unique<Running>();
-    const fs::path dir = root_ / ("index" + std::to_string(running_.size()));
+  // What Start opens its fresh index with.
+  static OpenOptions IndexOptions() {
     OpenOptions open;
     open.create_if_missing = true;
     open.block_cache_mb = 8;
     open.ram_buffer_mb = 16;
+    return open;
+  }
+
+  // Opens a fresh index with `open` (holding Corpus() when `seed`) and
+  // starts a server over it, with the cross-encoder when `with_model`.
+  // nullptr on failure.
+  Running* Start(const ServerOptions& options, bool with_model, bool seed = true,
+                 const OpenOptions& open = IndexOptions()) {
+    auto running = std::make_unique<Running>();
+    const fs::path dir = root_ / ("index" + std::to_string(running_.size()));
     auto index = Index::Open(dir.string(), open);
     if (!index.ok()) {
       ADD_FAILURE() << index.status().ToString();
@@ -1875,21 +1882,12 @@ TEST_F(ServerTest, ShutdownCommitsPendingWritesAndIsIdempotent) {
 // with POST /documents, filtered on in Lucene syntax, returned with hits
 // ("fields") and by GET /documents/{id} (top level, as posted).
 TEST_F(ServerTest, KeywordAndNumericFields) {
-  OpenOptions open;
-  open.create_if_missing = true;
-  open.block_cache_mb = 8;
+  OpenOptions open = IndexOptions();
   open.keyword_fields = {"tags"};
   open.numeric_fields = {"year"};
-  auto opened = Index::Open((root_ / "fields_index").string(), open);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  auto running = std::make_unique<Running>();
-  running->index = std::shared_ptr<Index>(std::move(*opened));
-  auto server = Server::Start(running->index, nullptr, Options());
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
-  running->server = std::move(*server);
-  running->port = running->server->port();
-  running_.push_back(std::move(running));
-  Client client(running_.back()->port);
+  Running* running = Start(Options(), /*with_model=*/false, /*seed=*/false, open);
+  ASSERT_NE(running, nullptr);
+  Client client(running->port);
 
   const std::string body =
       R"({"id":"r1","title":"Rocket","text":"a rocket","tags":["space","Old"],"year":1957})"
@@ -1983,20 +1981,11 @@ TEST_F(ServerTest, KeywordAndNumericFields) {
 // /documents, returned verbatim in a hit's "fields" beside the keyword and
 // numeric values, and at the top level by GET /documents/{id}.
 TEST_F(ServerTest, OtherFieldsComeBackAsGiven) {
-  OpenOptions open;
-  open.create_if_missing = true;
-  open.block_cache_mb = 8;
+  OpenOptions open = IndexOptions();
   open.keyword_fields = {"tags"};
-  auto opened = Index::Open((root_ / "extra_index").string(), open);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  auto running = std::make_unique<Running>();
-  running->index = std::shared_ptr<Index>(std::move(*opened));
-  auto server = Server::Start(running->index, nullptr, Options());
-  ASSERT_TRUE(server.ok()) << server.status().ToString();
-  running->server = std::move(*server);
-  running->port = running->server->port();
-  running_.push_back(std::move(running));
-  Client client(running_.back()->port);
+  Running* running = Start(Options(), /*with_model=*/false, /*seed=*/false, open);
+  ASSERT_NE(running, nullptr);
+  Client client(running->port);
 
   const std::string body =
       R"({"id":"e1","title":"Rocket","text":"a rocket","tags":["space"],"author":"Ann \u00e9",)"
@@ -2015,7 +2004,9 @@ TEST_F(ServerTest, OtherFieldsComeBackAsGiven) {
     size_t i = 0;
     for (simdjson::dom::element item : items) {
       EXPECT_EQ(Int(item, "status"), i == 2 ? 400 : 201) << posted;
-      if (i == 2) EXPECT_EQ(Str(item, "error").rfind("invalid JSON", 0), 0u) << posted;
+      if (i == 2) {
+        EXPECT_EQ(Str(item, "error").rfind("invalid JSON", 0), 0u) << posted;
+      }
       ++i;
     }
   }

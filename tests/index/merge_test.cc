@@ -397,6 +397,14 @@ TEST_F(MergeTest, PartialMergesKeepResultsIdentical) {
 
 // The order the live documents of an index were added in, and their
 // contents, as re-indexing them alone would add them.
+// Tiers of three segments, no floor: merges come after a few commits.
+cascade::OpenOptions TinyTiers(cascade::OpenOptions options) {
+  options.merge.segments_per_tier = 3;
+  options.merge.max_merge_at_once = 3;
+  options.merge.floor_segment_docs = 1;
+  return options;
+}
+
 class Mirror {
  public:
   void Add(const cascade::Document& doc) {
@@ -486,11 +494,8 @@ TEST_F(MergeTest, DeletesAreReclaimedAsIfNeverIndexed) {
 TEST_F(MergeTest, MergingAMergedIndexAndMergeOnCommit) {
   const std::vector<cascade::Document> docs = RandomCorpus(360, 31, "m");
   const std::vector<std::string> queries = RandomQueries(20, 37);
-  cascade::OpenOptions options = Create();
+  cascade::OpenOptions options = TinyTiers(Create());
   options.merge.merge_on_commit = true;
-  options.merge.segments_per_tier = 3;
-  options.merge.max_merge_at_once = 3;
-  options.merge.floor_segment_docs = 1;
   Mirror mirror;
   auto index = Open(path_, options);
   ASSERT_NE(index, nullptr);
@@ -560,11 +565,8 @@ void ExpectSameDocuments(const cascade::Index& index, const Mirror& mirror,
 TEST_F(MergeTest, BackgroundMergesKeepTheTiersWhileWritesGoOn) {
   const std::vector<cascade::Document> docs = RandomCorpus(480, 43, "b");
   const std::vector<std::string> queries = RandomQueries(20, 47);
-  cascade::OpenOptions options = Create();
+  cascade::OpenOptions options = TinyTiers(Create());
   options.merge.background = true;
-  options.merge.segments_per_tier = 3;
-  options.merge.max_merge_at_once = 3;
-  options.merge.floor_segment_docs = 1;
   Mirror mirror;
   std::set<std::string> gone;
   auto index = Open(path_, options);

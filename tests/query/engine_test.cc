@@ -107,6 +107,10 @@ class EngineTest : public testing::Test {
     return result.ok() ? Ids(*result) : std::vector<std::string>{};
   }
 
+  // RefreshIntervalWithConcurrentWriters*: below.
+  static void ExpectConcurrentWritesAndSearchesHold(const std::string& path,
+                                                    OpenOptions options);
+
   fs::path root_;
   std::string path_;
 };
@@ -932,10 +936,14 @@ std::string WriterDocId(int writer, int i) {
 // found exactly once. Views only move forward: a searcher never sees fewer
 // of the documents that stay than before.
 
-TEST_F(EngineTest, RefreshIntervalWithConcurrentWritersAndSearches) {
-  OpenOptions options = CreateOptions();
+// Two writers add, replace, add-then-delete documents (one of them also
+// commits) while a thread searches and the refresh thread commits every
+// 5 ms: no call fails, a search never sees fewer lasting documents than
+// an earlier one did, and the end state holds each lasting document once.
+void EngineTest::ExpectConcurrentWritesAndSearchesHold(const std::string& path,
+                                                       OpenOptions options) {
   options.refresh_interval_ms = 5;
-  auto index = Build(path_, options);
+  auto index = Build(path, options);
   ASSERT_NE(index, nullptr);
   constexpr int kWriters = 2;
   constexpr int kDocs = 150;
@@ -1004,6 +1012,34 @@ TEST_F(EngineTest, RefreshIntervalWithConcurrentWritersAndSearches) {
   EXPECT_EQ(result->total_hits, expected.size());
   EXPECT_EQ(index->Stats().documents, 8u + kWriters * kDocs);
   EXPECT_EQ(index->Stats().pending_changes, 0u);
+  if (options.merge.background) {
+    // The merges the refreshes called for leave few segments, and the same
+    // documents.
+    ASSERT_TRUE(index->WaitForMerges().ok());
+    ASSERT_TRUE(index->Commit().ok());
+    EXPECT_LE(index->Stats().segments, 8u);
+    EXPECT_EQ(index->Stats().documents, 8u + kWriters * kDocs);
+    result = index->Search("common", search);
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    ids = Ids(*result);
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, expected);
+  }
+}
+
+TEST_F(EngineTest, RefreshIntervalWithConcurrentWritersAndSearches) {
+  ExpectConcurrentWritesAndSearchesHold(path_, CreateOptions());
+}
+
+// The same with background merges of tiny tiers: merges run beside the
+// writers, searches and refreshes the whole time.
+TEST_F(EngineTest, RefreshIntervalWithConcurrentWritersSearchesAndBackgroundMerges) {
+  OpenOptions options = CreateOptions();
+  options.merge.background = true;
+  options.merge.segments_per_tier = 2;
+  options.merge.max_merge_at_once = 4;
+  options.merge.floor_segment_docs = 1;
+  ExpectConcurrentWritesAndSearchesHold(path_, options);
 }
 
 TEST_F(EngineTest, RefreshIntervalStopsPromptlyOnDestruction) {

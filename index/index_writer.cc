@@ -782,20 +782,9 @@ Status IndexWriter::RunMerges(Plan plan) {
   constexpr int kMaxRounds = 64;
   for (int round = 0; round < kMaxRounds; ++round) {
     CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<IndexReader> reader, IndexReader::Open(store_));
-    std::vector<const SegmentInfo*> segments;  // in doc id order
-    for (const SegmentInfo& seg : reader->segments()) segments.push_back(&seg);
-    std::sort(segments.begin(), segments.end(),
-              [](const SegmentInfo* a, const SegmentInfo* b) { return a->base < b->base; });
-    std::vector<SegmentSize> sizes(segments.size());
-    for (size_t s = 0; s < segments.size(); ++s) {
-      sizes[s].deleted = segments[s]->deleted;
-      sizes[s].live = segments[s]->count - segments[s]->deleted;
-    }
-    const std::vector<MergeSpec> merges = plan(std::span<const SegmentSize>(sizes));
+    const std::vector<std::vector<uint32_t>> merges = PlanMerges(*reader, plan);
     if (merges.empty()) return Status::OK();
-    for (const MergeSpec& merge : merges) {
-      std::vector<uint32_t> ids;
-      for (size_t s = merge.begin; s < merge.end; ++s) ids.push_back(segments[s]->id);
+    for (const std::vector<uint32_t>& ids : merges) {
       CASCADE_ASSIGN_OR_RETURN(MergeResult merged, MergeSegments(*store_, *reader, ids));
       ++stats_.merges;
       stats_.merged_segments += merged.segments;

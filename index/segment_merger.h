@@ -57,6 +57,7 @@
 #ifndef CASCADE_INDEX_SEGMENT_MERGER_H_
 #define CASCADE_INDEX_SEGMENT_MERGER_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -68,6 +69,7 @@
 
 #include "cascade/status.h"
 #include "index/index_reader.h"
+#include "index/merge_policy.h"
 #include "index/store.h"
 
 namespace cascade::index {
@@ -116,6 +118,28 @@ class PreparedMerge {
 // A single segment without deleted documents is left as it is.
 Result<MergeResult> MergeSegments(Store& store, const IndexReader& reader,
                                   std::span<const uint32_t> segment_ids);
+
+// The merges `plan` picks for the segments `reader` shows, each as the ids
+// of its segments. `plan` maps the segments' sizes, in doc id order, to
+// MergeSpecs (FindTieredMerges or FindForcedMerges with their options).
+template <typename Plan>
+std::vector<std::vector<uint32_t>> PlanMerges(const IndexReader& reader, Plan plan) {
+  std::vector<const SegmentInfo*> segments;  // in doc id order
+  for (const SegmentInfo& seg : reader.segments()) segments.push_back(&seg);
+  std::sort(segments.begin(), segments.end(),
+            [](const SegmentInfo* a, const SegmentInfo* b) { return a->base < b->base; });
+  std::vector<SegmentSize> sizes(segments.size());
+  for (size_t i = 0; i < segments.size(); ++i) {
+    sizes[i].deleted = segments[i]->deleted;
+    sizes[i].live = segments[i]->count - segments[i]->deleted;
+  }
+  std::vector<std::vector<uint32_t>> merges;
+  for (const MergeSpec& spec : plan(std::span<const SegmentSize>(sizes))) {
+    std::vector<uint32_t>& ids = merges.emplace_back();
+    for (size_t i = spec.begin; i < spec.end; ++i) ids.push_back(segments[i]->id);
+  }
+  return merges;
+}
 
 // MergeSegments in two steps (above): the same checks and errors, nothing
 // written.

@@ -54,7 +54,7 @@ class IngestSink final : public SegmentSink {
   ~IngestSink() override {
     // Files of a sink that never committed (an error on the way).
     for (File& f : files_) {
-      if (f.writer != nullptr) f.writer.reset();
+      f.writer.reset();
       std::error_code ec;
       fs::remove(f.path, ec);
     }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <mutex>
 #include <shared_mutex>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -33,6 +34,33 @@
 #include "rerank/tilde_query.h"
 
 namespace cascade {
+
+namespace {
+
+// Starts `thread` running `body`; Internal naming `what` when it cannot.
+template <typename Body>
+Status StartThread(std::thread& thread, const char* what, Body body) {
+  try {
+    thread = std::thread(std::move(body));
+  } catch (const std::system_error& e) {
+    return Status::Internal(std::string("cannot start the ") + what + " thread", e.what());
+  }
+  return Status::OK();
+}
+
+// Sets `stop` under `mu`, wakes `cv`'s waiters and joins `thread` (nothing
+// when it never started).
+void StopThread(std::thread& thread, std::mutex& mu, bool& stop, std::condition_variable& cv) {
+  if (!thread.joinable()) return;
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+  }
+  cv.notify_all();
+  thread.join();
+}
+
+}  // namespace
 
 struct Index::Impl {
   std::shared_ptr<index::Store> store;
@@ -102,24 +130,11 @@ struct Index::Impl {
   }
 
   Status StartMerges() {
-    try {
-      merger = std::thread([this] { MergeLoop(); });
-    } catch (const std::system_error& e) {
-      return Status::Internal("cannot start the merge thread", e.what());
-    }
-    return Status::OK();
+    return StartThread(merger, "merge", [this] { MergeLoop(); });
   }
   // Lets the merge in progress finish (a prepared one not yet written is
   // dropped) and joins the thread.
-  void StopMerges() {
-    if (!merger.joinable()) return;
-    {
-      std::lock_guard lock(merge_state_mu);
-      stop_merges = true;
-    }
-    merge_cv.notify_all();
-    merger.join();
-  }
+  void StopMerges() { StopThread(merger, merge_state_mu, stop_merges, merge_cv); }
   void RequestMerges() {
     if (!merger.joinable()) return;
     {
@@ -160,21 +175,13 @@ struct Index::Impl {
     for (int round = 0; round < kMaxRounds && !StoppingMerges(); ++round) {
       CASCADE_ASSIGN_OR_RETURN(std::unique_ptr<index::IndexReader> view,
                                index::IndexReader::Open(store));
-      std::vector<const index::SegmentInfo*> segments;  // in doc id order
-      for (const index::SegmentInfo& seg : view->segments()) segments.push_back(&seg);
-      std::sort(segments.begin(), segments.end(),
-                [](const auto* a, const auto* b) { return a->base < b->base; });
-      std::vector<index::SegmentSize> sizes(segments.size());
-      for (size_t i = 0; i < segments.size(); ++i) {
-        sizes[i].deleted = segments[i]->deleted;
-        sizes[i].live = segments[i]->count - segments[i]->deleted;
-      }
-      const std::vector<index::MergeSpec> merges = index::FindTieredMerges(sizes, merge_policy);
+      const std::vector<std::vector<uint32_t>> merges = index::PlanMerges(
+          *view, [this](std::span<const index::SegmentSize> sizes) {
+            return index::FindTieredMerges(sizes, merge_policy);
+          });
       if (merges.empty()) return Status::OK();
-      for (const index::MergeSpec& spec : merges) {
+      for (const std::vector<uint32_t>& ids : merges) {
         if (StoppingMerges()) return Status::OK();
-        std::vector<uint32_t> ids;
-        for (size_t i = spec.begin; i < spec.end; ++i) ids.push_back(segments[i]->id);
         CASCADE_ASSIGN_OR_RETURN(index::PreparedMerge merge,
                                  index::PrepareMerge(*store, *view, ids));
         std::function<void()> hook;
@@ -199,25 +206,12 @@ struct Index::Impl {
   }
 
   Status StartRefresh(std::chrono::milliseconds interval) {
-    try {
-      refresher = std::thread([this, interval] { RefreshLoop(interval); });
-    } catch (const std::system_error& e) {
-      return Status::Internal("cannot start the refresh thread", e.what());
-    }
-    return Status::OK();
+    return StartThread(refresher, "refresh", [this, interval] { RefreshLoop(interval); });
   }
   // Wakes the refresh thread and waits for it: at once when it is waiting,
   // else after the commit it is running. Changes not yet committed stay
   // uncommitted.
-  void StopRefresh() {
-    if (!refresher.joinable()) return;
-    {
-      std::lock_guard lock(refresh_mu);
-      stop_refresh = true;
-    }
-    refresh_cv.notify_all();
-    refresher.join();
-  }
+  void StopRefresh() { StopThread(refresher, refresh_mu, stop_refresh, refresh_cv); }
   void RefreshLoop(std::chrono::milliseconds interval) {
     std::unique_lock lock(refresh_mu);
     // The interval runs from the end of one tick to the start of the next.

@@ -321,6 +321,19 @@ class MergeTest : public testing::Test {
     }
   }
 
+  // `index` gives the same hits and scores for `queries` as a fresh index of
+  // `live` alone (added in that order, as one segment).
+  void ExpectSameResultsAsFreshIndex(const cascade::Index& index,
+                                     std::span<const cascade::Document> live,
+                                     const std::vector<std::string>& queries) {
+    auto fresh = Open((root_ / "fresh").string());
+    ASSERT_NE(fresh, nullptr);
+    AddInSegments(fresh.get(), live, 1000);
+    const Snapshot a = Take(index, queries);
+    const Snapshot b = Take(*fresh, queries);
+    EXPECT_TRUE(a == b) << FirstDifference(a, b);
+  }
+
   // Records per column family, read with plain RocksDB access to the store.
   static std::map<Cf, size_t> CountRecords(const std::string& path) {
     StoreOptions options;
@@ -477,13 +490,8 @@ TEST_F(MergeTest, DeletesAreReclaimedAsIfNeverIndexed) {
   // The same hits and scores as an index of the live documents alone, in
   // the order they were (last) added.
   auto merged = Open(path_);
-  auto fresh = Open((root_ / "fresh").string());
   ASSERT_NE(merged, nullptr);
-  ASSERT_NE(fresh, nullptr);
-  AddInSegments(fresh.get(), mirror.docs(), 1000);
-  const Snapshot a = Take(*merged, queries);
-  const Snapshot b = Take(*fresh, queries);
-  EXPECT_TRUE(a == b) << FirstDifference(a, b);
+  ExpectSameResultsAsFreshIndex(*merged, mirror.docs(), queries);
   for (const cascade::Document& doc : mirror.docs()) {
     auto got = merged->Get(doc.id);
     ASSERT_TRUE(got.ok() && got->has_value()) << doc.id;
@@ -523,15 +531,10 @@ TEST_F(MergeTest, MergingAMergedIndexAndMergeOnCommit) {
   EXPECT_LE(most_segments, 10u);
   EXPECT_EQ(index->Stats().documents, mirror.docs().size());
 
-  auto fresh = Open((root_ / "fresh").string());
-  ASSERT_NE(fresh, nullptr);
-  AddInSegments(fresh.get(), mirror.docs(), 1000);
   // Before the full merge df still counts replaced documents; after it, the
-  // two indexes are the same.
+  // index gives what a fresh index of the live documents gives.
   ExpectOk(index->ForceMerge(1));
-  const Snapshot a = Take(*index, queries);
-  const Snapshot b = Take(*fresh, queries);
-  EXPECT_TRUE(a == b) << FirstDifference(a, b);
+  ExpectSameResultsAsFreshIndex(*index, mirror.docs(), queries);
 }
 
 // Every live document of `mirror` is found by id with its text, no other
@@ -603,12 +606,7 @@ TEST_F(MergeTest, BackgroundMergesKeepTheTiersWhileWritesGoOn) {
 
   // After a full merge, the same results as an index of the live documents.
   ExpectOk(index->ForceMerge(1));
-  auto fresh = Open((root_ / "fresh").string());
-  ASSERT_NE(fresh, nullptr);
-  AddInSegments(fresh.get(), mirror.docs(), 1000);
-  const Snapshot a = Take(*index, queries);
-  const Snapshot b = Take(*fresh, queries);
-  EXPECT_TRUE(a == b) << FirstDifference(a, b);
+  ExpectSameResultsAsFreshIndex(*index, mirror.docs(), queries);
   index.reset();
   // Reopened (background merges again), nothing lost.
   auto reopened = Open(path_, options);
@@ -679,13 +677,7 @@ TEST_F(MergeTest, ChangesMadeDuringABackgroundMergeAreCarriedOver) {
   ExpectOk(index->ForceMerge(1));
   ExpectSameDocuments(*index, mirror, gone);
   EXPECT_EQ(index->Stats().deleted_documents, 0u);
-  const std::vector<std::string> queries = RandomQueries(20, 59);
-  auto fresh = Open((root_ / "fresh").string());
-  ASSERT_NE(fresh, nullptr);
-  AddInSegments(fresh.get(), mirror.docs(), 1000);
-  const Snapshot a = Take(*index, queries);
-  const Snapshot b = Take(*fresh, queries);
-  EXPECT_TRUE(a == b) << FirstDifference(a, b);
+  ExpectSameResultsAsFreshIndex(*index, mirror.docs(), RandomQueries(20, 59));
   index.reset();
   std::map<Cf, size_t> records = CountRecords(path_);
   EXPECT_EQ(records[Cf::kDocs], mirror.docs().size());

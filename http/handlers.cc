@@ -210,6 +210,7 @@ Status CheckDenseRequest(const SearchRequest& req, bool has_query, bool has_rera
 void AppendFieldValues(
     const std::vector<std::pair<std::string, std::vector<std::string>>>& keywords,
     const std::vector<std::pair<std::string, std::vector<double>>>& numbers,
+    const std::vector<std::pair<std::string, std::string>>& texts,
     const std::vector<std::pair<std::string, std::string>>& extra, JsonWriter& json) {
   for (const auto& [field, values] : keywords) {
     json.Key(field).BeginArray();
@@ -221,6 +222,7 @@ void AppendFieldValues(
     for (double v : values) json.Double(v);
     json.EndArray();
   }
+  for (const auto& [field, value] : texts) json.Key(field).String(value);
   // Validated JSON when the document was added (index::CheckExtraJson).
   for (const auto& [field, value] : extra) json.Key(field).Raw(value);
 }
@@ -590,6 +592,10 @@ Response Handlers::Stats() {
   json.Key("numeric_fields").BeginArray();
   for (const std::string& field : stats.numeric_fields) json.String(field);
   json.EndArray();
+  json.Key("text_fields").BeginArray();
+  for (const std::string& field : stats.text_fields) json.String(field);
+  json.EndArray();
+  json.Key("contents_weight").Double(stats.contents_weight);
   // Bytes per RocksDB column family: table files on disk, and writes still
   // in memtables (on disk in the write-ahead log meanwhile).
   json.Key("column_families").BeginObject();
@@ -692,11 +698,12 @@ Response Handlers::Search(std::string_view body) {
     if (req.want_text) json.Key("text").String(hit.text);
     if (req.snippet > 0) json.Key("snippet").String(hit.snippet);
     if (req.want_fields &&
-        (!hit.keywords.empty() || !hit.numbers.empty() || !hit.extra.empty())) {
+        (!hit.keywords.empty() || !hit.numbers.empty() || !hit.texts.empty() ||
+         !hit.extra.empty())) {
       // Keyword and numeric values always as arrays, whether the document
       // gave one or several; other fields as the document gave them.
       json.Key("fields").BeginObject();
-      AppendFieldValues(hit.keywords, hit.numbers, hit.extra, json);
+      AppendFieldValues(hit.keywords, hit.numbers, hit.texts, hit.extra, json);
       json.EndObject();
     }
     if (req.explain) {
@@ -835,7 +842,7 @@ Response Handlers::GetDocument(const std::string& id) {
   json.Key("text").String(d.text);
   // Keyword and numeric values (always arrays) and the other fields at the
   // top level, as POST /documents takes them.
-  AppendFieldValues(d.keywords, d.numbers, d.extra, json);
+  AppendFieldValues(d.keywords, d.numbers, d.texts, d.extra, json);
   json.EndObject();
   return JsonResponse(json.Take());
 }

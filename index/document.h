@@ -2,7 +2,8 @@
 //
 // Text is UTF-8 (validated by whoever builds the Document). The index analyses
 // `title` and `text` into one searchable field ("contents", as Anserini does)
-// and stores both for display and for the reranking stages. Values of the
+// and stores both for display and for the reranking stages; the index's
+// text fields (field_values.h) are analysed again, each on its own. Values of the
 // index's keyword and numeric fields (field_values.h) are stored and
 // indexed as they are. Every other top-level field of a JSON record is kept
 // in `extra` (when the index stores extras, IndexOptions::store_extra) and
@@ -20,7 +21,7 @@ namespace cascade::index {
 struct Document {
   std::string id;     // external id, unique within an index; never empty
   std::string title;  // may be empty
-  std::string text;   // may be empty (but not together with title)
+  std::string text;   // may be empty (but not together with title and texts)
   // TILDEv2 term weights given with the document, as the input spells them
   // ({"token": weight}); the caller maps them to `tilde` with the index's
   // TILDE tokenizer before the writer sees the document.
@@ -39,6 +40,11 @@ struct Document {
   // left out.
   std::vector<std::pair<std::string, std::vector<std::string>>> keywords = {};
   std::vector<std::pair<std::string, std::vector<double>>> numbers = {};
+  // Values of the index's text fields other than title and text
+  // ({"abstract": "..."}) by field name, each at most once: analysed into
+  // the field's own postings and stored (field_values.h). Checked like the
+  // values above; read back in schema order, empty ones left out.
+  std::vector<std::pair<std::string, std::string>> texts = {};
   // The record's other top-level fields ("anything else stored"), as one
   // JSON object text in input order: {"author":"x","meta":{"a":[1,2]}}.
   // Each value is its raw JSON as given, whitespace outside strings

@@ -183,11 +183,19 @@ bool OptionalVectors(const simdjson::dom::object& obj,
   return true;
 }
 
-// Reads the declared keyword and numeric fields of `schema` from `obj`.
+// Reads the declared keyword, numeric and text fields of `schema` from
+// `obj` (title and text are read before).
 bool SchemaFields(const simdjson::dom::object& obj, const FieldSchema& schema, Document* doc,
                   std::string* problem) {
   doc->keywords.clear();
   doc->numbers.clear();
+  doc->texts.clear();
+  for (const TextField& field : schema.text_fields) {
+    if (field.name == "title" || field.name == "text") continue;
+    std::string value;
+    if (!OptionalString(obj, field.name, &value, problem)) return false;
+    if (!value.empty()) doc->texts.emplace_back(field.name, std::move(value));
+  }
   const auto wrong = [&](const std::string& field, const char* expected,
                          simdjson::dom::element_type got) {
     *problem = "field \"" + field + "\": expected " + expected + ", got " + JsonTypeName(got);
@@ -253,7 +261,8 @@ bool IsReadField(const FieldSchema& schema, std::string_view name) {
   for (std::string_view read : {"_id", "id", "title", "text", "tilde", "vectors"}) {
     if (name == read) return true;
   }
-  return schema.KeywordOrdinal(name) >= 0 || schema.NumericOrdinal(name) >= 0;
+  return schema.KeywordOrdinal(name) >= 0 || schema.NumericOrdinal(name) >= 0 ||
+         schema.TextOrdinal(name) >= 0;
 }
 
 // A raw scan of JSON text that simdjson has already validated: it only
@@ -491,8 +500,9 @@ bool DocumentJsonParser::Parse(std::string_view line, Document* doc,
   if (!SchemaFields(obj, impl_->schema, doc, &problem)) return false;
   if (!impl_->ExtraFields(line, obj, doc, &problem)) return false;
   doc->tilde.clear();
-  if (doc->title.empty() && doc->text.empty()) {
-    problem = "empty document: no title or text";
+  if (doc->title.empty() && doc->text.empty() && doc->texts.empty()) {
+    problem = impl_->schema.text_fields.empty() ? "empty document: no title or text"
+                                                : "empty document: no title, text or text field";
     return false;
   }
   return true;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "index/keys.h"
@@ -50,6 +52,48 @@ int FieldSchema::NumericOrdinal(std::string_view name) const {
   return Find(numeric_fields, name);
 }
 
+int FieldSchema::TextOrdinal(std::string_view name) const {
+  for (size_t i = 0; i < text_fields.size(); ++i) {
+    if (text_fields[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+Result<TextField> ParseTextField(std::string_view spec) {
+  TextField field;
+  const size_t caret = spec.find('^');
+  field.name.assign(spec.substr(0, caret));
+  if (caret == std::string_view::npos) return field;
+  const std::string weight(spec.substr(caret + 1));
+  char* end = nullptr;
+  field.weight = std::strtod(weight.c_str(), &end);
+  if (weight.empty() || end != weight.c_str() + weight.size() ||
+      weight.find_first_not_of("0123456789.eE+-") != std::string::npos) {
+    return Status::InvalidArgument("text field \"" + field.name + "\": weight \"" + weight +
+                                   "\" is not a number (write NAME or NAME^WEIGHT)");
+  }
+  return field;
+}
+
+std::string FormatTextField(const TextField& field) {
+  if (field.weight == 1) return field.name;
+  char buf[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, field.weight);
+    if (std::strtod(buf, nullptr) == field.weight) break;
+  }
+  return field.name + "^" + buf;
+}
+
+std::string_view TextFieldValue(const Document& doc, std::string_view name) {
+  if (name == "title") return doc.title;
+  if (name == "text") return doc.text;
+  for (const auto& [field, value] : doc.texts) {
+    if (field == name) return value;
+  }
+  return {};
+}
+
 Status ValidateFieldSchema(const FieldSchema& schema) {
   if (schema.keyword_fields.size() + schema.numeric_fields.size() >
       kMaxSchemaFields) {
@@ -57,9 +101,36 @@ Status ValidateFieldSchema(const FieldSchema& schema) {
                                    std::to_string(kMaxSchemaFields) +
                                    " keyword and numeric fields");
   }
+  if (schema.text_fields.size() > kMaxTextFields) {
+    return Status::InvalidArgument("more than " + std::to_string(kMaxTextFields) +
+                                   " text fields");
+  }
+  const auto bad_weight = [](double w) { return !(w >= 0 && w <= kMaxFieldWeight); };
+  if (bad_weight(schema.contents_weight)) {
+    return Status::InvalidArgument("contents weight must be in [0, " +
+                                   std::to_string(int(kMaxFieldWeight)) + "]");
+  }
+  std::vector<std::string> text_names;
+  bool any_weight = schema.contents_weight > 0;
+  for (const TextField& field : schema.text_fields) {
+    text_names.push_back(field.name);
+    if (bad_weight(field.weight)) {
+      return Status::InvalidArgument("text field \"" + field.name + "\": weight must be in [0, " +
+                                     std::to_string(int(kMaxFieldWeight)) + "]");
+    }
+    any_weight |= field.weight > 0;
+  }
+  if (!any_weight) {
+    return Status::InvalidArgument(
+        "contents and every text field have weight 0: a word without a field "
+        "would search nothing");
+  }
   std::vector<std::string_view> seen;
-  for (const auto* names : {&schema.keyword_fields, &schema.numeric_fields}) {
-    const char* kind = names == &schema.keyword_fields ? "keyword" : "numeric";
+  const std::vector<std::string>& texts = text_names;
+  for (const auto* names : {&schema.keyword_fields, &schema.numeric_fields, &texts}) {
+    const char* kind = names == &schema.keyword_fields   ? "keyword"
+                       : names == &schema.numeric_fields ? "numeric"
+                                                         : "text";
     for (const std::string& name : *names) {
       const std::string what = std::string(kind) + " field \"" + name + "\"";
       if (name.empty())
@@ -77,12 +148,13 @@ Status ValidateFieldSchema(const FieldSchema& schema) {
               ": a name is letters, digits and '_' (then also '.' and '-')");
         }
       }
-      if (std::find(std::begin(kReservedNames), std::end(kReservedNames),
-                    name) != std::end(kReservedNames)) {
+      const bool text_source = names == &texts && (name == "title" || name == "text");
+      if (!text_source && std::find(std::begin(kReservedNames), std::end(kReservedNames),
+                                    name) != std::end(kReservedNames)) {
         return Status::InvalidArgument(
             what +
             ": the name is reserved (id, _id, title, text, "
-            "contents, tilde, vectors)");
+            "contents, tilde, vectors; a text field may be title or text)");
       }
       if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
         return Status::InvalidArgument(what + " is declared twice");
@@ -138,6 +210,20 @@ Status CheckFieldValues(const FieldSchema& schema, const Document& doc) {
       if (!std::isfinite(v)) return problem(name, "not a finite number");
     }
   }
+  for (size_t i = 0; i < doc.texts.size(); ++i) {
+    const std::string& name = doc.texts[i].first;
+    if (name == "title" || name == "text") {
+      return problem(name, "is the document's " + name + ", not one of its other texts");
+    }
+    if (schema.TextOrdinal(name) < 0) {
+      return problem(name, schema.KeywordOrdinal(name) >= 0 || schema.NumericOrdinal(name) >= 0
+                               ? "is not a text field, given a text"
+                               : "the index has no text field of that name");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (doc.texts[j].first == name) return problem(name, "given twice");
+    }
+  }
   return Status::OK();
 }
 
@@ -162,6 +248,12 @@ void EncodeStoredFields(const FieldSchema& schema, const Document& doc,
       PutFixed32(out, static_cast<uint32_t>(bits >> 32));
     }
   }
+  for (const TextField& field : schema.text_fields) {
+    if (field.name == "title" || field.name == "text") continue;  // stored before
+    const std::string_view value = TextFieldValue(doc, field.name);
+    PutVarint32(out, static_cast<uint32_t>(value.size()));
+    out->append(value);
+  }
   if (store_extra && !doc.extra.empty()) {
     PutVarint32(out, static_cast<uint32_t>(doc.extra.size()));
     out->append(doc.extra);
@@ -172,6 +264,7 @@ Status DecodeStoredFields(const FieldSchema& schema, std::string_view tail,
                           Document* doc) {
   doc->keywords.clear();
   doc->numbers.clear();
+  doc->texts.clear();
   doc->extra.clear();
   if (tail.empty()) return Status::OK();
   const auto truncated = [] {
@@ -202,6 +295,12 @@ Status DecodeStoredFields(const FieldSchema& schema, std::string_view tail,
       tail.remove_prefix(8);
     }
     doc->numbers.emplace_back(field, std::move(values));
+  }
+  for (const TextField& field : schema.text_fields) {
+    if (field.name == "title" || field.name == "text") continue;
+    std::string_view value;
+    if (!GetLengthPrefixed(&tail, &value)) return truncated();
+    if (!value.empty()) doc->texts.emplace_back(field.name, std::string(value));
   }
   if (!tail.empty()) {
     std::string_view extra;

@@ -55,6 +55,14 @@ std::string SerializeIndexOptions(const IndexOptions& options) {
   // Likewise one line per keyword and numeric field, in ordinal order.
   for (const std::string& name : options.fields.keyword_fields) line("keyword_field", name);
   for (const std::string& name : options.fields.numeric_fields) line("numeric_field", name);
+  // Text fields likewise, with contents' weight when there are some.
+  for (const TextField& field : options.fields.text_fields) {
+    line("text_field", FormatTextField(field));
+  }
+  if (!options.fields.text_fields.empty() || options.fields.contents_weight != 1) {
+    std::snprintf(buf, sizeof(buf), "%.17g", options.fields.contents_weight);
+    line("contents_weight", buf);
+  }
   // Only when off, so that other indexes keep their exact options text.
   if (!options.store_extra) line("store_extra", "false");
   return out;
@@ -112,6 +120,12 @@ Result<IndexOptions> ParseIndexOptions(std::string_view text) {
       options.fields.keyword_fields.emplace_back(value);
     } else if (key == "numeric_field") {
       options.fields.numeric_fields.emplace_back(value);
+    } else if (key == "text_field") {
+      auto field = ParseTextField(value);
+      if (!field.ok()) return Status::Corruption("index options: " + field.status().message());
+      options.fields.text_fields.push_back(std::move(field).value());
+    } else if (key == "contents_weight") {
+      CASCADE_ASSIGN_OR_RETURN(options.fields.contents_weight, ParseDouble(key, value));
     } else if (key == "positions") {
       if (value != "true" && value != "false") {
         return Status::Corruption("index option positions", value);

@@ -80,19 +80,25 @@ Status IndexReader::Load() {
       seg.id = DecodeFixed32BE(key.data());
       seg.base = DecodeFixed32(value.data());
       seg.count = DecodeFixed32(value.data() + 4);
-      if (value.size() != 8 + size_t{4} * seg.count) {
+      const size_t nfields = options().fields.text_fields.size();
+      if (value.size() != 8 + size_t{4} * seg.count * (1 + nfields)) {
         return Status::Corruption("segment " + std::to_string(seg.id) +
                                   " has a bad length table");
       }
-      seg.lengths.resize(seg.count);
-      for (uint32_t i = 0; i < seg.count; ++i) {
-        seg.lengths[i] = DecodeFixed32(value.data() + 8 + 4 * size_t{i});
-      }
-      if (options().length_norm == LengthNorm::kLucene) {
-        seg.norms.resize(seg.count);
-        for (uint32_t i = 0; i < seg.count; ++i) {
-          seg.norms[i] = LengthToNormByte(seg.lengths[i]);
-        }
+      const bool norms = options().length_norm == LengthNorm::kLucene;
+      const auto read_lengths = [&](size_t table, std::vector<uint32_t>* lengths,
+                                    std::vector<uint8_t>* norm_bytes) {
+        const char* p = value.data() + 8 + size_t{4} * seg.count * table;
+        lengths->resize(seg.count);
+        for (uint32_t i = 0; i < seg.count; ++i) (*lengths)[i] = DecodeFixed32(p + 4 * size_t{i});
+        if (!norms) return;
+        norm_bytes->resize(seg.count);
+        for (uint32_t i = 0; i < seg.count; ++i) (*norm_bytes)[i] = LengthToNormByte((*lengths)[i]);
+      };
+      read_lengths(0, &seg.lengths, &seg.norms);
+      seg.text_fields.resize(nfields);
+      for (size_t f = 0; f < nfields; ++f) {
+        read_lengths(1 + f, &seg.text_fields[f].lengths, &seg.text_fields[f].norms);
       }
       doc_id_limit_ = std::max(doc_id_limit_, seg.base + seg.count);
       segments_.push_back(std::move(seg));
@@ -119,24 +125,36 @@ Status IndexReader::Load() {
   }
   stats_ = CollectionStats();
   stats_.segments = static_cast<uint32_t>(segments_.size());
-  for (SegmentInfo& seg : segments_) {
+  stats_.text_fields.resize(options().fields.text_fields.size());
+  // Live documents with terms in `lengths` and their summed lengths.
+  const auto add_field = [&](const SegmentInfo& seg, const std::vector<uint32_t>& lengths,
+                             FieldStats* out) {
     uint64_t with_terms = 0;
     uint64_t sum = 0;
-    for (uint32_t length : seg.lengths) {
+    for (uint32_t length : lengths) {
       with_terms += length > 0;
       sum += length;
     }
-    seg.deleted = 0;
     ForEachDeleted(seg.base, seg.base + seg.count, [&](uint32_t doc) {
-      const uint32_t length = seg.lengths[doc - seg.base];
-      ++seg.deleted;
+      const uint32_t length = lengths[doc - seg.base];
       with_terms -= length > 0;
       sum -= length;
     });
+    out->docs_with_terms += with_terms;
+    out->sum_lengths += sum;
+  };
+  for (SegmentInfo& seg : segments_) {
+    seg.deleted = 0;
+    ForEachDeleted(seg.base, seg.base + seg.count, [&](uint32_t) { ++seg.deleted; });
     stats_.deleted_docs += seg.deleted;
     stats_.live_docs += seg.count - seg.deleted;
-    stats_.docs_with_terms += with_terms;
-    stats_.sum_lengths += sum;
+    FieldStats contents;
+    add_field(seg, seg.lengths, &contents);
+    stats_.docs_with_terms += contents.docs_with_terms;
+    stats_.sum_lengths += contents.sum_lengths;
+    for (size_t f = 0; f < seg.text_fields.size(); ++f) {
+      add_field(seg, seg.text_fields[f].lengths, &stats_.text_fields[f]);
+    }
   }
   return Status::OK();
 }

@@ -52,6 +52,12 @@ using DocBitmap = Roaring;
 // A set of uint32 doc ids (CRoaring's 32-bit bitmap).
 using DocBitmap = roaring_compat::DocBitmap;
 
+// Per-document lengths of one text field in one segment.
+struct FieldLengths {
+  std::vector<uint32_t> lengths;  // per local doc: indexed terms
+  std::vector<uint8_t> norms;     // as SegmentInfo::norms
+};
+
 struct SegmentInfo {
   uint32_t id = 0;
   uint32_t base = 0;   // first global doc id
@@ -61,6 +67,15 @@ struct SegmentInfo {
   // LengthToNormByte(lengths[i]) (length_norm.h); empty unless the index
   // uses LengthNorm::kLucene.
   std::vector<uint8_t> norms;
+  // The same for each text field of the index (field_values.h), in schema
+  // order; lengths and norms above are those of "contents".
+  std::vector<FieldLengths> text_fields;
+};
+
+// BM25's N and avgdl inputs of one field.
+struct FieldStats {
+  uint64_t docs_with_terms = 0;  // live documents with a term in the field
+  uint64_t sum_lengths = 0;      // their summed lengths
 };
 
 struct CollectionStats {
@@ -71,6 +86,9 @@ struct CollectionStats {
   uint64_t docs_with_terms = 0;
   uint64_t sum_lengths = 0;
   uint32_t segments = 0;
+  // The same two for each text field, in schema order (those above are
+  // "contents"').
+  std::vector<FieldStats> text_fields;
 };
 
 class IndexReader {
@@ -117,6 +135,8 @@ class IndexReader {
   // Read options pinned to this view's snapshot, for scans of it (merges).
   const rocksdb::ReadOptions& read_options() const { return read_options_; }
 
+  // Terms below are "contents" terms, or FieldTerm(f, term) (keys.h) for
+  // text field f.
   // The encoded posting list of `term` in `segment` into *bytes; false when
   // the term does not occur there.
   Result<bool> ReadPostings(uint32_t segment, std::string_view term,
@@ -140,7 +160,8 @@ class IndexReader {
   // Calls fn(term, encoded postings) for each term of `segment` that starts
   // with `prefix`, in byte order, until fn returns false. Both views are
   // valid only during the call. For prefix queries: the terms of a segment
-  // are one contiguous key range (keys.h).
+  // are one contiguous key range (keys.h). An empty prefix visits the text
+  // fields' terms too (they sort first).
   Status ForEachTermWithPrefix(
       uint32_t segment, std::string_view prefix,
       const std::function<bool(std::string_view term, std::string_view postings)>& fn)

@@ -154,8 +154,11 @@ Status IndexWriter::LoadCounters() {
 
 Status IndexWriter::Check(const Document& doc) const {
   if (doc.id.empty()) return Status::InvalidArgument("document has an empty id");
-  if (doc.title.empty() && doc.text.empty()) {
-    return Status::InvalidArgument("empty document: no title or text, id", doc.id);
+  if (doc.title.empty() && doc.text.empty() && doc.texts.empty()) {
+    return Status::InvalidArgument(store_->options().fields.text_fields.empty()
+                                       ? "empty document: no title or text, id"
+                                       : "empty document: no title, text or text field, id",
+                                   doc.id);
   }
   if (!doc.tilde_terms.empty() && doc.tilde.empty()) {
     return Status::InvalidArgument(
@@ -203,6 +206,7 @@ Status IndexWriter::Check(const Document& doc) const {
     for (const std::string& v : values) bytes += v.size();
   }
   for (const auto& [name, values] : doc.numbers) bytes += 8 * values.size();
+  for (const auto& [name, value] : doc.texts) bytes += value.size();
   // Other fields count as the JSON object text they are stored as; an
   // index that drops them neither checks nor counts them.
   if (store_->options().store_extra) {
@@ -219,17 +223,31 @@ Status IndexWriter::Check(const Document& doc) const {
 
 void IndexWriter::AnalyzeDocument(Analyzer& analyzer, const Document& doc,
                                   std::vector<std::string>* terms,
-                                  std::vector<uint32_t>* positions) const {
+                                  std::vector<uint32_t>* positions,
+                                  std::vector<uint32_t>* field_lengths) const {
   if (!positions_) {
     analyzer.Analyze(doc.title, terms);
     analyzer.Analyze(doc.text, terms);
-    return;
+  } else {
+    analyzer.Analyze(doc.title, terms, positions);
+    const size_t title_terms = positions->size();
+    const uint32_t base = title_terms == 0 ? 0 : positions->back() + 1;
+    analyzer.Analyze(doc.text, terms, positions);
+    for (size_t i = title_terms; i < positions->size(); ++i) (*positions)[i] += base;
   }
-  analyzer.Analyze(doc.title, terms, positions);
-  const size_t title_terms = positions->size();
-  const uint32_t base = title_terms == 0 ? 0 : positions->back() + 1;
-  analyzer.Analyze(doc.text, terms, positions);
-  for (size_t i = title_terms; i < positions->size(); ++i) (*positions)[i] += base;
+  field_lengths->clear();
+  const std::vector<TextField>& fields = store_->options().fields.text_fields;
+  for (size_t f = 0; f < fields.size(); ++f) {
+    const size_t begin = terms->size();
+    if (positions_) {
+      analyzer.Analyze(TextFieldValue(doc, fields[f].name), terms, positions);
+    } else {
+      analyzer.Analyze(TextFieldValue(doc, fields[f].name), terms);
+    }
+    const std::string key = FieldTerm(static_cast<uint8_t>(f), "");
+    for (size_t i = begin; i < terms->size(); ++i) (*terms)[i].insert(0, key);
+    field_lengths->push_back(static_cast<uint32_t>(terms->size() - begin));
+  }
 }
 
 void IndexWriter::Analyze(Analyzer& analyzer, const Document& doc,
@@ -238,9 +256,11 @@ void IndexWriter::Analyze(Analyzer& analyzer, const Document& doc,
   if (!out->check.ok()) return;
   scratch.terms.clear();
   scratch.positions.clear();
-  AnalyzeDocument(analyzer, doc, &scratch.terms, &scratch.positions);
+  AnalyzeDocument(analyzer, doc, &scratch.terms, &scratch.positions, &out->field_lengths);
   const size_t n = scratch.terms.size();
-  out->length = static_cast<uint32_t>(n);
+  uint32_t field_terms = 0;
+  for (uint32_t length : out->field_lengths) field_terms += length;
+  out->length = static_cast<uint32_t>(n) - field_terms;
 
   // Distinct terms and their frequencies, through a table sized for this
   // document (at most half full).
@@ -437,7 +457,7 @@ Status IndexWriter::AddAnalyzed(const Document& doc, AnalyzedDoc& analyzed) {
       positions += tf;
     }
   }
-  if (positions_) buffer_.bytes += 4 * analyzed.length;
+  if (positions_) buffer_.bytes += 4 * analyzed.positions.size();
   buffer_.bytes += kPerDocOverhead + analyzed.record.size() +
                    kPerPosting * distinct.size() + kPerPosting * doc.tilde.size();
   for (const auto& v : doc.vectors) buffer_.bytes += 4 * v.second.size();
@@ -467,7 +487,8 @@ Status IndexWriter::AddAnalyzed(const Document& doc, AnalyzedDoc& analyzed) {
     }
   }
   stats_.terms += distinct.size();
-  buffer_.docs.push_back({std::move(analyzed.record), analyzed.length, doc.tilde, doc.vectors});
+  buffer_.docs.push_back({std::move(analyzed.record), analyzed.length,
+                          std::move(analyzed.field_lengths), doc.tilde, doc.vectors});
   ++next_doc_;
   ++stats_.added;
   if (buffer_.bytes >= options_.ram_buffer_bytes) return Flush();
@@ -564,6 +585,10 @@ Status IndexWriter::Flush() {
     PutFixed32(&value, base);
     PutFixed32(&value, count);
     for (const BufferedDoc& d : buffer_.docs) PutFixed32(&value, d.length);
+    const size_t nfields = store_->options().fields.text_fields.size();
+    for (size_t f = 0; f < nfields; ++f) {
+      for (const BufferedDoc& d : buffer_.docs) PutFixed32(&value, d.field_lengths[f]);
+    }
     CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kSegments), SegmentKey(segment), value));
   }
   CASCADE_RETURN_IF_ERROR(FlushFields(segment, sink.get()));
@@ -619,9 +644,14 @@ Status IndexWriter::FlushPostings(uint32_t segment, SegmentSink* sink) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     return buffer_.terms.term(a.id) < buffer_.terms.term(b.id);
   });
-  // Document lengths by local doc id, for the postings' block-max metadata.
-  std::vector<uint32_t> lengths(count);
-  for (uint32_t i = 0; i < count; ++i) lengths[i] = buffer_.docs[i].length;
+  // Document lengths by local doc id, for the postings' block-max metadata:
+  // contents' first, then each text field's.
+  const size_t nfields = store_->options().fields.text_fields.size();
+  std::vector<std::vector<uint32_t>> lengths(1 + nfields, std::vector<uint32_t>(count));
+  for (uint32_t i = 0; i < count; ++i) {
+    lengths[0][i] = buffer_.docs[i].length;
+    for (size_t f = 0; f < nfields; ++f) lengths[1 + f][i] = buffer_.docs[i].field_lengths[f];
+  }
   std::string key, value;
   std::vector<uint32_t> pairs, docs, tfs, term_positions;
   for (const auto [prefix, id] : order) {
@@ -636,7 +666,11 @@ Status IndexWriter::FlushPostings(uint32_t segment, SegmentSink* sink) {
       tfs[i] = pairs[2 * i + 1];
     }
     value.clear();
-    EncodePostings(docs, tfs, lengths, &value);
+    const int field = FieldOfTerm(buffer_.terms.term(id));
+    if (field >= static_cast<int>(nfields)) {
+      return Status::Internal("buffered term of an unknown text field");
+    }
+    EncodePostings(docs, tfs, lengths[1 + field], &value);
     CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kPostings), key, value));
     if (positions_) {
       term_positions.clear();

@@ -154,7 +154,8 @@ class IndexWriter {
     std::string terms;                // the distinct terms, end to end
     std::vector<Term> distinct;       // in order of first occurrence
     std::vector<uint32_t> positions;  // grouped by distinct term, ascending
-    uint32_t length = 0;              // terms in the document
+    uint32_t length = 0;              // terms in the document's contents
+    std::vector<uint32_t> field_lengths;  // terms in each text field
     std::string record;               // the "docs" value (keys.h)
   };
   // Reused buffers of Analyze, one set per analysis thread.
@@ -172,6 +173,7 @@ class IndexWriter {
   struct BufferedDoc {
     std::string record;
     uint32_t length = 0;
+    std::vector<uint32_t> field_lengths;  // per text field
     std::vector<std::pair<int32_t, float>> tilde;
     std::vector<std::pair<std::string, std::vector<float>>> vectors;
   };
@@ -194,10 +196,11 @@ class IndexWriter {
   Status Check(const Document& doc) const;
   // The analysed terms of a document's title then text, and their
   // positions when the index stores them (text positions continue after
-  // the title's).
+  // the title's); then each text field's terms (FieldTerm keys, positions
+  // from 0 in each field), their counts into *field_lengths.
   void AnalyzeDocument(Analyzer& analyzer, const Document& doc,
-                       std::vector<std::string>* terms,
-                       std::vector<uint32_t>* positions) const;
+                       std::vector<std::string>* terms, std::vector<uint32_t>* positions,
+                       std::vector<uint32_t>* field_lengths) const;
   // Checks and analyses `doc` into `*out` (thread-safe: reads only the
   // store's options).
   void Analyze(Analyzer& analyzer, const Document& doc, AnalyzeScratch& scratch,

@@ -22,11 +22,18 @@
 //   "segments"  key: fixed32-BE segment id.
 //               value: fixed32 base doc id, fixed32 doc count, then doc count
 //               x fixed32 document lengths (indexed terms of the
-//               "contents" field, i.e. title + text after analysis).
+//               "contents" field, i.e. title + text after analysis); then,
+//               when the index has text fields (field_values.h), doc count
+//               x fixed32 lengths of each text field, in schema order.
 //               A segment holds doc ids [base, base + count). Segment
 //               ids and bases increase together; after a merge
 //               (segment_merger.h) ids between segments may be unused.
-//   "postings"  key: fixed32-BE segment id, then the term's UTF-8 bytes.
+//   "postings"  key: fixed32-BE segment id, then the term's UTF-8 bytes
+//               for "contents"; for text field f (its ordinal among
+//               IndexOptions::fields.text_fields): fixed32-BE segment id,
+//               a 0x00 byte, one byte f, then the term (FieldTerm below;
+//               an analysed term never starts with 0x00, so a segment's
+//               contents terms and each field's are separate ranges).
 //               value: a posting list of segment-local doc ids
 //               (posting_codec.h). Version 2: the list carries block-max
 //               metadata for dynamic pruning (a per-term (tf, length)
@@ -40,12 +47,13 @@
 //   "docs"      key: fixed32-BE internal doc id.
 //               value: stored fields: varint32 length + bytes, for the
 //               external id, title and text, in that order. When the index
-//               has keyword or numeric fields (IndexOptions::fields), the
-//               values of each follow, in schema order: keyword fields
+//               has keyword, numeric or text fields (IndexOptions::fields),
+//               the values of each follow, in schema order: keyword fields
 //               first, each a varint32 count then the values varint32
 //               length-prefixed; then numeric fields, each a varint32 count
-//               then the values as 8 bytes (IEEE-754 bits, little-endian)
-//               (field_values.h). A record with nothing after the text has
+//               then the values as 8 bytes (IEEE-754 bits, little-endian);
+//               then text fields other than title and text, each varint32
+//               length-prefixed (field_values.h). A record with nothing after the text has
 //               no values (an index without fields writes nothing there).
 //               Then, when the document has other fields and the index
 //               stores them (IndexOptions::store_extra), their JSON object
@@ -231,6 +239,24 @@ inline std::string PostingKey(uint32_t segment, std::string_view term) {
   PutFixed32BE(&key, segment);
   key.append(term);
   return key;
+}
+// The "term" of `term` in text field `field` (ordinal) as postings and
+// positions keys spell it after the segment id: 0x00, the ordinal byte,
+// the term. IndexReader::ReadPostings and friends take it as a term.
+inline constexpr char kFieldTermMark = '\0';
+inline std::string FieldTerm(uint8_t field, std::string_view term) {
+  std::string key;
+  key.reserve(2 + term.size());
+  key.push_back(kFieldTermMark);
+  key.push_back(static_cast<char>(field));
+  key.append(term);
+  return key;
+}
+// The text field ordinal of a postings term (after the segment id), or -1
+// for a "contents" term.
+inline int FieldOfTerm(std::string_view term) {
+  return term.size() >= 2 && term[0] == kFieldTermMark ? static_cast<unsigned char>(term[1])
+                                                       : -1;
 }
 inline std::string DocKey(uint32_t doc) {
   std::string key;

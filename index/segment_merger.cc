@@ -254,13 +254,23 @@ Result<PreparedMerge> PrepareMerge(Store& store, const IndexReader& reader,
   MergeResult result;
   result.segments = static_cast<uint32_t>(segs.size());
   std::vector<uint32_t> lengths;  // by new local doc id
+  // The same for each text field.
+  const size_t nfields = reader.options().fields.text_fields.size();
+  std::vector<std::vector<uint32_t>> field_lengths(nfields);
   for (const SegmentInfo* seg : segs) {
     result.reclaimed += seg->deleted;
+    if (seg->text_fields.size() != nfields) {
+      return Status::Corruption("merge: segment without its text fields' lengths",
+                                std::to_string(seg->id));
+    }
     DeletedCursor deleted(reader, *seg);
     for (uint32_t i = 0; i < seg->count; ++i) {
       if (deleted.IsDeleted(i)) continue;
       remap.to[seg->base + i - remap.lo] = remap.lo + static_cast<uint32_t>(lengths.size());
       lengths.push_back(seg->lengths[i]);
+      for (size_t f = 0; f < nfields; ++f) {
+        field_lengths[f].push_back(seg->text_fields[f].lengths[i]);
+      }
     }
   }
   result.documents = lengths.size();
@@ -357,7 +367,11 @@ Result<PreparedMerge> PrepareMerge(Store& store, const IndexReader& reader,
     }
     if (docs.empty()) continue;  // the term only occurred in deleted documents
     value.clear();
-    EncodePostings(docs, tfs, lengths, &value);
+    const int field = FieldOfTerm(term);
+    if (field >= static_cast<int>(nfields)) {
+      return Status::Corruption("merge: postings of an unknown text field", term);
+    }
+    EncodePostings(docs, tfs, field < 0 ? lengths : field_lengths[field], &value);
     CASCADE_RETURN_IF_ERROR(
         FromRocks(batch.Put(postings_cf, PostingKey(target, term), value), "merge: batch"));
     if (with_positions != 0) {
@@ -397,6 +411,9 @@ Result<PreparedMerge> PrepareMerge(Store& store, const IndexReader& reader,
     PutFixed32(&value, remap.lo);
     PutFixed32(&value, static_cast<uint32_t>(lengths.size()));
     for (uint32_t length : lengths) PutFixed32(&value, length);
+    for (const std::vector<uint32_t>& f : field_lengths) {
+      for (uint32_t length : f) PutFixed32(&value, length);
+    }
     CASCADE_RETURN_IF_ERROR(
         FromRocks(batch.Put(segments_cf, SegmentKey(target), value), "merge: batch"));
   }

@@ -13,6 +13,10 @@ float Bm25Idf(uint64_t doc_freq, uint64_t doc_count) {
 Bm25Scorer::Bm25Scorer(const Bm25Params& params,
                        const index::CollectionStats& stats,
                        index::LengthNorm norm)
+    : Bm25Scorer(params, index::FieldStats{stats.docs_with_terms, stats.sum_lengths}, norm) {}
+
+Bm25Scorer::Bm25Scorer(const Bm25Params& params, const index::FieldStats& stats,
+                       index::LengthNorm norm)
     : k1_(params.k1), b_(params.b), norm_(norm) {
   avgdl_ = stats.docs_with_terms == 0
                ? 1.0f

@@ -36,6 +36,9 @@ class Bm25Scorer {
  public:
   Bm25Scorer(const Bm25Params& params, const index::CollectionStats& stats,
              index::LengthNorm norm);
+  // For a text field: its own N and summed lengths.
+  Bm25Scorer(const Bm25Params& params, const index::FieldStats& stats,
+             index::LengthNorm norm);
   // k1 * (1 - b + b * dl / avgdl) for a document of `length` terms.
   float LengthFactor(uint32_t length) const {
     if (norm_ == index::LengthNorm::kLucene) {
@@ -49,6 +52,11 @@ class Bm25Scorer {
   float LengthFactor(const index::SegmentInfo& seg, uint32_t local) const {
     if (norm_ == index::LengthNorm::kLucene) return cache_[seg.norms[local]];
     return LengthFactor(seg.lengths[local]);
+  }
+  // The same for a text field's lengths in a segment.
+  float LengthFactor(const index::FieldLengths& field, uint32_t local) const {
+    if (norm_ == index::LengthNorm::kLucene) return cache_[field.norms[local]];
+    return LengthFactor(field.lengths[local]);
   }
   static float Score(float weight, uint32_t tf, float length_factor) {
     const auto f = static_cast<float>(tf);

@@ -487,13 +487,15 @@ class ReaderSource : public rerank::CandidateSource {
 
 Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids,
                                    std::span<const std::string> keyword_fields,
-                                   std::span<const std::string> numeric_fields) {
+                                   std::span<const std::string> numeric_fields,
+                                   std::span<const std::string> text_fields) {
   thread_local index::DocumentJsonParser with_numbers(/*numeric_ids=*/true);
   thread_local index::DocumentJsonParser strings_only(/*numeric_ids=*/false);
   index::DocumentJsonParser& parser = numeric_ids ? with_numbers : strings_only;
   index::FieldSchema schema;
   schema.keyword_fields.assign(keyword_fields.begin(), keyword_fields.end());
   schema.numeric_fields.assign(numeric_fields.begin(), numeric_fields.end());
+  for (const std::string& name : text_fields) schema.text_fields.push_back({name, 1});
   parser.SetFields(schema);
   index::Document doc;
   std::string problem;
@@ -505,13 +507,17 @@ Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids,
   out.vectors = std::move(doc.vectors);
   out.keywords = std::move(doc.keywords);
   out.numbers = std::move(doc.numbers);
+  out.texts = std::move(doc.texts);
   CASCADE_RETURN_IF_ERROR(index::SplitExtraJson(doc.extra, &out.extra));
   return out;
 }
 
 Result<Document> Index::ParseDocument(std::string_view json, bool numeric_ids) const {
   const index::FieldSchema& schema = impl_->store->options().fields;
-  return ParseDocumentJson(json, numeric_ids, schema.keyword_fields, schema.numeric_fields);
+  std::vector<std::string> text_fields;
+  for (const index::TextField& field : schema.text_fields) text_fields.push_back(field.name);
+  return ParseDocumentJson(json, numeric_ids, schema.keyword_fields, schema.numeric_fields,
+                           text_fields);
 }
 
 Index::Index(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -550,6 +556,11 @@ Result<std::unique_ptr<Index>> Index::Open(const std::string& path,
   }
   store_options.create_options.fields.keyword_fields = options.keyword_fields;
   store_options.create_options.fields.numeric_fields = options.numeric_fields;
+  for (const std::string& spec : options.text_fields) {
+    CASCADE_ASSIGN_OR_RETURN(index::TextField field, index::ParseTextField(spec));
+    store_options.create_options.fields.text_fields.push_back(std::move(field));
+  }
+  store_options.create_options.fields.contents_weight = options.contents_weight;
   store_options.create_options.store_extra = options.store_extra;
 
   auto impl = std::make_unique<Impl>();
@@ -614,6 +625,7 @@ Status Index::AddDocuments(std::span<const Document> docs, bool must_exist) {
     doc.vectors = d.vectors;
     doc.keywords = d.keywords;
     doc.numbers = d.numbers;
+    doc.texts = d.texts;
     doc.extra = index::JoinExtraJson(d.extra);
     converted.push_back(std::move(doc));
   }
@@ -859,6 +871,7 @@ Result<SearchResult> Index::Search(std::string_view query,
     if (options.load_text) hit.text = std::move(doc.text);
     hit.keywords = std::move(doc.keywords);
     hit.numbers = std::move(doc.numbers);
+    hit.texts = std::move(doc.texts);
     CASCADE_RETURN_IF_ERROR(index::SplitExtraJson(doc.extra, &hit.extra));
     if (options.explain) {
       for (size_t s = 0; s < stages.size(); ++s) {
@@ -898,6 +911,7 @@ Result<std::optional<Document>> Index::Get(std::string_view id) const {
   Document out{d.id, d.title, d.text, {}, {}};
   out.keywords = std::move(d.keywords);
   out.numbers = std::move(d.numbers);
+  out.texts = std::move(d.texts);
   CASCADE_RETURN_IF_ERROR(index::SplitExtraJson(d.extra, &out.extra));
   return std::optional<Document>(std::move(out));
 }
@@ -920,6 +934,10 @@ IndexStats Index::Stats() const {
   }
   out.keyword_fields = reader->options().fields.keyword_fields;
   out.numeric_fields = reader->options().fields.numeric_fields;
+  for (const index::TextField& field : reader->options().fields.text_fields) {
+    out.text_fields.push_back(index::FormatTextField(field));
+  }
+  out.contents_weight = reader->options().fields.contents_weight;
   for (index::ColumnFamilySize& cf : impl_->store->ColumnFamilySizes()) {
     out.column_families.push_back({std::move(cf.name), cf.table_bytes, cf.memtable_bytes});
   }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "index/field_values.h"
+#include "index/keys.h"
 #include "index/positions_codec.h"
 #include "index/posting_codec.h"
 #include "query/phrase_match.h"
@@ -17,9 +18,33 @@ namespace cascade::query {
 
 namespace {
 
-bool IsContentsField(std::string_view field) {
-  return field.empty() || field == "contents" || field == "title" ||
-         field == "text";
+// A text field a leaf searches: -1 for contents, else the ordinal of a
+// text field of the index; and the weight it carries.
+struct TextTarget {
+  int field = -1;
+  double weight = 1;
+};
+
+// The text fields a term, phrase or prefix leaf on `name` searches: for no
+// name, the default fields (contents and every text field, less those of
+// weight 0; just contents, weight 1, without text fields); a declared text
+// field; contents, for "contents" and for title and text when they are
+// not declared text fields (aliases of contents). Empty: not a text field.
+std::vector<TextTarget> TextTargets(const index::FieldSchema& schema, std::string_view name) {
+  std::vector<TextTarget> out;
+  if (name.empty()) {
+    if (schema.text_fields.empty()) return {TextTarget{}};
+    if (schema.contents_weight > 0) out.push_back({-1, schema.contents_weight});
+    for (size_t f = 0; f < schema.text_fields.size(); ++f) {
+      if (schema.text_fields[f].weight > 0) {
+        out.push_back({static_cast<int>(f), schema.text_fields[f].weight});
+      }
+    }
+    return out;
+  }
+  if (const int f = schema.TextOrdinal(name); f >= 0) return {TextTarget{f, 1}};
+  if (name == "contents" || name == "title" || name == "text") return {TextTarget{}};
+  return out;
 }
 
 std::string At(const QueryNode& node) {
@@ -28,12 +53,25 @@ std::string At(const QueryNode& node) {
 
 // The fields a query may name, for messages.
 std::string FieldList(const index::FieldSchema& schema) {
-  std::string out = "the text field contents (title and text are aliases of it)";
+  std::string out = schema.text_fields.empty()
+                        ? "the text field contents (title and text are aliases of it)"
+                        : "the text field contents";
+  std::vector<std::string> text_names;
+  for (const index::TextField& field : schema.text_fields) text_names.push_back(field.name);
   const auto list = [&](const std::vector<std::string>& names, const char* kind) {
     if (names.empty()) return;
     out += std::string(", ") + kind + (names.size() > 1 ? " fields " : " field ");
     for (size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + names[i];
   };
+  list(text_names, "text");
+  if (text_names.empty()) {
+    // aliases said above
+  } else if (schema.TextOrdinal("title") < 0 && schema.TextOrdinal("text") < 0) {
+    out += " (title and text are aliases of contents)";
+  } else if (schema.TextOrdinal("title") < 0 || schema.TextOrdinal("text") < 0) {
+    out += schema.TextOrdinal("title") < 0 ? " (title is an alias of contents)"
+                                           : " (text is an alias of contents)";
+  }
   list(schema.keyword_fields, "keyword");
   list(schema.numeric_fields, "numeric");
   return out;
@@ -92,7 +130,7 @@ Status Validate(const QueryNode& node, bool positions, const index::FieldSchema&
                                        ": use a range (" + node.field + ":[a TO b])");
     }
   }
-  if (!IsContentsField(node.field)) {
+  if (TextTargets(schema, node.field).empty()) {
     return Status::InvalidArgument("unknown " + field + ": this index has " +
                                    FieldList(schema));
   }
@@ -127,6 +165,10 @@ struct Plan {
   uint32_t id = 0;     // kTerm: index into the term table; kPrefix: prefixes;
                        // kKeyword: keyword leaves; kRange: ranges
   std::vector<PlanClause> clauses;  // kBoolean, in query order
+  // kBoolean: the one leaf of an unfielded query expanded over the default
+  // text fields (one clause per field); two equal expansions in one
+  // Boolean are one clause, as equal terms are (AddClause).
+  bool expansion = false;
   // kPhrase: term ids and their offsets in the phrase (analyzer positions,
   // the first at 0), and the slop.
   std::vector<uint32_t> phrase_terms, phrase_offsets;
@@ -142,12 +184,35 @@ struct PlanClause {
 // occur (SHOULD or MUST) takes this one's boost instead, at the first one's
 // place, as Lucene's BooleanQuery.rewrite deduplicates clauses: "a b a" is
 // "a^2 b", which is exactly the plain path's query weight 2.
+// Whether two plans are the same query but for their boosts.
+bool SameShape(const Plan& a, const Plan& b) {
+  if (a.kind != b.kind || a.id != b.id || a.slop != b.slop || a.expansion != b.expansion ||
+      a.phrase_terms != b.phrase_terms || a.phrase_offsets != b.phrase_offsets ||
+      a.clauses.size() != b.clauses.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.clauses.size(); ++i) {
+    if (a.clauses[i].occur != b.clauses[i].occur ||
+        !SameShape(a.clauses[i].plan, b.clauses[i].plan)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Adds b's leaf boosts to a's (SameShape plans): the query "a a" on
+// several fields weighs each field's a twice, as Lucene's rewrite does.
+void AddBoosts(Plan* a, const Plan& b) {
+  a->boost += b.boost;
+  for (size_t i = 0; i < a->clauses.size(); ++i) AddBoosts(&a->clauses[i].plan, b.clauses[i].plan);
+}
+
 void AddClause(Plan* boolean, Occur occur, Plan child) {
-  if (child.kind == Plan::Kind::kTerm && occur != Occur::kMustNot) {
+  const bool mergeable = child.kind == Plan::Kind::kTerm || child.expansion;
+  if (mergeable && occur != Occur::kMustNot) {
     for (PlanClause& c : boolean->clauses) {
-      if (c.occur == occur && c.plan.kind == Plan::Kind::kTerm &&
-          c.plan.id == child.id) {
-        c.plan.boost += child.boost;
+      if (c.occur == occur && SameShape(c.plan, child)) {
+        AddBoosts(&c.plan, child);
         return;
       }
     }
@@ -188,15 +253,21 @@ class Executor {
  public:
   Executor(const index::IndexReader& reader, index::Analyzer* analyzer,
            index::Analyzer* normalizer, const Bm25Params& bm25)
-      : reader_(reader),
-        analyzer_(analyzer),
-        normalizer_(normalizer),
-        scorer_(bm25, reader.stats(), reader.options().length_norm) {}
+      : reader_(reader), analyzer_(analyzer), normalizer_(normalizer) {
+    const index::LengthNorm norm = reader.options().length_norm;
+    scorers_.emplace_back(bm25, reader.stats(), norm);
+    for (const index::FieldStats& field : reader.stats().text_fields) {
+      scorers_.emplace_back(bm25, field, norm);
+    }
+  }
 
   // The plan of `node` under ancestors whose boosts multiply to `boost`;
   // nullopt when analysis leaves nothing (the clause is dropped).
   Result<std::optional<Plan>> Build(const QueryNode& node, double boost,
                                     bool prohibited);
+  // The plan of analysed words (term, count) over the default text fields:
+  // a SHOULD Boolean of one leaf per word, boosted by its count.
+  Plan BuildWords(std::span<const std::pair<std::string, uint32_t>> words);
   // Reads every term's postings in every segment and computes the idfs.
   Status LoadTerms();
   // The matches of `plan` in segment `s`, in doc order.
@@ -208,9 +279,20 @@ class Executor {
   }
 
  private:
-  uint32_t TermId(const std::string& term);
+  // The id of `term` in text field `field` (-1: contents).
+  uint32_t TermId(int field, const std::string& term);
   // Adds tokens_ to query_terms_ (the positive words rerankers read).
   void CountQueryTerms();
+  // The plan of a term, phrase or prefix leaf over `targets` (its fields),
+  // its text analysed into tokens_ (and token_positions_ for a phrase;
+  // prefix_tokens for a prefix): one field's leaf, or an expansion.
+  Plan TextLeaf(const QueryNode& node, const std::vector<TextTarget>& targets, double boost);
+  Plan FieldLeaf(const QueryNode& node, int field, double boost);
+  // BM25 length factor of local doc `local` of `seg` in `field`.
+  float LengthFactor(int field, const index::SegmentInfo& seg, uint32_t local) const {
+    return field < 0 ? scorers_[0].LengthFactor(seg, local)
+                     : scorers_[1 + field].LengthFactor(seg.text_fields[field], local);
+  }
   Result<Matches> EvalTerm(const Plan& plan, size_t s);
   Result<Matches> EvalPrefix(const Plan& plan, size_t s);
   Result<Matches> EvalBoolean(const Plan& plan, size_t s);
@@ -236,15 +318,19 @@ class Executor {
   const index::IndexReader& reader_;
   index::Analyzer* analyzer_;
   index::Analyzer* normalizer_;
-  Bm25Scorer scorer_;
-  std::vector<std::string> terms_;  // the term table
+  // contents' scorer, then each text field's (their own N and avgdl).
+  std::vector<Bm25Scorer> scorers_;
+  // The term table: postings keys (contents terms, or FieldTerm(f, term))
+  // and each one's field (-1: contents).
+  std::vector<std::string> terms_;
+  std::vector<int> term_fields_;
   std::unordered_map<std::string, uint32_t> term_ids_;
   std::vector<float> idf_;  // per term
   // Per (term, segment): term * segments + s. present_ says whether the
   // term occurs there; postings_ holds its pinned list.
   std::vector<uint8_t> present_;
   std::vector<std::unique_ptr<rocksdb::PinnableSlice>> postings_;
-  std::vector<std::string> prefixes_;
+  std::vector<std::string> prefixes_;  // as postings keys spell them
   std::vector<std::set<std::string>> prefix_terms_;  // expanded so far
   std::vector<const QueryNode*> prefix_nodes_;       // for error messages
   std::vector<KeywordLeaf> keywords_;
@@ -255,11 +341,68 @@ class Executor {
   std::vector<uint32_t> docs_, tfs_;
 };
 
-uint32_t Executor::TermId(const std::string& term) {
-  auto [it, added] =
-      term_ids_.emplace(term, static_cast<uint32_t>(terms_.size()));
-  if (added) terms_.push_back(term);
+uint32_t Executor::TermId(int field, const std::string& term) {
+  std::string key = field < 0 ? term : index::FieldTerm(static_cast<uint8_t>(field), term);
+  auto [it, added] = term_ids_.emplace(std::move(key), static_cast<uint32_t>(terms_.size()));
+  if (added) {
+    terms_.push_back(it->first);
+    term_fields_.push_back(field);
+  }
   return it->second;
+}
+
+Plan Executor::FieldLeaf(const QueryNode& node, int field, double boost) {
+  Plan plan;
+  plan.boost = boost;
+  if (node.kind == QueryKind::kPrefix) {
+    plan.kind = Plan::Kind::kPrefix;
+    plan.id = static_cast<uint32_t>(prefixes_.size());
+    prefixes_.push_back(field < 0 ? tokens_[0]
+                                  : index::FieldTerm(static_cast<uint8_t>(field), tokens_[0]));
+    prefix_terms_.emplace_back();
+    prefix_nodes_.push_back(&node);
+    return plan;
+  }
+  if (tokens_.size() == 1) {  // a word, or a one-word phrase
+    plan.kind = Plan::Kind::kTerm;
+    plan.id = TermId(field, tokens_[0]);
+    return plan;
+  }
+  if (node.kind == QueryKind::kPhrase) {
+    plan.kind = Plan::Kind::kPhrase;
+    plan.slop = node.slop;
+    for (size_t i = 0; i < tokens_.size(); ++i) {
+      plan.phrase_terms.push_back(TermId(field, tokens_[i]));
+      plan.phrase_offsets.push_back(token_positions_[i] - token_positions_[0]);
+    }
+    return plan;
+  }
+  // Several tokens of one term: a SHOULD group, one term per token.
+  plan.kind = Plan::Kind::kBoolean;
+  for (const std::string& token : tokens_) {
+    Plan term;
+    term.kind = Plan::Kind::kTerm;
+    term.boost = boost;
+    term.id = TermId(field, token);
+    AddClause(&plan, Occur::kShould, std::move(term));
+  }
+  return plan;
+}
+
+Plan Executor::TextLeaf(const QueryNode& node, const std::vector<TextTarget>& targets,
+                        double boost) {
+  if (targets.size() == 1 && targets[0].weight == 1) {
+    return FieldLeaf(node, targets[0].field, boost);
+  }
+  Plan plan;
+  plan.kind = Plan::Kind::kBoolean;
+  plan.boost = boost;
+  plan.expansion = true;
+  for (const TextTarget& target : targets) {
+    plan.clauses.push_back(
+        PlanClause{Occur::kShould, FieldLeaf(node, target.field, boost * target.weight)});
+  }
+  return plan;
 }
 
 void Executor::CountQueryTerms() {
@@ -272,6 +415,19 @@ void Executor::CountQueryTerms() {
       ++it->second;
     }
   }
+}
+
+Plan Executor::BuildWords(std::span<const std::pair<std::string, uint32_t>> words) {
+  Plan plan;
+  plan.kind = Plan::Kind::kBoolean;
+  QueryNode node;  // a word of the default fields
+  const std::vector<TextTarget> targets = TextTargets(reader_.options().fields, "");
+  for (const auto& [word, count] : words) {
+    tokens_.assign(1, word);
+    query_terms_.emplace_back(word, count);
+    AddClause(&plan, Occur::kShould, TextLeaf(node, targets, count));
+  }
+  return plan;
 }
 
 Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
@@ -319,21 +475,7 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
       analyzer_->Analyze(node.text, &tokens_);
       if (tokens_.empty()) return std::optional<Plan>();
       if (!prohibited) CountQueryTerms();
-      if (tokens_.size() == 1) {
-        plan.kind = Plan::Kind::kTerm;
-        plan.id = TermId(tokens_[0]);
-        return std::optional<Plan>(std::move(plan));
-      }
-      // Several tokens: a SHOULD group, one term per token.
-      plan.kind = Plan::Kind::kBoolean;
-      for (const std::string& token : tokens_) {
-        Plan term;
-        term.kind = Plan::Kind::kTerm;
-        term.boost = boost;
-        term.id = TermId(token);
-        AddClause(&plan, Occur::kShould, std::move(term));
-      }
-      return std::optional<Plan>(std::move(plan));
+      return std::optional<Plan>(TextLeaf(node, TextTargets(schema, node.field), boost));
     }
     case QueryKind::kPrefix: {
       tokens_.clear();
@@ -348,12 +490,7 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
                                        " is several words after analysis (" +
                                        words + "); a prefix must be one word");
       }
-      plan.kind = Plan::Kind::kPrefix;
-      plan.id = static_cast<uint32_t>(prefixes_.size());
-      prefixes_.push_back(tokens_[0]);
-      prefix_terms_.emplace_back();
-      prefix_nodes_.push_back(&node);
-      return std::optional<Plan>(std::move(plan));
+      return std::optional<Plan>(TextLeaf(node, TextTargets(schema, node.field), boost));
     }
     case QueryKind::kBoolean:
       plan.kind = Plan::Kind::kBoolean;
@@ -372,18 +509,7 @@ Result<std::optional<Plan>> Executor::Build(const QueryNode& node, double boost,
       analyzer_->Analyze(node.text, &tokens_, &token_positions_);
       if (tokens_.empty()) return std::optional<Plan>();
       if (!prohibited) CountQueryTerms();
-      if (tokens_.size() == 1) {  // a one-word phrase is that word
-        plan.kind = Plan::Kind::kTerm;
-        plan.id = TermId(tokens_[0]);
-        return std::optional<Plan>(std::move(plan));
-      }
-      plan.kind = Plan::Kind::kPhrase;
-      plan.slop = node.slop;
-      for (size_t i = 0; i < tokens_.size(); ++i) {
-        plan.phrase_terms.push_back(TermId(tokens_[i]));
-        plan.phrase_offsets.push_back(token_positions_[i] - token_positions_[0]);
-      }
-      return std::optional<Plan>(std::move(plan));
+      return std::optional<Plan>(TextLeaf(node, TextTargets(schema, node.field), boost));
     }
     case QueryKind::kRange:
       break;  // on a numeric field above; elsewhere refused by Validate
@@ -413,7 +539,10 @@ Status Executor::LoadTerms() {
     }
     // As the plain path: deleted documents stay in df until a merge; keep
     // idf defined when df exceeds the live count.
-    const uint64_t n = std::max(reader_.stats().docs_with_terms, doc_freq);
+    const index::CollectionStats& stats = reader_.stats();
+    const int field = term_fields_[t];
+    const uint64_t n = std::max(
+        field < 0 ? stats.docs_with_terms : stats.text_fields[field].docs_with_terms, doc_freq);
     idf_[t] = Bm25Idf(doc_freq, n);
   }
   return Status::OK();
@@ -455,6 +584,7 @@ Result<Matches> Executor::EvalTerm(const Plan& plan, size_t s) {
       std::string_view(bytes.data(), bytes.size()), &docs_, &tfs_));
   const auto weight =
       static_cast<float>(plan.boost * static_cast<double>(idf_[plan.id]));
+  const int field = term_fields_[plan.id];
   out.resize(docs_.size());
   for (size_t i = 0; i < docs_.size(); ++i) {
     const uint32_t local = docs_[i];
@@ -462,9 +592,7 @@ Result<Matches> Executor::EvalTerm(const Plan& plan, size_t s) {
       return Status::Corruption("posting beyond segment end in segment",
                                 std::to_string(seg.id));
     }
-    out[i] = {local,
-              Bm25Scorer::Score(weight, tfs_[i],
-                                scorer_.LengthFactor(seg, local))};
+    out[i] = {local, Bm25Scorer::Score(weight, tfs_[i], LengthFactor(field, seg, local))};
   }
   return out;
 }
@@ -544,7 +672,7 @@ Result<Matches> Executor::EvalPhrase(const Plan& plan, size_t s) {
     }
     const float freq = PhraseFrequency(phrase, plan.slop);
     if (freq <= 0) continue;
-    const float length_factor = scorer_.LengthFactor(seg, doc);
+    const float length_factor = LengthFactor(term_fields_[plan.phrase_terms[0]], seg, doc);
     out.push_back({doc, weight * (freq / (freq + length_factor))});
   }
   return out;
@@ -713,6 +841,58 @@ Result<std::optional<Plan>> Prepare(const QueryNode& query,
 
 }  // namespace
 
+namespace {
+
+// Every live document `plan` matches, ascending.
+Result<std::vector<uint32_t>> MatchPlan(Executor& executor, const Plan& plan,
+                                        const index::IndexReader& reader) {
+  std::vector<uint32_t> docs;
+  CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
+  const auto& segments = reader.segments();
+  for (size_t s = 0; s < segments.size(); ++s) {
+    CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(plan, s));
+    for (const Match& m : matches) {
+      if (!reader.IsDeleted(segments[s], m.doc)) docs.push_back(segments[s].base + m.doc);
+    }
+  }
+  std::sort(docs.begin(), docs.end());
+  return docs;
+}
+
+// The k best live documents `plan` matches into result->hits, counting
+// them all.
+Status TopPlan(Executor& executor, const Plan& plan, const index::IndexReader& reader,
+               size_t k, TopDocs* result) {
+  CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
+  // The k best so far, in a heap with the worst on top.
+  std::vector<ScoredDoc>& heap = result->hits;
+  const auto worse_on_top = [](const ScoredDoc& a, const ScoredDoc& b) {
+    return Better(a, b);
+  };
+  const auto& segments = reader.segments();
+  for (size_t s = 0; s < segments.size(); ++s) {
+    CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(plan, s));
+    const uint32_t base = segments[s].base;
+    for (const Match& m : matches) {
+      if (reader.IsDeleted(segments[s], m.doc)) continue;
+      const ScoredDoc hit{base + m.doc, m.score};
+      ++result->total_hits;
+      if (heap.size() < k) {
+        heap.push_back(hit);
+        std::push_heap(heap.begin(), heap.end(), worse_on_top);
+      } else if (Better(hit, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), worse_on_top);
+        heap.back() = hit;
+        std::push_heap(heap.begin(), heap.end(), worse_on_top);
+      }
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), worse_on_top);
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
                                           const index::IndexReader& reader,
                                           index::Analyzer* analyzer,
@@ -724,18 +904,8 @@ Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
   Executor executor(reader, analyzer, normalizer, bm25);
   CASCADE_ASSIGN_OR_RETURN(std::optional<Plan> plan,
                            Prepare(query, reader, executor));
-  std::vector<uint32_t> docs;
-  if (!plan) return docs;
-  CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
-  const auto& segments = reader.segments();
-  for (size_t s = 0; s < segments.size(); ++s) {
-    CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(*plan, s));
-    for (const Match& m : matches) {
-      if (!reader.IsDeleted(segments[s], m.doc)) docs.push_back(segments[s].base + m.doc);
-    }
-  }
-  std::sort(docs.begin(), docs.end());
-  return docs;
+  if (!plan) return std::vector<uint32_t>();
+  return MatchPlan(executor, *plan, reader);
 }
 
 Result<TopDocs> SearchLucene(const QueryNode& query,
@@ -752,33 +922,32 @@ Result<TopDocs> SearchLucene(const QueryNode& query,
   result.terms = executor.TakeQueryTerms();
   result.total_hits_exact = true;
   if (!plan) return result;
-  CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
-
-  // The k best so far, in a heap with the worst on top.
-  std::vector<ScoredDoc>& heap = result.hits;
-  const auto worse_on_top = [](const ScoredDoc& a, const ScoredDoc& b) {
-    return Better(a, b);
-  };
-  const auto& segments = reader.segments();
-  for (size_t s = 0; s < segments.size(); ++s) {
-    CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(*plan, s));
-    const uint32_t base = segments[s].base;
-    for (const Match& m : matches) {
-      if (reader.IsDeleted(segments[s], m.doc)) continue;
-      const ScoredDoc hit{base + m.doc, m.score};
-      ++result.total_hits;
-      if (heap.size() < params.k) {
-        heap.push_back(hit);
-        std::push_heap(heap.begin(), heap.end(), worse_on_top);
-      } else if (Better(hit, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), worse_on_top);
-        heap.back() = hit;
-        std::push_heap(heap.begin(), heap.end(), worse_on_top);
-      }
-    }
-  }
-  std::sort_heap(heap.begin(), heap.end(), worse_on_top);
+  CASCADE_RETURN_IF_ERROR(TopPlan(executor, *plan, reader, params.k, &result));
   return result;
+}
+
+Result<TopDocs> SearchWords(std::span<const std::pair<std::string, uint32_t>> words,
+                            const index::IndexReader& reader, const SearchParams& params) {
+  CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
+                           CheckSearchParams(params, reader.options()));
+  Executor executor(reader, nullptr, nullptr, bm25);
+  const Plan plan = executor.BuildWords(words);
+  TopDocs result;
+  result.terms = executor.TakeQueryTerms();
+  result.total_hits_exact = true;
+  CASCADE_RETURN_IF_ERROR(TopPlan(executor, plan, reader, params.k, &result));
+  return result;
+}
+
+Result<std::vector<uint32_t>> MatchWords(std::span<const std::string> words,
+                                         const index::IndexReader& reader) {
+  CASCADE_ASSIGN_OR_RETURN(const Bm25Params bm25,
+                           CheckSearchParams(SearchParams(), reader.options()));
+  Executor executor(reader, nullptr, nullptr, bm25);
+  std::vector<std::pair<std::string, uint32_t>> counted;
+  for (const std::string& word : words) counted.emplace_back(word, 1);
+  const Plan plan = executor.BuildWords(counted);
+  return MatchPlan(executor, plan, reader);
 }
 
 }  // namespace cascade::query

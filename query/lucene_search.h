@@ -4,12 +4,21 @@
 // kLucene}) parses and calls this; plain bag-of-words queries never come
 // here and keep the pruned path of searcher.h.
 //
-// Fields. The index has one text field, "contents" (title + text). A leaf
-// may name "contents", "title" or "text" (the last two are aliases of
-// contents for now) or no field, or one of the index's keyword or numeric
-// fields (IndexOptions::fields); any other field is InvalidArgument naming
-// it and its column, and so is a leaf whose kind does not fit its field's
-// type (below).
+// Fields. Every index has the text field "contents" (title + text), and
+// may have more text fields (field_values.h, "Text fields and contents").
+// A term, phrase or prefix leaf may name "contents", a text field of the
+// index, "title" or "text" when they are not text fields (then aliases of
+// contents), or one of the index's keyword or numeric fields
+// (IndexOptions::fields); any other field is InvalidArgument naming it and
+// its column, and so is a leaf whose kind does not fit its field's type
+// (below). A leaf without a field searches the default fields: contents
+// alone on an index without text fields; otherwise a SHOULD Boolean of the
+// leaf on contents (unless its weight is 0) and on each text field of
+// weight > 0, in schema order, each boosted by its field's weight (Lucene's
+// MultiFieldQueryParser with boosts). Each field scores with its own
+// statistics: df, N (its documents with terms) and average length. Two
+// equal unfielded leaves in one Boolean merge as equal terms do (below),
+// field by field. A named field is searched with weight 1.
 //
 // Leaves:
 //   term      The text goes through the index's analyzer. One token: a
@@ -89,6 +98,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cascade/status.h"
@@ -130,6 +142,18 @@ Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
                                           const index::IndexReader& reader,
                                           index::Analyzer* analyzer,
                                           index::Analyzer* normalizer);
+
+// Analysed words (term, count in the query), each scored over the default
+// text fields as an unfielded term leaf is, weighted by its count: the
+// plain path of an index with text fields (Searcher::SearchTerms). No
+// analysis; the words are distinct. Errors: bad k, k1 or b; Corruption or
+// IOError from the index.
+Result<TopDocs> SearchWords(std::span<const std::pair<std::string, uint32_t>> words,
+                            const index::IndexReader& reader, const SearchParams& params);
+// Every live document holding one of `words` (analysed) in a default text
+// field, ascending (Searcher::Match's plain path with text fields).
+Result<std::vector<uint32_t>> MatchWords(std::span<const std::string> words,
+                                         const index::IndexReader& reader);
 
 }  // namespace cascade::query
 

@@ -452,6 +452,9 @@ Result<std::vector<uint32_t>> Searcher::Match(std::string_view query,
         "query has " + std::to_string(scratch_terms_.size()) +
         " distinct terms, over the limit of " + std::to_string(kMaxQueryTerms));
   }
+  if (!reader_->options().fields.text_fields.empty()) {
+    return MatchWords(scratch_terms_, *reader_);
+  }
   // The union of the terms' lists, segment by segment.
   std::vector<uint32_t> out;
   std::string bytes;
@@ -495,6 +498,11 @@ Result<TopDocs> Searcher::SearchTerms(
     return Status::InvalidArgument(
         "query has " + std::to_string(terms.size()) +
         " distinct terms, over the limit of " + std::to_string(kMaxQueryTerms));
+  }
+  // Several text fields: each word over all of them (lucene_search.h),
+  // evaluated exhaustively.
+  if (!reader_->options().fields.text_fields.empty()) {
+    return SearchWords(terms, *reader_, params);
   }
 
   TopDocs result;

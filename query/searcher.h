@@ -2,7 +2,10 @@
 // for Lucene's query syntax (SearchParams::syntax).
 //
 // Plain syntax (the default) analyses the whole query text as one bag of
-// words; the rest of this comment is about that path. Lucene syntax
+// words; the rest of this comment is about that path on an index without
+// text fields. With text fields (field_values.h) each word is scored over
+// the default fields, weighted, exhaustively (lucene_search.h,
+// SearchWords). Lucene syntax
 // (query_parser.h) is parsed and run exhaustively by lucene_search.h, whose
 // header documents its semantics.
 //

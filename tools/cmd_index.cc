@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <span>
 
 #include "index/corpus_reader.h"
@@ -55,6 +56,8 @@ struct IndexFlags {
   std::vector<std::string> vector_fields;
   std::vector<std::string> keyword_fields;
   std::vector<std::string> numeric_fields;
+  std::vector<std::string> text_fields;  // "name[^weight]"
+  std::optional<double> contents_weight;
   std::vector<std::string> side_vectors;  // FIELD=FILE
   size_t ivf_lists = 0;
 };
@@ -124,6 +127,14 @@ int RunCorpus(const IndexFlags& flags, CorpusMode mode) {
   }
   store_options.create_options.fields.keyword_fields = flags.keyword_fields;
   store_options.create_options.fields.numeric_fields = flags.numeric_fields;
+  for (const std::string& spec : flags.text_fields) {
+    auto field = index::ParseTextField(spec);
+    if (!field.ok()) return ReportError(command, field.status());
+    store_options.create_options.fields.text_fields.push_back(std::move(field).value());
+  }
+  if (flags.contents_weight) {
+    store_options.create_options.fields.contents_weight = *flags.contents_weight;
+  }
   store_options.create_options.store_extra = !flags.no_store_extra;
   if (Status s = index::ValidateFieldSchema(store_options.create_options.fields); !s.ok()) {
     return ReportError(command, s);
@@ -174,18 +185,23 @@ int RunCorpus(const IndexFlags& flags, CorpusMode mode) {
   // An existing index keeps the fields it was created with; records are
   // read with those. Asking for others is a mistake, not a silent no-op.
   const index::FieldSchema& fields = (*store)->options().fields;
-  if ((!flags.keyword_fields.empty() || !flags.numeric_fields.empty()) &&
+  if ((!flags.keyword_fields.empty() || !flags.numeric_fields.empty() ||
+       !flags.text_fields.empty() || flags.contents_weight) &&
       fields != store_options.create_options.fields) {
     const auto names = [](const std::vector<std::string>& v) {
       std::string out;
       for (const std::string& n : v) out += (out.empty() ? "" : ",") + n;
       return out.empty() ? std::string("none") : out;
     };
+    std::vector<std::string> texts;
+    for (const index::TextField& f : fields.text_fields) texts.push_back(index::FormatTextField(f));
     return ReportError(command, Status::InvalidArgument(
-                                    "--keyword-field/--numeric-field differ from the fields "
+                                    "--keyword-field/--numeric-field/--text-field/"
+                                    "--contents-weight differ from the fields "
                                     "the index was created with (keyword: " +
                                     names(fields.keyword_fields) +
-                                    "; numeric: " + names(fields.numeric_fields) + ")"));
+                                    "; numeric: " + names(fields.numeric_fields) +
+                                    "; text: " + names(texts) + ")"));
   }
   if (flags.no_store_extra && (*store)->options().store_extra) {
     return ReportError(command, Status::InvalidArgument(
@@ -489,6 +505,15 @@ void RegisterIndexCommand(CLI::App& app, int* exit_code) {
                           "New index: a numeric field (doubles); records carry a number or "
                           "an array of numbers; filter with year:[1990 TO 2000]. Repeat "
                           "for several"));
+  WithEnv(cmd->add_option("--text-field", flags->text_fields,
+                          "New index: a text field NAME or NAME^WEIGHT, analysed and "
+                          "BM25-scored on its own (title and text take the record's "
+                          "title and text; another name, the record's string of that "
+                          "name); a word without a field scores the weighted sum over "
+                          "contents and the text fields. Repeat for several"));
+  WithEnv(cmd->add_option("--contents-weight", flags->contents_weight,
+                          "New index with --text-field: the weight of contents (title + "
+                          "text together) in that sum (default 1; 0: only by name)"));
   WithEnv(cmd->add_option("--ivf-lists", flags->ivf_lists,
                           "Train IVF lists (k-means) for every vector field after indexing")
               ->capture_default_str());

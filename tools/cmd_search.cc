@@ -64,6 +64,9 @@ std::string FieldsText(const Hit& hit) {
     out += (out.empty() ? "" : "  ") + field + ":";
     for (size_t i = 0; i < values.size(); ++i) out += (i ? ", " : " ") + NumberText(values[i]);
   }
+  for (const auto& [field, value] : hit.texts) {
+    out += (out.empty() ? "" : "  ") + field + ": " + value;
+  }
   for (const auto& [field, value] : hit.extra) {
     out += (out.empty() ? "" : "  ") + field + ": " + value;
   }
@@ -71,7 +74,8 @@ std::string FieldsText(const Hit& hit) {
 }
 
 bool HasFields(const Hit& hit) {
-  return !hit.keywords.empty() || !hit.numbers.empty() || !hit.extra.empty();
+  return !hit.keywords.empty() || !hit.numbers.empty() || !hit.texts.empty() ||
+         !hit.extra.empty();
 }
 
 // ,"fields":{"tags":["red"],"year":[1987],"author":"Ann"}: keyword and
@@ -100,6 +104,13 @@ void AppendFieldsJson(const Hit& hit, std::string* out) {
       *out += NumberText(values[i]);
     }
     out->push_back(']');
+  }
+  for (const auto& [field, value] : hit.texts) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, field);
+    out->push_back(':');
+    AppendJsonString(out, value);
   }
   for (const auto& [field, value] : hit.extra) {
     if (!first) out->push_back(',');

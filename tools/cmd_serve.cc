@@ -29,6 +29,8 @@ struct ServeFlags {
   bool create = false;
   std::vector<std::string> keyword_fields;  // --create: the new index's fields
   std::vector<std::string> numeric_fields;
+  std::vector<std::string> text_fields;  // --create: "name[^weight]"
+  double contents_weight = 1;
   bool no_store_extra = false;  // --create: drop other fields
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
@@ -89,6 +91,8 @@ int RunServe(const ServeFlags& flags) {
   open.create_if_missing = flags.create;
   open.keyword_fields = flags.keyword_fields;
   open.numeric_fields = flags.numeric_fields;
+  open.text_fields = flags.text_fields;
+  open.contents_weight = flags.contents_weight;
   open.store_extra = !flags.no_store_extra;
   open.embedding_model = flags.embedding_model;
   open.device = flags.device;
@@ -173,6 +177,13 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   WithEnv(cmd->add_option("--numeric-field", flags->numeric_fields,
                           "With --create, for a new index: a numeric field (doubles: "
                           "year:[1990 TO 2000]); repeat for several"));
+  WithEnv(cmd->add_option("--text-field", flags->text_fields,
+                          "With --create, for a new index: a text field NAME or "
+                          "NAME^WEIGHT with BM25 of its own (README \"Text fields\"); "
+                          "repeat for several"));
+  WithEnv(cmd->add_option("--contents-weight", flags->contents_weight,
+                          "With --create and --text-field: the weight of contents in a "
+                          "word's sum over fields (default 1)"));
   WithEnv(cmd->add_flag("--no-store-extra", flags->no_store_extra,
                         "With --create, for a new index: drop documents' other "
                         "fields instead of storing them (README \"Other fields\")"));

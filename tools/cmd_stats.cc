@@ -63,14 +63,17 @@ int RunStats(const StatsFlags& flags) {
       AppendJsonString(&out, stats.vector_fields[i]);
     }
     for (const auto& [key, names] : {std::pair{"keyword_fields", &stats.keyword_fields},
-                                     std::pair{"numeric_fields", &stats.numeric_fields}}) {
+                                     std::pair{"numeric_fields", &stats.numeric_fields},
+                                     std::pair{"text_fields", &stats.text_fields}}) {
       out += std::string("],\"") + key + "\":[";
       for (size_t i = 0; i < names->size(); ++i) {
         if (i > 0) out.push_back(',');
         AppendJsonString(&out, (*names)[i]);
       }
     }
-    out += "],\"column_families\":{";
+    char weight[32];
+    std::snprintf(weight, sizeof(weight), "%.17g", stats.contents_weight);
+    out += std::string("],\"contents_weight\":") + weight + ",\"column_families\":{";
     for (size_t i = 0; i < stats.column_families.size(); ++i) {
       const ColumnFamilyStats& cf = stats.column_families[i];
       if (i > 0) out.push_back(',');
@@ -98,10 +101,14 @@ int RunStats(const StatsFlags& flags) {
   }
   std::printf("vector fields      %s\n", fields.empty() ? "none" : fields.c_str());
   for (const auto& [label, names] : {std::pair{"keyword fields ", &stats.keyword_fields},
-                                     std::pair{"numeric fields ", &stats.numeric_fields}}) {
+                                     std::pair{"numeric fields ", &stats.numeric_fields},
+                                     std::pair{"text fields    ", &stats.text_fields}}) {
     fields.clear();
     for (const std::string& field : *names) fields += (fields.empty() ? "" : ", ") + field;
     std::printf("%s    %s\n", label, fields.empty() ? "none" : fields.c_str());
+  }
+  if (!stats.text_fields.empty()) {
+    std::printf("contents weight    %g\n", stats.contents_weight);
   }
   std::printf("default cascade    %s\n",
               stats.default_cascade.empty() ? "none" : stats.default_cascade.c_str());

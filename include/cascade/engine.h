@@ -56,6 +56,11 @@ struct Document {
   // field order, fields without values left out.
   std::vector<std::pair<std::string, std::vector<std::string>>> keywords = {};
   std::vector<std::pair<std::string, std::vector<double>>> numbers = {};
+  // Values of the index's text fields other than title and text
+  // (OpenOptions::text_fields), {name, UTF-8 text}, each field at most once:
+  // analysed and searched as that field, stored and returned like the
+  // values above. A document needs a title, a text or one of these.
+  std::vector<std::pair<std::string, std::string>> texts = {};
   // The document's other fields ("anything else stored"): {name, value}
   // with the value as raw JSON text (any type: "\"x\"", "1987", "[1,2]",
   // "{\"a\":null}"), names distinct and none of id, _id, title, text,
@@ -91,6 +96,8 @@ struct Hit {
   // Document::numbers (index field order, fields without values left out).
   std::vector<std::pair<std::string, std::vector<std::string>>> keywords;
   std::vector<std::pair<std::string, std::vector<double>>> numbers;
+  // Its text fields other than title and text, as Document::texts.
+  std::vector<std::pair<std::string, std::string>> texts;
   // The document's other stored fields, as Document::extra: {name, raw
   // JSON value}, in input order.
   std::vector<std::pair<std::string, std::string>> extra;
@@ -152,6 +159,10 @@ struct IndexStats {
   // Its keyword and numeric fields, in the order they were declared.
   std::vector<std::string> keyword_fields;
   std::vector<std::string> numeric_fields;
+  // Its text fields as OpenOptions::text_fields spells them ("title^2"),
+  // and the weight of contents; empty and 1 for an index without them.
+  std::vector<std::string> text_fields;
+  double contents_weight = 1;
   // Every column family of the index, from RocksDB's properties (no I/O).
   // On an index opened read-only the table files are those of the open.
   std::vector<ColumnFamilyStats> column_families;
@@ -170,9 +181,12 @@ struct IndexStats {
 // `invalid UTF-8`. numeric_ids: accept a number as id (as its shortest
 // decimal text). Index::ParseDocument passes an index's own fields.
 // Thread-safe.
+// text_fields: names of text fields read as strings into Document::texts
+// (title and text among them are read as always).
 Result<Document> ParseDocumentJson(std::string_view json, bool numeric_ids = true,
                                    std::span<const std::string> keyword_fields = {},
-                                   std::span<const std::string> numeric_fields = {});
+                                   std::span<const std::string> numeric_fields = {},
+                                   std::span<const std::string> text_fields = {});
 
 struct IndexInternals;  // the HTTP server's hooks (query/engine_internal.h)
 

@@ -112,6 +112,18 @@ struct OpenOptions {
   // own are kept: IndexStats).
   std::vector<std::string> keyword_fields;
   std::vector<std::string> numeric_fields;
+  // For a new index: text fields analysed and scored on their own, each
+  // "name" or "name^weight" (weight in [0, 1000], default 1; at most 16
+  // fields). "title" and "text" take the document's title and text, any
+  // other name the record's string field of that name (Document::texts).
+  // Every index also has "contents" (title + text together, as without
+  // text fields), weighted by contents_weight. A query word without a field
+  // scores the sum over contents and the text fields of weight > 0 of each
+  // field's BM25 times its weight (per-field BM25, summed; not BM25F);
+  // "title:word" searches one field. Names follow keyword_fields' rules
+  // (title and text allowed). Ignored for an existing index.
+  std::vector<std::string> text_fields;
+  double contents_weight = 1;
   // For a new index: store documents' other fields (Document::extra) and
   // return them with hits. Default: true. Ignored for an existing index.
   bool store_extra = true;

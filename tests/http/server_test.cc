@@ -1977,6 +1977,62 @@ TEST_F(ServerTest, KeywordAndNumericFields) {
   }
 }
 
+// Text fields over HTTP: posted as top-level strings, searched with and
+// without a field, returned in "fields" and by GET /documents/{id}, named
+// by /stats, and matched by plain deletes by query.
+TEST_F(ServerTest, TextFields) {
+  OpenOptions open = IndexOptions();
+  open.text_fields = {"title^2", "summary"};
+  Running* running = Start(Options(), /*with_model=*/false, /*seed=*/false, open);
+  ASSERT_NE(running, nullptr);
+  Client client(running->port);
+  const std::string body =
+      R"({"id":"s1","title":"Rocket","text":"engines","summary":"a history of fuel"})"
+      "\n"
+      R"({"id":"s2","summary":"only a summary about rockets"})"
+      "\n"
+      R"({"id":"s3","title":"Bad","summary":["x"]})"
+      "\n";
+  const Response posted = client.Post("/documents?refresh=true", body);
+  ASSERT_EQ(posted.status, 200) << posted;
+  EXPECT_NE(posted.body.find(R"(field \"summary\": expected a string, got array)"),
+            std::string::npos)
+      << posted;
+  {
+    const Response r = client.Post("/search", R"({"query":"summary:fuel","syntax":"lucene"})");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_NE(r.body.find(R"("fields":{"summary":"a history of fuel"})"), std::string::npos)
+        << r;
+    Json json = ExpectJson(r);
+    EXPECT_EQ(Arr(json.root(), "hits").size(), 1u) << r;
+  }
+  {
+    const Response r = client.Post("/search", R"({"query":"rocket"})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    auto hits = Arr(json.root(), "hits");
+    ASSERT_EQ(hits.size(), 2u) << r;
+    EXPECT_EQ(Str(*hits.begin(), "id"), "s1") << r;  // title, weight 2
+  }
+  {
+    const Response r = client.Get("/documents/s2");
+    ASSERT_EQ(r.status, 200) << r;
+    EXPECT_NE(r.body.find(R"("summary":"only a summary about rockets")"), std::string::npos)
+        << r;
+    const Response stats = client.Get("/stats");
+    EXPECT_NE(stats.body.find(R"("text_fields":["title^2","summary"],"contents_weight":1)"),
+              std::string::npos)
+        << stats;
+  }
+  {
+    const Response r = client.Post("/delete_by_query?refresh=true", R"({"query":"summary"})");
+    ASSERT_EQ(r.status, 200) << r;
+    Json json = ExpectJson(r);
+    EXPECT_EQ(Int(json.root(), "deleted"), 1) << r;
+    ExpectError(client.Get("/documents/s2"), 404);
+  }
+}
+
 // A record's other fields ("anything else stored"): given with POST
 // /documents, returned verbatim in a hit's "fields" beside the keyword and
 // numeric values, and at the top level by GET /documents/{id}.

@@ -232,6 +232,57 @@ TEST_F(EngineTest, GetById) {
   EXPECT_FALSE(unknown->has_value());
 }
 
+// Text fields through the library: created with weights, documents carry
+// Document::texts, Get and hits return them, a word searches every default
+// field and field:word one; ParseDocument reads the index's text fields.
+TEST_F(EngineTest, TextFieldsWithWeights) {
+  OpenOptions options = CreateOptions();
+  options.text_fields = {"title^3", "summary"};
+  options.contents_weight = 0.5;
+  auto index = Index::Open(path_, options);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  Document a{"a", "Glacier", "ice and snow"};
+  a.texts = {{"summary", "cold water"}};
+  Document b{"b", "Lakes", "a glacier feeds the lake"};
+  Document c{"c", "", ""};
+  c.texts = {{"summary", "glacier lake water"}};
+  ASSERT_TRUE((*index)->AddBatch(std::vector<Document>{a, b, c}).ok());
+  Result<Document> parsed =
+      (*index)->ParseDocument(R"({"id":"d","title":"Sea","summary":"salt water"})");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed->texts.size(), 1u);
+  EXPECT_EQ(parsed->texts[0].second, "salt water");
+  ASSERT_TRUE((*index)->Add(*parsed).ok());
+  Document bad{"e", "x", ""};
+  bad.texts = {{"nope", "y"}};
+  EXPECT_TRUE((*index)->Add(bad).IsInvalidArgument());
+  ASSERT_TRUE((*index)->Commit().ok());
+
+  EXPECT_EQ(SearchIds(**index, "glacier"), (std::vector<std::string>{"a", "c", "b"}));
+  SearchOptions lucene;
+  lucene.syntax = "lucene";
+  // a and d tie (two words each), c is longer; ties go by insertion order.
+  EXPECT_EQ(SearchIds(**index, "summary:water", lucene),
+            (std::vector<std::string>{"a", "d", "c"}));
+  EXPECT_EQ(SearchIds(**index, "contents:water", lucene), std::vector<std::string>{});
+  auto result = (*index)->Search("salt", {});
+  ASSERT_TRUE(result.ok());
+  ASSERT_EQ(result->hits.size(), 1u);
+  ASSERT_EQ(result->hits[0].texts.size(), 1u);
+  EXPECT_EQ(result->hits[0].texts[0].first, "summary");
+  auto got = (*index)->Get("c");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->texts, c.texts);
+  const IndexStats stats = (*index)->Stats();
+  EXPECT_EQ(stats.text_fields, (std::vector<std::string>{"title^3", "summary"}));
+  EXPECT_EQ(stats.contents_weight, 0.5);
+
+  OpenOptions bad_options = CreateOptions();
+  bad_options.text_fields = {"title^-1"};
+  auto refused = Index::Open((root_ / "other").string(), bad_options);
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+}
+
 TEST_F(EngineTest, StatsAndReplacingAnId) {
   auto index = Build(path_);
   ASSERT_NE(index, nullptr);

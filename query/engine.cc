@@ -864,8 +864,11 @@ Result<SearchResult> Index::Search(std::string_view query,
     if (snippet_analyzer) {
       query::SnippetOptions snippet;
       snippet.window_words = options.snippet_words;
-      hit.snippet = query::MakeSnippet(doc.text.empty() ? doc.title : doc.text, snippet_terms,
-                                       *snippet_analyzer, snippet);
+      // The text, else the title, else the first text field with a value.
+      const std::string& source = !doc.text.empty() || !doc.title.empty() || doc.texts.empty()
+                                      ? (doc.text.empty() ? doc.title : doc.text)
+                                      : doc.texts.front().second;
+      hit.snippet = query::MakeSnippet(source, snippet_terms, *snippet_analyzer, snippet);
     }
     hit.title = std::move(doc.title);
     if (options.load_text) hit.text = std::move(doc.text);

@@ -87,9 +87,10 @@ struct Hit {
   float score = 0;
   std::string title;
   std::string text;  // only with SearchOptions::load_text
-  // With SearchOptions::snippet_words: the best window of the text for the
-  // query, words matching a query term (as analysed) in <b>...</b>, "…"
-  // where text was cut (query/snippet.h). Not HTML-escaped.
+  // With SearchOptions::snippet_words: the best window of the text (the
+  // title when it has no text; the first text field's value when it has
+  // neither) for the query, words matching a query term (as analysed) in
+  // <b>...</b>, "…" where text was cut (query/snippet.h). Not HTML-escaped.
   std::string snippet;
   std::vector<StageScore> explain;  // one per stage, with explain
   // The hit's keyword and numeric values, as Document::keywords and

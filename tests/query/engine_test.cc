@@ -270,6 +270,13 @@ TEST_F(EngineTest, TextFieldsWithWeights) {
   ASSERT_EQ(result->hits.size(), 1u);
   ASSERT_EQ(result->hits[0].texts.size(), 1u);
   EXPECT_EQ(result->hits[0].texts[0].first, "summary");
+  SearchOptions snippets;
+  snippets.snippet_words = 10;
+  auto summary_only = (*index)->Search("lake", snippets);
+  ASSERT_TRUE(summary_only.ok());
+  ASSERT_EQ(summary_only->hits.size(), 2u);
+  EXPECT_EQ(summary_only->hits[1].id, "c");
+  EXPECT_EQ(summary_only->hits[1].snippet, "glacier <b>lake</b> water");
   auto got = (*index)->Get("c");
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->texts, c.texts);

@@ -8,6 +8,12 @@
 //       [--lengths 128,256,512]
 //       [--batches 100,1000] [--mixed-batches 100,1000] [--mixed-range 32:512]
 //       [--seconds 2] [--write-inputs DIR] [--no-graphs]
+//       [--gemm lt|cublas] [--exact-gelu]
+//
+// --gemm cublas runs the dense layers through cublasGemmEx with a separate
+// bias + activation kernel (CudaEncoderOptions::lt_gemm = false);
+// --exact-gelu keeps erf GELU in its own kernel under cuBLASLt
+// (approximate_gelu = false). Either adds a suffix to the engine name.
 //
 // A case is a batch of `batch` pairs, every pair `length` tokens long, or,
 // for the mixed cases, lengths drawn uniformly from the mixed range. One
@@ -52,6 +58,8 @@ struct Flags {
   double seconds = 2.0;
   std::string write_inputs;
   bool graphs = true;
+  std::string gemm = "lt";  // lt | cublas (CudaEncoderOptions::lt_gemm)
+  bool exact_gelu = false;
 };
 
 int Usage(const char* why) {
@@ -62,7 +70,7 @@ int Usage(const char* why) {
                "[--attention auto|plain] "
                "[--lengths L,..] [--batches B,..] [--mixed-batches B,..] "
                "[--mixed-range MIN:MAX] [--seconds S] [--write-inputs DIR] "
-               "[--no-graphs]\n",
+               "[--no-graphs] [--gemm lt|cublas] [--exact-gelu]\n",
                why);
   return 2;
 }
@@ -114,6 +122,8 @@ Result<std::unique_ptr<Backend>> OpenBackend(const Flags& flags,
   CudaEncoderOptions options;
   CASCADE_ASSIGN_OR_RETURN(options.precision, ParsePrecision(flags.precision));
   options.cuda_graphs = flags.graphs;
+  options.lt_gemm = flags.gemm == "lt";
+  options.approximate_gelu = !flags.exact_gelu;
   options.attention = flags.attention == "plain"
                           ? CudaEncoderOptions::Attention::kPlain
                           : CudaEncoderOptions::Attention::kAuto;
@@ -159,6 +169,8 @@ int Run(const Flags& flags) {
   if (flags.device != "cpu") {
     engine = "cascade-cuda-" + flags.precision;
     if (flags.attention != "auto") engine += "-" + flags.attention;
+    if (flags.gemm != "lt") engine += "-" + flags.gemm;
+    if (flags.exact_gelu) engine += "-exact-gelu";
   }
   for (const Case& c : cases) {
     if (!flags.write_inputs.empty()) {
@@ -217,6 +229,10 @@ int main(int argc, char** argv) {
       flags.graphs = false;
       continue;
     }
+    if (flag == "--exact-gelu") {
+      flags.exact_gelu = true;
+      continue;
+    }
     if (i + 1 >= argc) return cascade::gpu::Usage(("missing value for " + flag).c_str());
     const std::string value = argv[++i];
     bool ok = true;
@@ -230,6 +246,9 @@ int main(int argc, char** argv) {
     } else if (flag == "--attention") {
       flags.attention = value;
       ok = value == "auto" || value == "plain";
+    } else if (flag == "--gemm") {
+      flags.gemm = value;
+      ok = value == "lt" || value == "cublas";
     } else if (flag == "--lengths") {
       ok = cascade::gpu::ParseList(value, &flags.lengths);
     } else if (flag == "--batches") {

@@ -7,7 +7,8 @@
 # 1. run_device.sh for MiniLM-L6 alone (build, parity tests, benchmark);
 # 2. Nsight Compute's per-kernel device time for Cascade's encoder on one
 #    case (default MiniLM-L6, L=256, batch 100; five forward passes, CUDA
-#    graphs off so that every kernel is seen);
+#    graphs off so that every kernel is seen; --clock-control none: the
+#    card's clocks as found, not locked to base, and left alone);
 # 3. torch.profiler's per-kernel device time for transformers on the same
 #    shape, length and batch (five forward passes).
 # Environment: OUT (default /tmp/cascade-gpu-profile), SHAPE, LENGTH, BATCH.
@@ -30,7 +31,8 @@ fi
 
 echo "== Cascade kernels ($shape, L=$length, batch $batch, 5 passes)"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
-timeout 240 "$ncu" --metrics gpu__time_duration.sum --print-summary per-kernel \
+timeout 240 "$ncu" --clock-control none --metrics gpu__time_duration.sum \
+  --print-summary per-kernel \
   --csv "$build/bench/cuda_encoder_bench" --shape "$shape" --lengths "$length" \
   --batches "$batch" --mixed-batches "" --seconds 0 --no-graphs \
   >"$out/ncu.csv" 2>"$out/ncu.err" || { status=1; tail -5 "$out/ncu.err"; }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gpu/cuda/encoder_kernels.cuh"
+#include "gpu/cuda/lt_gemm.h"
 
 namespace cascade::gpu {
 namespace {
@@ -111,11 +112,14 @@ size_t ElementBytes(Precision precision) {
 constexpr size_t kAlign = 256;
 size_t AlignUp(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
-// A Linear on the device: weight [out][in] in the storage type, bias float.
+// A Linear on the device: weight [out][in] in the storage type, bias float
+// (and, where a GEMM epilogue adds it, a copy in the storage type: cuBLASLt
+// takes the bias in the output's type).
 struct DeviceLinear {
   const void* weight = nullptr;
   const float* bias = nullptr;
   int in = 0, out = 0;
+  const void* bias_t = nullptr;
 };
 
 struct DeviceNorm {
@@ -169,6 +173,8 @@ struct CudaEncoder::Impl {
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
   DeviceBuffer cublas_workspace;
+  LtGemm lt;            // shares cublas_workspace (same stream)
+  bool use_lt = false;  // options.lt_gemm and the handle was made
   AttentionKernel attention_kernel = AttentionKernel::kPlain;
   int padded_head = 0;
   size_t attention_shared = 0;
@@ -223,6 +229,9 @@ struct CudaEncoder::Impl {
                           T* out);
   template <typename T>
   Status Gemm(const void* x, const DeviceLinear& linear, int rows, void* y);
+  template <typename T>
+  Status FeedForwardUp(const void* x, const DeviceLinear& linear, int rows,
+                       void* y);
 };
 
 // --- Weights --------------------------------------------------------------
@@ -314,8 +323,8 @@ Status CudaEncoder::Impl::Upload(BertWeights w) {
   const size_t emb_beta = builder.Add(&w.embedding_norm.beta, true);
 
   struct LayerOffsets {
-    size_t qkv_w, qkv_b, ao_w, ao_b, an_g, an_b, in_w, in_b, out_w, out_b,
-        on_g, on_b;
+    size_t qkv_w, qkv_b, ao_w, ao_b, an_g, an_b, in_w, in_b, in_bt, out_w,
+        out_b, on_g, on_b;
   };
   std::vector<std::vector<float>> fused_w(w.layers.size());
   std::vector<std::vector<float>> fused_b(w.layers.size());
@@ -331,6 +340,7 @@ Status CudaEncoder::Impl::Upload(BertWeights w) {
     at[i].an_b = builder.Add(&l.attention_norm.beta, true);
     at[i].in_w = builder.Add(&l.intermediate.weight, false);
     at[i].in_b = builder.Add(&l.intermediate.bias, true);
+    at[i].in_bt = builder.Add(&l.intermediate.bias, false);
     at[i].out_w = builder.Add(&l.output.weight, false);
     at[i].out_b = builder.Add(&l.output.bias, true);
     at[i].on_g = builder.Add(&l.output_norm.gamma, true);
@@ -366,7 +376,7 @@ Status CudaEncoder::Impl::Upload(BertWeights w) {
     l.qkv = {base + o.qkv_w, f(o.qkv_b), h, 3 * h};
     l.attention_output = {base + o.ao_w, f(o.ao_b), h, h};
     l.attention_norm = {f(o.an_g), f(o.an_b)};
-    l.intermediate = {base + o.in_w, f(o.in_b), h, is};
+    l.intermediate = {base + o.in_w, f(o.in_b), h, is, base + o.in_bt};
     l.output = {base + o.out_w, f(o.out_b), is, h};
     l.output_norm = {f(o.on_g), f(o.on_b)};
     layers.push_back(l);
@@ -441,13 +451,71 @@ Status CudaEncoder::Impl::Gemm(const void* x, const DeviceLinear& linear,
                                int rows, void* y) {
   // Row-major y[rows][out] = x[rows][in] W^T is, in cuBLAS's column-major
   // terms, y^T[out][rows] = W[out][in] x^T: W is stored as a column-major
-  // [in][out] matrix, hence OP_T.
+  // [in][out] matrix, hence OP_T. cuBLASLt first where it has an algorithm
+  // for the shape (lt_gemm.h).
+  if (use_lt) {
+    bool done = false;
+    CASCADE_RETURN_IF_ERROR(lt.Run(kCudaType<T>, linear.weight, x, nullptr,
+                                   rows, linear.in, linear.out,
+                                   LtEpilogue::kNone, stream, y, &done));
+    if (done) return Status::OK();
+  }
   const float alpha = 1.0f, beta = 0.0f;
   CASCADE_CUBLAS_TRY(cublasGemmEx(
       cublas, CUBLAS_OP_T, CUBLAS_OP_N, linear.out, rows, linear.in, &alpha,
       linear.weight, kCudaType<T>, linear.in, x, kCudaType<T>, linear.in,
       &beta, y, kCudaType<T>, linear.out, CUBLAS_COMPUTE_32F,
       CUBLAS_GEMM_DEFAULT));
+  return Status::OK();
+}
+
+// y = act(x W^T + b), the FFN's up-projection. The bias and activation ride
+// in the cuBLASLt GEMM's epilogue where it has the activation: ReLU
+// always; GELU (cuBLASLt's is the tanh approximation) for fp16/bf16 only,
+// for an erf-GELU model only with options.approximate_gelu. Otherwise, or
+// where cuBLASLt has no algorithm for the shape: a GEMM, then BiasActivate
+// (erf GELU exactly, in float). fp32 keeps the separate kernel for GELU so
+// that it matches transformers to 1e-4 whatever tanh cuBLASLt computes.
+template <typename T>
+Status CudaEncoder::Impl::FeedForwardUp(const void* x,
+                                        const DeviceLinear& linear, int rows,
+                                        void* y) {
+  const Activation activation = config.bert.activation;
+  constexpr bool kHalf = !std::is_same_v<T, float>;
+  LtEpilogue epilogue = LtEpilogue::kNone;
+  if (activation == Activation::kRelu) {
+    epilogue = LtEpilogue::kReluBias;
+  } else if (kHalf && (activation == Activation::kGeluTanh ||
+                       options.approximate_gelu)) {
+    epilogue = LtEpilogue::kGeluBias;
+  }
+  if (use_lt && epilogue != LtEpilogue::kNone) {
+    bool done = false;
+    CASCADE_RETURN_IF_ERROR(lt.Run(kCudaType<T>, linear.weight, x,
+                                   linear.bias_t, rows, linear.in, linear.out,
+                                   epilogue, stream, y, &done));
+    if (done) return Status::OK();
+  }
+  CASCADE_RETURN_IF_ERROR(Gemm<T>(x, linear, rows, y));
+  const size_t values = static_cast<size_t>(rows) * linear.out;
+  const int blocks = static_cast<int>(
+      std::min<size_t>((values / 8 + 255) / 256 + 1, 1u << 16));
+  T* rows_out = static_cast<T*>(y);
+  switch (activation) {
+    case Activation::kGeluErf:
+      k::BiasActivate<T, k::Act::kGeluErf><<<blocks, 256, 0, stream>>>(
+          rows_out, linear.bias, values, linear.out);
+      break;
+    case Activation::kGeluTanh:
+      k::BiasActivate<T, k::Act::kGeluTanh><<<blocks, 256, 0, stream>>>(
+          rows_out, linear.bias, values, linear.out);
+      break;
+    case Activation::kRelu:
+      k::BiasActivate<T, k::Act::kRelu><<<blocks, 256, 0, stream>>>(
+          rows_out, linear.bias, values, linear.out);
+      break;
+  }
+  CASCADE_CUDA_LAUNCHED("BiasActivate");
   return Status::OK();
 }
 
@@ -559,16 +627,45 @@ Status CudaEncoder::Impl::Enqueue(const GraphKey& key) {
   const int32_t* tile_q0 = tile_seq + key.tiles;
   T* x = hidden.get<T>();
 
-  k::EmbedLayerNorm<T><<<Blocks(tokens, 4), 128, 0, stream>>>(
-      ids, types, positions, tokens, h, static_cast<const T*>(word),
-      static_cast<const T*>(position), static_cast<const T*>(type),
-      embedding_norm.gamma, embedding_norm.beta, c.layer_norm_eps, x);
+  // LayerNorm kernels with 16-byte accesses where rows allow them, 32 or
+  // 16 lanes a row (k::VecLanes); 128 threads a block either way.
+  const int lanes = k::VecLanes<T>(h);
+  const int norm_blocks = Blocks(tokens, lanes == 16 ? 8 : 4);
+  auto layer_norm = [&](const T* dense_rows, const DeviceLinear& linear,
+                        const DeviceNorm& norm) {
+    if (lanes == 16) {
+      k::BiasResidualLayerNormVec<T, 16><<<norm_blocks, 128, 0, stream>>>(
+          dense_rows, linear.bias, tokens, h, norm.gamma, norm.beta,
+          c.layer_norm_eps, x);
+    } else if (lanes == 32) {
+      k::BiasResidualLayerNormVec<T, 32><<<norm_blocks, 128, 0, stream>>>(
+          dense_rows, linear.bias, tokens, h, norm.gamma, norm.beta,
+          c.layer_norm_eps, x);
+    } else {
+      k::BiasResidualLayerNorm<T><<<norm_blocks, 128, 0, stream>>>(
+          dense_rows, linear.bias, tokens, h, norm.gamma, norm.beta,
+          c.layer_norm_eps, x);
+    }
+    return FromCuda(cudaGetLastError(), "BiasResidualLayerNorm");
+  };
+  if (lanes == 16) {
+    k::EmbedLayerNormVec<T, 16><<<norm_blocks, 128, 0, stream>>>(
+        ids, types, positions, tokens, h, static_cast<const T*>(word),
+        static_cast<const T*>(position), static_cast<const T*>(type),
+        embedding_norm.gamma, embedding_norm.beta, c.layer_norm_eps, x);
+  } else if (lanes == 32) {
+    k::EmbedLayerNormVec<T, 32><<<norm_blocks, 128, 0, stream>>>(
+        ids, types, positions, tokens, h, static_cast<const T*>(word),
+        static_cast<const T*>(position), static_cast<const T*>(type),
+        embedding_norm.gamma, embedding_norm.beta, c.layer_norm_eps, x);
+  } else {
+    k::EmbedLayerNorm<T><<<norm_blocks, 128, 0, stream>>>(
+        ids, types, positions, tokens, h, static_cast<const T*>(word),
+        static_cast<const T*>(position), static_cast<const T*>(type),
+        embedding_norm.gamma, embedding_norm.beta, c.layer_norm_eps, x);
+  }
   CASCADE_CUDA_LAUNCHED("EmbedLayerNorm");
 
-  const size_t ffn_values =
-      static_cast<size_t>(tokens) * static_cast<size_t>(c.intermediate_size);
-  const int ffn_blocks = static_cast<int>(
-      std::min<size_t>((ffn_values / 8 + 255) / 256 + 1, 1u << 16));
   for (const DeviceLayer& l : layers) {
     CASCADE_RETURN_IF_ERROR(Gemm<T>(x, l.qkv, tokens, qkv.get()));
     CASCADE_RETURN_IF_ERROR(EnqueueAttention<T>(key, qkv.get<T>(), l.qkv.bias,
@@ -576,31 +673,13 @@ Status CudaEncoder::Impl::Enqueue(const GraphKey& key) {
                                                 context.get<T>()));
     CASCADE_RETURN_IF_ERROR(
         Gemm<T>(context.get(), l.attention_output, tokens, dense.get()));
-    k::BiasResidualLayerNorm<T><<<Blocks(tokens, 4), 128, 0, stream>>>(
-        dense.get<T>(), l.attention_output.bias, tokens, h,
-        l.attention_norm.gamma, l.attention_norm.beta, c.layer_norm_eps, x);
-    CASCADE_CUDA_LAUNCHED("BiasResidualLayerNorm");
-    CASCADE_RETURN_IF_ERROR(Gemm<T>(x, l.intermediate, tokens, inner.get()));
-    switch (c.activation) {
-      case Activation::kGeluErf:
-        k::BiasActivate<T, k::Act::kGeluErf><<<ffn_blocks, 256, 0, stream>>>(
-            inner.get<T>(), l.intermediate.bias, ffn_values, c.intermediate_size);
-        break;
-      case Activation::kGeluTanh:
-        k::BiasActivate<T, k::Act::kGeluTanh><<<ffn_blocks, 256, 0, stream>>>(
-            inner.get<T>(), l.intermediate.bias, ffn_values, c.intermediate_size);
-        break;
-      case Activation::kRelu:
-        k::BiasActivate<T, k::Act::kRelu><<<ffn_blocks, 256, 0, stream>>>(
-            inner.get<T>(), l.intermediate.bias, ffn_values, c.intermediate_size);
-        break;
-    }
-    CASCADE_CUDA_LAUNCHED("BiasActivate");
+    CASCADE_RETURN_IF_ERROR(
+        layer_norm(dense.get<T>(), l.attention_output, l.attention_norm));
+    CASCADE_RETURN_IF_ERROR(
+        FeedForwardUp<T>(x, l.intermediate, tokens, inner.get()));
     CASCADE_RETURN_IF_ERROR(Gemm<T>(inner.get(), l.output, tokens, dense.get()));
-    k::BiasResidualLayerNorm<T><<<Blocks(tokens, 4), 128, 0, stream>>>(
-        dense.get<T>(), l.output.bias, tokens, h, l.output_norm.gamma,
-        l.output_norm.beta, c.layer_norm_eps, x);
-    CASCADE_CUDA_LAUNCHED("BiasResidualLayerNorm");
+    CASCADE_RETURN_IF_ERROR(
+        layer_norm(dense.get<T>(), l.output, l.output_norm));
   }
 
   float* out = outputs.get<float>();
@@ -840,6 +919,11 @@ Result<std::unique_ptr<CudaEncoder>> CudaEncoder::Create(
       kCublasWorkspace, "cudaMalloc (cublas workspace)"));
   CASCADE_CUBLAS_TRY(cublasSetWorkspace(
       impl->cublas, impl->cublas_workspace.get(), kCublasWorkspace));
+  if (options.lt_gemm) {
+    CASCADE_RETURN_IF_ERROR(
+        impl->lt.Init(impl->cublas_workspace.get(), kCublasWorkspace));
+    impl->use_lt = true;
+  }
 
   if (options.precision != Precision::kFp32 &&
       options.attention == CudaEncoderOptions::Attention::kAuto) {

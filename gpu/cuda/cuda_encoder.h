@@ -5,11 +5,17 @@
 // How a batch runs (all on one stream of the encoder's own):
 //  - the batch (token ids, token types, positions, sequence offsets and the
 //    attention tile list) goes up in one copy from pinned memory;
-//  - dense layers are cuBLAS GEMMs over all tokens of the batch, packed
-//    end to end (no padding), fp16/bf16 inputs with fp32 accumulation on
-//    tensor cores (or fp32 throughout in Precision::kFp32);
-//  - fused kernels: embeddings + LayerNorm; bias + residual + LayerNorm;
-//    bias + activation; the Q/K/V bias is added inside attention;
+//  - dense layers are GEMMs over all tokens of the batch, packed end to
+//    end (no padding), fp16/bf16 inputs with fp32 accumulation on tensor
+//    cores (or fp32 throughout in Precision::kFp32), through cuBLASLt
+//    (lt_gemm.h; plans cached per shape) with cublasGemmEx for shapes it
+//    has no algorithm for;
+//  - the FFN up-projection's bias + activation run in the cuBLASLt GEMM's
+//    epilogue (ReLU; GELU in fp16/bf16, see approximate_gelu), else in a
+//    kernel of their own;
+//  - fused kernels: embeddings + LayerNorm; bias + residual + LayerNorm
+//    (one warp per row, 16-byte accesses where hidden allows); the Q/K/V
+//    bias is added inside attention;
 //  - attention runs over the packed sequences, one block per (64-query
 //    tile, head), each sequence attending only to its own keys, with an
 //    online softmax; fp16/bf16 use a FlashAttention-2 style tensor-core
@@ -58,6 +64,16 @@ struct CudaEncoderOptions {
   enum class Attention { kAuto, kPlain };
   Attention attention = Attention::kAuto;
   bool cuda_graphs = true;
+  // Dense layers through cuBLASLt with the FFN's bias + activation in the
+  // GEMM epilogue; false: cublasGemmEx and a separate bias + activation
+  // kernel throughout (the earlier path, for checking and comparing).
+  bool lt_gemm = true;
+  // fp16/bf16, erf-GELU models (BERT's "gelu"): let cuBLASLt's epilogue
+  // compute GELU as the tanh approximation, which differs from erf GELU by
+  // at most 4.7e-4 (at x = -2.7): less than fp16's rounding of any
+  // activation over 0.25. false: exact erf GELU in a separate kernel.
+  // fp32 always computes erf GELU exactly.
+  bool approximate_gelu = true;
   // Token capacity allocated at Create (batches larger than this grow the
   // buffers once); 0 = 64 sequences of the model's maximum length.
   size_t reserve_tokens = 0;

@@ -50,6 +50,24 @@ __device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float v) {
   return __float2bfloat16_rn(v);
 }
 
+// The 16 bits of a __half or __nv_bfloat16, and back.
+template <typename T>
+__device__ __forceinline__ uint16_t ToBits(T v) {
+  if constexpr (std::is_same_v<T, __half>) {
+    return __half_as_ushort(v);
+  } else {
+    return __bfloat16_as_ushort(v);
+  }
+}
+template <typename T>
+__device__ __forceinline__ T FromBits(uint16_t bits) {
+  if constexpr (std::is_same_v<T, __half>) {
+    return __ushort_as_half(bits);
+  } else {
+    return __ushort_as_bfloat16(bits);
+  }
+}
+
 template <typename T>
 __global__ void ConvertFromFloat(const float* __restrict in,
                                  T* __restrict out, size_t n) {
@@ -181,6 +199,243 @@ __global__ void __launch_bounds__(128)
     v[k] = i < hidden ? ToFloat<T>(d[i]) + bias[i] + ToFloat<T>(r[i]) : 0.0f;
   }
   NormalizeWarpRow<T>(v, hidden, eps, gamma, beta, r);
+}
+
+// --- LayerNorm rows with 16-byte accesses -------------------------------------
+//
+// The same results as EmbedLayerNorm and BiasResidualLayerNorm, for hidden
+// sizes that are a multiple of kVec<T> = 16 / sizeof(T) (8 for fp16/bf16,
+// 4 for float): every row then starts 16-byte aligned, as do gamma, beta
+// and the biases (arena tensors sit at 256-byte offsets), so each of the
+// kLanes lanes that share a row holds the kVec-value chunks i, i + kLanes,
+// ... and every access of T is one 16-byte load or store, the floats
+// four-float ones. All loads of a row are issued before the first use.
+// kLanes is 32 (a warp per row) or 16 (two rows per warp: hidden 384 in
+// fp16 is 48 chunks, which a half-warp splits evenly, three per lane,
+// where a warp would leave half its lanes idle on the second access). The
+// kernels are memory-bound: a residual LayerNorm reads two rows and writes
+// one (3 * hidden * sizeof(T) bytes per token; gamma, beta and bias stay
+// in cache).
+
+template <typename T>
+inline constexpr int kVec = static_cast<int>(16 / sizeof(T));
+// Chunks per lane for hidden sizes up to kMaxHidden with 32 lanes a row
+// (and up to kMaxHidden / 2 with 16).
+template <typename T>
+inline constexpr int kVecChunks = kMaxHidden / (32 * kVec<T>);
+
+// Lanes per row for the vector kernels (0: hidden is no multiple of kVec).
+template <typename T>
+constexpr int VecLanes(int hidden) {
+  if (hidden % kVec<T> != 0) return 0;
+  const int chunks = hidden / kVec<T>;
+  if (chunks % 32 != 0 && chunks % 16 == 0 && chunks <= 16 * kVecChunks<T>) {
+    return 16;
+  }
+  return 32;
+}
+
+// Sum over the kLanes lanes of a row (aligned groups of a warp).
+template <int kLanes>
+__device__ __forceinline__ float LaneGroupSum(float v) {
+#pragma unroll
+  for (int offset = kLanes / 2; offset > 0; offset >>= 1) {
+    v += __shfl_xor_sync(0xffffffffu, v, offset);
+  }
+  return v;
+}
+
+// v[j] += the kVec<T> values of T packed in a 16-byte word, and back:
+// word by word, so that nothing is addressed in local memory.
+template <typename T>
+__device__ __forceinline__ void AddPacked(const uint4& packed,
+                                          float* __restrict v) {
+  const uint32_t words[4] = {packed.x, packed.y, packed.z, packed.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (std::is_same_v<T, float>) {
+      v[i] += __uint_as_float(words[i]);
+    } else {
+      const T lo = FromBits<T>(static_cast<uint16_t>(words[i] & 0xffffu));
+      const T hi = FromBits<T>(static_cast<uint16_t>(words[i] >> 16));
+      v[2 * i] += ToFloat<T>(lo);
+      v[2 * i + 1] += ToFloat<T>(hi);
+    }
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ uint4 PackFloats(const float* __restrict v) {
+  uint32_t words[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (std::is_same_v<T, float>) {
+      words[i] = __float_as_uint(v[i]);
+    } else {
+      words[i] = static_cast<uint32_t>(ToBits<T>(FromFloat<T>(v[2 * i]))) |
+                 (static_cast<uint32_t>(ToBits<T>(FromFloat<T>(v[2 * i + 1])))
+                  << 16);
+    }
+  }
+  return make_uint4(words[0], words[1], words[2], words[3]);
+}
+
+// v[j] = p[j] for the kVec<T> floats at p (16-byte aligned).
+template <typename T>
+__device__ __forceinline__ void LoadFloats(const float* __restrict p,
+                                           float* __restrict v) {
+#pragma unroll
+  for (int j = 0; j < kVec<T>; j += 4) {
+    const float4 f = __ldg(reinterpret_cast<const float4*>(p + j));
+    v[j] = f.x;
+    v[j + 1] = f.y;
+    v[j + 2] = f.z;
+    v[j + 3] = f.w;
+  }
+}
+
+// As NormalizeWarpRow, for values held in chunks (lane i of the row's
+// group: chunks i, i + kLanes, ...); `out` is the row, 16-byte aligned.
+// Every lane of the warp calls it (the sums shuffle across the whole warp);
+// a lane whose row is past the end passes active = false and writes
+// nothing.
+template <typename T, int kLanes>
+__device__ __forceinline__ void NormalizeRowVec(
+    float (&v)[kVecChunks<T>][kVec<T>], int hidden, float eps, bool active,
+    const float* __restrict gamma, const float* __restrict beta,
+    T* __restrict out) {
+  constexpr int kC = kVecChunks<T>, kN = kVec<T>;
+  const int lane = threadIdx.x & (kLanes - 1);
+  const int chunks = hidden / kN;
+  float sum = 0.0f;
+#pragma unroll
+  for (int k = 0; k < kC; ++k) {
+    if (lane + kLanes * k < chunks) {
+#pragma unroll
+      for (int j = 0; j < kN; ++j) sum += v[k][j];
+    }
+  }
+  const float mean = LaneGroupSum<kLanes>(sum) / static_cast<float>(hidden);
+  float squares = 0.0f;
+#pragma unroll
+  for (int k = 0; k < kC; ++k) {
+    if (lane + kLanes * k < chunks) {
+#pragma unroll
+      for (int j = 0; j < kN; ++j) {
+        const float d = v[k][j] - mean;
+        squares += d * d;
+      }
+    }
+  }
+  const float inv_std = rsqrtf(
+      LaneGroupSum<kLanes>(squares) / static_cast<float>(hidden) + eps);
+  if (!active) return;
+#pragma unroll
+  for (int k = 0; k < kC; ++k) {
+    const int c = lane + kLanes * k;
+    if (c >= chunks) continue;
+    float g[kN], b[kN];
+    LoadFloats<T>(gamma + c * kN, g);
+    LoadFloats<T>(beta + c * kN, b);
+#pragma unroll
+    for (int j = 0; j < kN; ++j) g[j] = (v[k][j] - mean) * inv_std * g[j] + b[j];
+    reinterpret_cast<uint4*>(out)[c] = PackFloats<T>(g);
+  }
+}
+
+// EmbedLayerNorm with 16-byte accesses (VecLanes<T>(hidden) == kLanes).
+// Block: 128 threads (4 * 32 / kLanes rows); grid: ceil(tokens / rows).
+template <typename T, int kLanes>
+__global__ void __launch_bounds__(128)
+    EmbedLayerNormVec(const int32_t* __restrict ids,
+                      const int32_t* __restrict types,
+                      const int32_t* __restrict positions, int tokens,
+                      int hidden, const T* __restrict word,
+                      const T* __restrict position, const T* __restrict type,
+                      const float* __restrict gamma,
+                      const float* __restrict beta, float eps,
+                      T* __restrict out) {
+  constexpr int kC = kVecChunks<T>, kN = kVec<T>;
+  const int row = blockIdx.x * (128 / kLanes) + threadIdx.x / kLanes;
+  // Rows past the end still join the warp's shuffles.
+  const bool active = row < tokens;
+  const int lane = threadIdx.x & (kLanes - 1);
+  const int chunks = active ? hidden / kN : 0;
+  const int at = active ? row : 0;
+  const uint4* w = reinterpret_cast<const uint4*>(
+      word + static_cast<size_t>(ids[at]) * hidden);
+  const uint4* p = reinterpret_cast<const uint4*>(
+      position + static_cast<size_t>(positions[at]) * hidden);
+  const uint4* y = reinterpret_cast<const uint4*>(
+      type + static_cast<size_t>(types[at]) * hidden);
+  uint4 wv[kC], pv[kC], yv[kC];
+#pragma unroll
+  for (int k = 0; k < kC; ++k) {
+    const int c = lane + kLanes * k;
+    if (c < chunks) {
+      wv[k] = __ldg(w + c);
+      pv[k] = __ldg(p + c);
+      yv[k] = __ldg(y + c);
+    }
+  }
+  float v[kC][kN];
+#pragma unroll
+  for (int k = 0; k < kC; ++k) {
+#pragma unroll
+    for (int j = 0; j < kN; ++j) v[k][j] = 0.0f;
+    if (lane + kLanes * k < chunks) {
+      AddPacked<T>(wv[k], v[k]);
+      AddPacked<T>(pv[k], v[k]);
+      AddPacked<T>(yv[k], v[k]);
+    }
+  }
+  NormalizeRowVec<T, kLanes>(v, hidden, eps, active, gamma, beta,
+                             out + static_cast<size_t>(at) * hidden);
+}
+
+// BiasResidualLayerNorm with 16-byte accesses (VecLanes<T>(hidden) ==
+// kLanes): residual[t] = LayerNorm(dense[t] + bias + residual[t]), in
+// place. Block: 128 threads (4 * 32 / kLanes rows); grid: ceil(tokens /
+// rows).
+template <typename T, int kLanes>
+__global__ void __launch_bounds__(128)
+    BiasResidualLayerNormVec(const T* __restrict dense,
+                             const float* __restrict bias, int tokens,
+                             int hidden, const float* __restrict gamma,
+                             const float* __restrict beta, float eps,
+                             T* __restrict residual) {
+  constexpr int kC = kVecChunks<T>, kN = kVec<T>;
+  const int row = blockIdx.x * (128 / kLanes) + threadIdx.x / kLanes;
+  // Rows past the end still join the warp's shuffles.
+  const bool active = row < tokens;
+  const int lane = threadIdx.x & (kLanes - 1);
+  const int chunks = active ? hidden / kN : 0;
+  const size_t at = static_cast<size_t>(active ? row : 0) * hidden;
+  const uint4* d = reinterpret_cast<const uint4*>(dense + at);
+  T* r = residual + at;
+  uint4 dv[kC], rv[kC];
+#pragma unroll
+  for (int k = 0; k < kC; ++k) {
+    const int c = lane + kLanes * k;
+    if (c < chunks) {
+      dv[k] = __ldg(d + c);
+      rv[k] = reinterpret_cast<const uint4*>(r)[c];
+    }
+  }
+  float v[kC][kN];
+#pragma unroll
+  for (int k = 0; k < kC; ++k) {
+    const int c = lane + kLanes * k;
+    if (c < chunks) {
+      LoadFloats<T>(bias + c * kN, v[k]);
+      AddPacked<T>(dv[k], v[k]);
+      AddPacked<T>(rv[k], v[k]);
+    } else {
+#pragma unroll
+      for (int j = 0; j < kN; ++j) v[k][j] = 0.0f;
+    }
+  }
+  NormalizeRowVec<T, kLanes>(v, hidden, eps, active, gamma, beta, r);
 }
 
 // rows[t][c] = act(rows[t][c] + bias[c]), in place; `count` = tokens * cols.

@@ -301,6 +301,10 @@ class Session : public std::enable_shared_from_this<Session> {
     net::post(stream_.get_executor(),
               [self = shared_from_this()] { self->Close(); });
   }
+  // Closes the socket on the caller's thread: only once no I/O thread runs
+  // (Shutdown, after joining them), for a session whose posted close never
+  // ran.
+  void CloseNow() { Close(); }
 
  private:
   enum class State { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
@@ -775,6 +779,14 @@ Status ServerCore::Shutdown() {
     ioc_.stop();
     for (std::thread& thread : io_threads_) thread.join();
     io_threads_.clear();
+    // Handlers still queued when the I/O threads stopped (on a loaded
+    // machine: a force-close, an accepted connection) would leave their
+    // clients waiting until this server is destroyed. Run them here, no
+    // I/O thread running now (an accept sees stopping() and closes), then
+    // close whatever session is left.
+    ioc_.restart();
+    ioc_.poll();
+    for (auto& session : LiveSessions()) session->CloseNow();
     // 6. Make acknowledged writes durable.
     shutdown_status_ = handlers_.CommitPending();
   }

@@ -8,10 +8,14 @@
 //       [--lengths 128,256,512]
 //       [--batches 100,1000] [--mixed-batches 100,1000] [--mixed-range 32:512]
 //       [--seconds 2] [--write-inputs DIR] [--no-graphs]
-//       [--gemm lt|cublas] [--exact-gelu]
+//       [--gemm lt|cublas] [--exact-gelu] [--fresh-batches N]
 //
 // --gemm cublas runs the dense layers through cublasGemmEx with a separate
 // bias + activation kernel (CudaEncoderOptions::lt_gemm = false);
+// --fresh-batches N: each mixed case draws N different batches (other
+// lengths, so other token counts) and the timed runs go through them in
+// turn, so up to N runs meet a batch shape the encoder has not seen (no
+// captured graph, no cached GEMM plan), as a live reranker's batches do.
 // --exact-gelu keeps erf GELU in its own kernel under cuBLASLt
 // (approximate_gelu = false). Either adds a suffix to the engine name.
 //
@@ -55,6 +59,7 @@ struct Flags {
   std::vector<int> batches = {100, 1000};
   std::vector<int> mixed_batches = {100, 1000};
   int mixed_min = 32, mixed_max = 512;
+  int fresh_batches = 0;
   double seconds = 2.0;
   std::string write_inputs;
   bool graphs = true;
@@ -70,7 +75,8 @@ int Usage(const char* why) {
                "[--attention auto|plain] "
                "[--lengths L,..] [--batches B,..] [--mixed-batches B,..] "
                "[--mixed-range MIN:MAX] [--seconds S] [--write-inputs DIR] "
-               "[--no-graphs] [--gemm lt|cublas] [--exact-gelu]\n",
+               "[--no-graphs] [--gemm lt|cublas] [--exact-gelu] "
+               "[--fresh-batches N]\n",
                why);
   return 2;
 }
@@ -150,19 +156,24 @@ int Run(const Flags& flags) {
     std::string length;  // "128" or "mixed"
     int batch;
     PairBatch pairs;
+    std::vector<PairBatch> fresh;  // --fresh-batches: timed in turn
   };
   std::vector<Case> cases;
   const int vocab = config->bert.vocab_size;
   for (int length : flags.lengths) {
     for (int batch : flags.batches) {
       cases.push_back({std::to_string(length), batch,
-                       RandomPairs(batch, length, vocab, 1000u + length + batch)});
+                       RandomPairs(batch, length, vocab, 1000u + length + batch), {}});
     }
   }
   for (int batch : flags.mixed_batches) {
     cases.push_back({"mixed", batch,
                      RandomMixedPairs(batch, flags.mixed_min, flags.mixed_max,
-                                      vocab, 7u + batch)});
+                                      vocab, 7u + batch), {}});
+    for (int i = 0; i < flags.fresh_batches; ++i) {
+      cases.back().fresh.push_back(RandomMixedPairs(
+          batch, flags.mixed_min, flags.mixed_max, vocab, 100000u + 1000u * batch + i));
+    }
   }
   // cascade-cuda-fp16, or cascade-cuda-fp16-plain for the plain kernel.
   std::string engine = "cascade-cpu";
@@ -196,7 +207,8 @@ int Run(const Flags& flags) {
     double elapsed = 0.0;
     float checksum = 0.0f;
     do {
-      Result<std::vector<float>> scores = (*backend)->Score(c.pairs);
+      const PairBatch& pairs = c.fresh.empty() ? c.pairs : c.fresh[runs % c.fresh.size()];
+      Result<std::vector<float>> scores = (*backend)->Score(pairs);
       if (!scores.ok()) {
         std::fprintf(stderr, "cuda_encoder_bench: %s\n",
                      scores.status().ToString().c_str());
@@ -208,10 +220,10 @@ int Run(const Flags& flags) {
     } while (elapsed < flags.seconds || runs < 3);
     std::printf(
         "{\"engine\": \"%s\", \"shape\": \"%s\", \"length\": \"%s\", "
-        "\"batch\": %d, \"tokens\": %zu, \"runs\": %d, \"ms_per_batch\": %.3f, "
-        "\"pairs_per_s\": %.1f, \"first_score\": %.5f}\n",
+        "\"batch\": %d, \"tokens\": %zu, \"fresh\": %zu, \"runs\": %d, "
+        "\"ms_per_batch\": %.3f, \"pairs_per_s\": %.1f, \"first_score\": %.5f}\n",
         engine.c_str(), flags.shape.c_str(), c.length.c_str(), c.batch,
-        c.pairs.token_ids.size(), runs, 1000.0 * elapsed / runs,
+        c.pairs.token_ids.size(), c.fresh.size(), runs, 1000.0 * elapsed / runs,
         runs * static_cast<double>(c.batch) / elapsed, checksum / runs);
     std::fflush(stdout);
   }
@@ -260,6 +272,9 @@ int main(int argc, char** argv) {
                        &flags.mixed_max) == 2 &&
            flags.mixed_min >= 3 && flags.mixed_min <= flags.mixed_max &&
            flags.mixed_max <= 512;
+    } else if (flag == "--fresh-batches") {
+      ok = std::sscanf(value.c_str(), "%d", &flags.fresh_batches) == 1 &&
+           flags.fresh_batches >= 0 && flags.fresh_batches <= 100000;
     } else if (flag == "--seconds") {
       flags.seconds = std::atof(value.c_str());
       ok = flags.seconds >= 0.0;

@@ -30,11 +30,23 @@
 //   [--clusters 100] [--spread 0.5] [--seed 1] [--nlist 1024] [--k 10]
 //   [--iterations 20] [--threads 0 (all)] [--store 1] [--faiss-only 0]
 //   [--train-points 256] [--seeding-points 16] [--latency-queries 100]
-//   [--ivf-storages f32,f16] [--bandwidth-mib 1024]
+//   [--ivf-storages f32,f16] [--bandwidth-mib 1024] [--cascade-only 0]
+//   [--cascade-iterations (--iterations)] [--cascade-train-points
+//   (--train-points)] [--cascade-full-passes (KMeansOptions's default)]
+//   [--cascade-kmeans-seed (--seed)]
 // --faiss-only 1 prints just FAISS IVF recall (for choosing the data).
+// --cascade-only 1 prints just Cascade IVF recall at each nprobe, its train
+// and add seconds, and how many queries' nprobe-1 list is not their exact
+// (double) best centroid's: no FAISS, no timed searches (for screening
+// k-means variants; FAISS's figures depend only on the data and --seed).
 // --train-points: k-means trains on at most nlist x this many points, for
 // both (FAISS's cp.max_points_per_centroid). --seeding-points: Cascade's
 // k-means++ seeds from at most nlist x this many of them.
+// --cascade-iterations, --cascade-train-points: Cascade's alone, where
+// they differ from FAISS's. --cascade-full-passes: Cascade's Lloyd updates
+// over all n vectors after the sample's iterations (KMeansOptions).
+// --cascade-kmeans-seed: Cascade's k-means sample and seeding alone, the
+// data unchanged (to see how much recall moves between k-means draws).
 // --ivf-storages: the row storages of the Cascade IVF indexes searched
 // (one k-means, one list assignment for all).
 #include <faiss/IndexFlat.h>
@@ -82,6 +94,12 @@ struct Flags {
   unsigned threads = 0;
   bool store = true;
   bool faiss_only = false;
+  bool cascade_only = false;
+  // Cascade's k-means only; -1: as the shared flags or the library.
+  int cascade_iterations = -1;
+  long cascade_train_points = -1;
+  int cascade_full_passes = -1;
+  long long cascade_kmeans_seed = -1;
   size_t train_points = 256, seeding_points = 16, latency_queries = 100;
   std::vector<Storage> ivf_storages = {Storage::kF32, Storage::kF16};
   size_t bandwidth_mib = 1024;
@@ -383,6 +401,11 @@ Flags ParseFlags(int argc, char** argv) {
     else if (name == "--threads") f.threads = unsigned(std::strtoul(v, nullptr, 10));
     else if (name == "--store") f.store = std::atoi(v) != 0;
     else if (name == "--faiss-only") f.faiss_only = std::atoi(v) != 0;
+    else if (name == "--cascade-only") f.cascade_only = std::atoi(v) != 0;
+    else if (name == "--cascade-iterations") f.cascade_iterations = std::atoi(v);
+    else if (name == "--cascade-train-points") f.cascade_train_points = std::atol(v);
+    else if (name == "--cascade-full-passes") f.cascade_full_passes = std::atoi(v);
+    else if (name == "--cascade-kmeans-seed") f.cascade_kmeans_seed = std::atoll(v);
     else if (name == "--train-points") f.train_points = std::strtoull(v, nullptr, 10);
     else if (name == "--seeding-points") f.seeding_points = std::strtoull(v, nullptr, 10);
     else if (name == "--latency-queries") f.latency_queries = std::strtoull(v, nullptr, 10);
@@ -414,6 +437,95 @@ Flags ParseFlags(int argc, char** argv) {
   return f;
 }
 
+// Cascade's k-means options: the shared flags, then the Cascade-only ones.
+KMeansOptions CascadeKMeans(const Flags& f) {
+  KMeansOptions kmeans;
+  kmeans.k = f.nlist;
+  kmeans.iterations = f.cascade_iterations > 0 ? f.cascade_iterations : f.iterations;
+  kmeans.seed = f.cascade_kmeans_seed >= 0 ? uint64_t(f.cascade_kmeans_seed) : f.seed;
+  kmeans.max_points_per_centroid =
+      f.cascade_train_points >= 0 ? size_t(f.cascade_train_points) : f.train_points;
+  kmeans.seeding_points_per_centroid = f.seeding_points;
+  kmeans.threads = f.threads;
+  if (f.cascade_full_passes >= 0) kmeans.full_passes = f.cascade_full_passes;
+  return kmeans;
+}
+
+// --cascade-only 1: Cascade's k-means and f32 IVF, recall at each nprobe,
+// and how often the probed list at nprobe 1 is not the query's best
+// centroid by exact (double) inner product. No FAISS, no timed searches.
+int CascadeOnly(const Flags& f, const std::vector<float>& base,
+                const std::vector<float>& queries,
+                const std::vector<std::vector<uint32_t>>& truth) {
+  const KMeansOptions kmeans = CascadeKMeans(f);
+  std::printf("Cascade k-means: iterations %d, train points/list %zu, full passes %d, "
+              "seed %llu\n",
+              kmeans.iterations, kmeans.max_points_per_centroid, kmeans.full_passes,
+              (unsigned long long)kmeans.seed);
+  double t0 = Now();
+  std::vector<uint32_t> lists;
+  auto centroids = TrainKMeans(base, f.dim, Metric::kCosine, kmeans, &lists);
+  if (!centroids.ok()) Die("TrainKMeans", centroids.status());
+  const double train = Now() - t0;
+  t0 = Now();
+  VectorField field;
+  field.name = "emb";
+  field.dim = uint32_t(f.dim);
+  field.metric = Metric::kCosine;
+  std::vector<uint32_t> docs(f.n);
+  for (size_t i = 0; i < f.n; ++i) docs[i] = uint32_t(i);
+  auto ivf = VectorIndex::Build(field, docs, base, *centroids, lists, f.threads);
+  if (!ivf.ok()) Die("Build IVF", ivf.status());
+  const double add = Now() - t0;
+  // The exact best centroid of each query, in double.
+  const size_t nq = queries.size() / f.dim;
+  std::vector<uint32_t> best(nq);
+  ParallelFor(nq, f.threads, [&](size_t begin, size_t end) {
+    for (size_t q = begin; q < end; ++q) {
+      double best_score = -1e300;
+      for (size_t c = 0; c < f.nlist; ++c) {
+        double sc = 0;
+        for (size_t j = 0; j < f.dim; ++j) {
+          sc += double(queries[q * f.dim + j]) * double((*centroids)[c * f.dim + j]);
+        }
+        if (sc > best_score) {
+          best_score = sc;
+          best[q] = uint32_t(c);
+        }
+      }
+    }
+  });
+  VectorSearchParams params;
+  params.k = f.k;
+  params.nprobe = 1;
+  std::vector<std::vector<Neighbor>> out;
+  Status s = (*ivf)->SearchBatch(queries, params, f.threads, &out);
+  if (!s.ok()) Die("SearchBatch", s);
+  size_t wrong = 0;
+  for (size_t q = 0; q < nq; ++q) {
+    bool off = out[q].empty();
+    for (const Neighbor& nb : out[q]) off |= lists[nb.doc] != best[q];
+    wrong += off;
+  }
+  const IvfStats stats = (*ivf)->ivf_stats();
+  std::printf("train %.2f s, add %.2f s (load average %s); imbalance %.3f, %zu empty lists; "
+              "nprobe 1 probed a list other than the exact best centroid's for %zu of %zu "
+              "queries\n",
+              train, add, LoadAverage().c_str(), stats.imbalance, stats.empty_lists, wrong, nq);
+  std::printf("| nprobe | Cascade recall@%zu |\n|---|---|\n", f.k);
+  for (size_t nprobe : {1, 4, 16, 64}) {
+    params.nprobe = nprobe;
+    s = (*ivf)->SearchBatch(queries, params, f.threads, &out);
+    if (!s.ok()) Die("SearchBatch", s);
+    std::vector<std::vector<uint32_t>> hits(nq);
+    for (size_t q = 0; q < nq; ++q) {
+      for (const Neighbor& nb : out[q]) hits[q].push_back(nb.doc);
+    }
+    std::printf("| %zu | %.4f |\n", nprobe, Recall(truth, hits, f.k));
+  }
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   const Flags f = ParseFlags(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when piped to a file
@@ -438,6 +550,7 @@ int Main(int argc, char** argv) {
   const auto truth = GroundTruth(base, queries, f.dim, f.k, f.threads);
   std::printf("exact top-%zu (float shortlist of %zu re-scored in double, %u threads) in "
               "%.2f s\n\n", f.k, 4 * f.k, f.threads, Now() - t0);
+  if (f.cascade_only) return CascadeOnly(f, base, queries, truth);
 
   // FAISS: flat and IVF, trained with all threads.
   SetFaissThreads(f.threads);
@@ -488,23 +601,16 @@ int Main(int argc, char** argv) {
   const double cascade_flat_build = Now() - t0;
   const double cascade_flat_rss = RssBytes() - rss0;
   rss0 = RssBytes();
-  KMeansOptions kmeans;
-  kmeans.k = f.nlist;
-  kmeans.iterations = f.iterations;
-  kmeans.seed = f.seed;
-  kmeans.max_points_per_centroid = f.train_points;
-  kmeans.seeding_points_per_centroid = f.seeding_points;
-  kmeans.threads = f.threads;
+  const KMeansOptions kmeans = CascadeKMeans(f);
+  // The lists come with the centroids (TrainKMeans's assignment: with full
+  // passes, the last pass's, so training includes assigning every vector);
+  // one assignment serves the IVF index of every storage.
   t0 = Now();
-  auto centroids = TrainKMeans(base, f.dim, Metric::kCosine, kmeans);
+  std::vector<uint32_t> lists;
+  auto centroids = TrainKMeans(base, f.dim, Metric::kCosine, kmeans, &lists);
   if (!centroids.ok()) Die("TrainKMeans", centroids.status());
   const double cascade_train = Now() - t0;
-  // One list assignment serves the IVF index of every storage; the build
-  // time reported is the first storage's (assignment + grouping).
   t0 = Now();
-  std::vector<uint32_t> lists(f.n);
-  AssignNearest(base.data(), f.n, centroids->data(), f.nlist, f.dim, Metric::kCosine,
-                f.threads, lists.data());
   std::vector<std::unique_ptr<VectorIndex>> ivfs;
   for (Storage storage : f.ivf_storages) {
     VectorField sf = field;
@@ -513,7 +619,7 @@ int Main(int argc, char** argv) {
     if (!built.ok()) Die("Build IVF", built.status());
     ivfs.push_back(std::move(*built));
   }
-  const double cascade_add = Now() - t0;  // all storages
+  const double cascade_add = Now() - t0;  // grouping rows into lists, all storages
   const double cascade_ivf_rss = RssBytes() - rss0;
   const std::unique_ptr<VectorIndex>& ivf = ivfs.front();
   const IvfStats stats = ivf->ivf_stats();
@@ -540,10 +646,12 @@ int Main(int argc, char** argv) {
               f.nlist, cascade_train, cascade_add, faiss_train, faiss_add,
               (cascade_train + cascade_add) / (faiss_train + faiss_add), ivf_mib.c_str(),
               Mib(FaissIvfBytes(faiss_ivf)), Mib(cascade_ivf_rss), Mib(faiss_ivf_rss));
-  std::printf("Cascade IVF add: one assignment of every vector to its list, then the index of "
-              "each storage (%zu); list imbalance (1 = even): Cascade %.3f (%zu empty lists), "
+  std::printf("Cascade IVF: train includes the full passes (%d; each assigns every vector, "
+              "and the last assignment gives the lists), add builds the index of each storage "
+              "(%zu); list imbalance (1 = even): Cascade %.3f (%zu empty lists), "
               "FAISS %.3f\n\n",
-              ivfs.size(), stats.imbalance, stats.empty_lists, faiss_imbalance);
+              kmeans.full_passes, ivfs.size(), stats.imbalance, stats.empty_lists,
+              faiss_imbalance);
 
   // Flat scans against memory bandwidth, and single-query latency.
   SetFaissThreads(1);

@@ -35,26 +35,85 @@ void AssignNearest(const float* data, size_t n, const float* centroids, size_t k
   const KernelTable& kt = Kernels();
   const bool l2 = metric == Metric::kL2;
   const RowSpan rows{RowType::kF32, centroids, nullptr, dim};
-  const size_t tile = std::max<size_t>(16, (size_t{192} << 10) / std::max<size_t>(4 * dim, 1));
+  const bool shortlist = k >= kAssignShortlistMinK;
+  // With many centroids, a bf16 pass (twice the float rate) keeps each
+  // point's best kAssignShortlist, which float scores then decide, as the
+  // search's coarse pass does (vector_index.cc).
+  std::vector<uint16_t> centroids_bf16;
+  std::vector<float> norm2;
+  if (shortlist) {
+    centroids_bf16.resize(k * dim);
+    for (size_t i = 0; i < k * dim; ++i) centroids_bf16[i] = FloatToBf16(centroids[i]);
+    if (l2) {
+      norm2.resize(k);
+      for (size_t c = 0; c < k; ++c) {
+        norm2[c] = kt.dot(centroids + c * dim, centroids + c * dim, dim);
+      }
+    }
+  }
+  const size_t tile = std::max<size_t>(
+      16, (size_t{192} << 10) / std::max<size_t>((shortlist ? 2 : 4) * dim, 1));
   ParallelFor(n, threads, [&](size_t begin, size_t end) {
     std::vector<float> scores(std::min(kPoints, end - begin) * k);
     std::vector<const float*> qs;
+    std::vector<uint16_t> points_bf16;
+    std::vector<const uint16_t*> qs_bf16;
     for (size_t p0 = begin; p0 < end; p0 += kPoints) {
       const size_t m = std::min(kPoints, end - p0);
       qs.clear();
       for (size_t i = 0; i < m; ++i) qs.push_back(data + (p0 + i) * dim);
+      if (!shortlist) {
+        for (size_t c = 0; c < k; c += tile) {
+          kt.score_block(rows, l2, qs.data(), m, c, std::min(tile, k - c), scores.data() + c,
+                         k);
+        }
+        for (size_t i = 0; i < m; ++i) {
+          const float* s = scores.data() + i * k;
+          uint32_t best = 0;
+          float best_score = -std::numeric_limits<float>::infinity();
+          for (size_t c = 0; c < k; ++c) {
+            const float v = l2 ? -s[c] : s[c];
+            if (v > best_score) {
+              best_score = v;
+              best = static_cast<uint32_t>(c);
+            }
+          }
+          out[p0 + i] = best;
+        }
+        continue;
+      }
+      points_bf16.resize(m * dim);
+      qs_bf16.clear();
+      for (size_t i = 0; i < m; ++i) {
+        for (size_t j = 0; j < dim; ++j) points_bf16[i * dim + j] = FloatToBf16(qs[i][j]);
+        qs_bf16.push_back(points_bf16.data() + i * dim);
+      }
       for (size_t c = 0; c < k; c += tile) {
-        kt.score_block(rows, l2, qs.data(), m, c, std::min(tile, k - c), scores.data() + c, k);
+        kt.dot_block_bf16(qs_bf16.data(), m, centroids_bf16.data(), dim, c,
+                          std::min(tile, k - c), scores.data() + c, k);
       }
       for (size_t i = 0; i < m; ++i) {
         const float* s = scores.data() + i * k;
+        // The best kAssignShortlist by the bf16 key (l2: 2 x.c - |c|^2),
+        // kept sorted, best first.
+        std::pair<float, uint32_t> top[kAssignShortlist];
+        size_t kept = 0;
+        for (size_t c = 0; c < k; ++c) {
+          const float v = l2 ? 2 * s[c] - norm2[c] : s[c];
+          if (kept == kAssignShortlist && !(v > top[kept - 1].first)) continue;
+          size_t at = kept < kAssignShortlist ? kept++ : kept - 1;
+          for (; at > 0 && top[at - 1].first < v; --at) top[at] = top[at - 1];
+          top[at] = {v, static_cast<uint32_t>(c)};
+        }
         uint32_t best = 0;
         float best_score = -std::numeric_limits<float>::infinity();
-        for (size_t c = 0; c < k; ++c) {
-          const float v = l2 ? -s[c] : s[c];
-          if (v > best_score) {
+        for (size_t t = 0; t < kept; ++t) {
+          float exact;
+          kt.score_rows(rows, l2, qs[i], top[t].second, 1, &exact);
+          const float v = l2 ? -exact : exact;
+          if (v > best_score || (v == best_score && top[t].second < best)) {
             best_score = v;
-            best = static_cast<uint32_t>(c);
+            best = top[t].second;
           }
         }
         out[p0 + i] = best;
@@ -63,8 +122,35 @@ void AssignNearest(const float* data, size_t n, const float* centroids, size_t k
   });
 }
 
+namespace {
+
+// Sets each centroid with points to their mean (sums in point order, in
+// double), counts[c] to its number of points; empty ones are left as they
+// are.
+void MeanUpdate(const float* points, size_t n, const uint32_t* assign, size_t k, size_t dim,
+                std::vector<double>* sums, std::vector<size_t>* counts, float* centroids) {
+  sums->assign(k * dim, 0.0);
+  counts->assign(k, 0);
+  for (size_t i = 0; i < n; ++i) {
+    double* sum = sums->data() + size_t{assign[i]} * dim;
+    const float* x = points + i * dim;
+    for (size_t j = 0; j < dim; ++j) sum[j] += x[j];
+    ++(*counts)[assign[i]];
+  }
+  for (size_t c = 0; c < k; ++c) {
+    if ((*counts)[c] == 0) continue;
+    float* center = centroids + c * dim;
+    for (size_t j = 0; j < dim; ++j) {
+      center[j] = static_cast<float>((*sums)[c * dim + j] / double((*counts)[c]));
+    }
+  }
+}
+
+}  // namespace
+
 Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
-                                       Metric metric, const KMeansOptions& options) {
+                                       Metric metric, const KMeansOptions& options,
+                                       std::vector<uint32_t>* assignment) {
   const size_t k = options.k;
   if (dim == 0 || data.size() % dim != 0) {
     return Status::InvalidArgument("k-means: data is not a whole number of vectors");
@@ -76,6 +162,9 @@ Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
                                    " vectors cannot make " + std::to_string(k) + " clusters");
   }
   if (options.iterations < 1) return Status::InvalidArgument("k-means: iterations must be >= 1");
+  if (options.full_passes < 0) {
+    return Status::InvalidArgument("k-means: full_passes must be >= 0");
+  }
   std::mt19937_64 rng(options.seed);
 
   // The training sample: a seeded partial Fisher-Yates shuffle, kept in
@@ -104,6 +193,8 @@ Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
   // with 2 + ln k candidates: plain k-means++, one draw, often puts two
   // seeds in one well-separated cluster, which Lloyd's iterations cannot
   // undo; with many more clusters than that, kmeans.h says why one draw).
+  std::vector<float> centroids(k * dim);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
   size_t s = m;
   if (options.seeding_points_per_centroid > 0) {
     s = std::min(m, k * options.seeding_points_per_centroid);
@@ -132,12 +223,10 @@ Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
   if (tries == 0) {
     tries = k <= kGreedySeedingMaxK ? 2 + static_cast<size_t>(std::log(double(k))) : 1;
   }
-  std::vector<float> centroids(k * dim);
   std::vector<double> d2(s);
   std::vector<float> dist(tries * s);
   std::vector<double> partial(tries * blocks);
   std::vector<size_t> cands(tries);
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
   size_t chosen = std::uniform_int_distribution<size_t>(0, s - 1)(rng);
   {
     const float* x = point(chosen);
@@ -196,28 +285,14 @@ Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
     std::copy_n(point(best), dim, centroids.data() + c * dim);
   }
 
-  // Lloyd iterations.
+  // Lloyd iterations on the sample.
   std::vector<uint32_t> assign(m);
-  std::vector<double> sums(k * dim);
-  std::vector<size_t> counts(k);
+  std::vector<double> sums;
+  std::vector<size_t> counts;
   for (int iter = 0; iter < options.iterations; ++iter) {
     AssignNearest(points.data(), m, centroids.data(), k, dim, metric, options.threads,
                   assign.data());
-    std::fill(sums.begin(), sums.end(), 0.0);
-    std::fill(counts.begin(), counts.end(), 0);
-    for (size_t i = 0; i < m; ++i) {
-      double* sum = sums.data() + size_t{assign[i]} * dim;
-      const float* x = points.data() + i * dim;
-      for (size_t j = 0; j < dim; ++j) sum[j] += x[j];
-      ++counts[assign[i]];
-    }
-    for (size_t c = 0; c < k; ++c) {
-      if (counts[c] == 0) continue;
-      float* center = centroids.data() + c * dim;
-      for (size_t j = 0; j < dim; ++j) {
-        center[j] = static_cast<float>(sums[c * dim + j] / counts[c]);
-      }
-    }
+    MeanUpdate(points.data(), m, assign.data(), k, dim, &sums, &counts, centroids.data());
     // An empty cluster takes half of the largest one: both centroids move a
     // little apart from the large one's, in opposite directions.
     for (size_t c = 0; c < k; ++c) {
@@ -238,6 +313,30 @@ Result<std::vector<float>> TrainKMeans(std::span<const float> data, size_t dim,
     if (metric == Metric::kCosine) {
       for (size_t c = 0; c < k; ++c) Normalize(centroids.data() + c * dim, dim);
     }
+  }
+
+  // Updates over every point: the sample's centroids carry the noise of
+  // its few points per list (64 in bench/dense), and a mean over the whole
+  // list (about n / k points) has less; an empty list keeps its centroid.
+  // Points are assigned before the update, not after: that assignment is
+  // the one returned.
+  std::vector<float>().swap(points);
+  std::vector<uint32_t> own;
+  std::vector<uint32_t>* lists = assignment != nullptr ? assignment : &own;
+  if (options.full_passes > 0 || assignment != nullptr) lists->resize(n);
+  for (int pass = 0; pass < options.full_passes; ++pass) {
+    AssignNearest(data.data(), n, centroids.data(), k, dim, metric, options.threads,
+                  lists->data());
+    MeanUpdate(data.data(), n, lists->data(), k, dim, &sums, &counts, centroids.data());
+    if (metric == Metric::kCosine) {
+      for (size_t c = 0; c < k; ++c) {
+        if (counts[c] > 0) Normalize(centroids.data() + c * dim, dim);
+      }
+    }
+  }
+  if (options.full_passes == 0 && assignment != nullptr) {
+    AssignNearest(data.data(), n, centroids.data(), k, dim, metric, options.threads,
+                  assignment->data());
   }
   return centroids;
 }

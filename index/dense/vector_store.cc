@@ -142,11 +142,10 @@ Result<IvfTrainReport> TrainIvf(const std::shared_ptr<index::Store>& store,
   }
   KMeansOptions kmeans = options.kmeans;
   kmeans.k = lists;
+  // The lists are the k-means' own last assignment (kmeans.h).
+  std::vector<uint32_t> assign;
   CASCADE_ASSIGN_OR_RETURN(std::vector<float> centroids,
-                           TrainKMeans(live.data, field.dim, field.metric, kmeans));
-  std::vector<uint32_t> assign(n);
-  AssignNearest(live.data.data(), n, centroids.data(), lists, field.dim, field.metric,
-                kmeans.threads, assign.data());
+                           TrainKMeans(live.data, field.dim, field.metric, kmeans, &assign));
 
   rocksdb::WriteBatch batch;
   const std::string begin(1, static_cast<char>(ordinal));

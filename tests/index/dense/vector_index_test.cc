@@ -413,6 +413,98 @@ TEST(KMeansTest, SamplesAndHandlesDuplicates) {
   for (float x : *c) EXPECT_TRUE(std::isfinite(x));
 }
 
+// With kAssignShortlistMinK or more centroids AssignNearest ranks them in
+// bf16 and re-scores a shortlist in float: it still picks the best centroid
+// (oracle: double scores), but where two are within float error.
+TEST(KMeansTest, ShortlistAssignmentFindsNearest) {
+  const size_t n = 2000, dim = 48, k = kAssignShortlistMinK + 44;
+  std::vector<float> data = Clustered(n, dim, 50, 21);
+  std::vector<float> centroids = Clustered(k, dim, 50, 22);
+  for (Metric metric : {Metric::kDot, Metric::kL2}) {
+    std::vector<uint32_t> got(n);
+    AssignNearest(data.data(), n, centroids.data(), k, dim, metric, 3, got.data());
+    for (size_t i = 0; i < n; ++i) {
+      double best = -1e300;
+      for (size_t c = 0; c < k; ++c) {
+        best = std::max(best, RefScore(metric, data.data() + i * dim, centroids.data() + c * dim,
+                                       dim));
+      }
+      const double chosen =
+          RefScore(metric, data.data() + i * dim, centroids.data() + got[i] * dim, dim);
+      EXPECT_NEAR(chosen, best, 1e-4 * std::max(1.0, std::fabs(best)))
+          << MetricName(metric) << " point " << i;
+    }
+  }
+}
+
+// With and without full passes, the centroids and the assignment are the
+// same on 1 and 3 threads.
+TEST(KMeansTest, FullPassesDeterministicAcrossThreads) {
+  const size_t n = 4000, dim = 24, k = 40;
+  std::vector<float> data = Clustered(n, dim, 60, 5);
+  for (size_t i = 0; i < n; ++i) Normalize(data.data() + i * dim, dim);
+  for (int full_passes : {0, 1, 2}) {
+    SCOPED_TRACE("full passes " + std::to_string(full_passes));
+    KMeansOptions options;
+    options.k = k;
+    options.iterations = 5;
+    options.max_points_per_centroid = 20;  // an 800-point sample
+    options.full_passes = full_passes;
+    options.threads = 1;
+    std::vector<uint32_t> assign_a, assign_b;
+    auto a = TrainKMeans(data, dim, Metric::kCosine, options, &assign_a);
+    options.threads = 3;
+    auto b = TrainKMeans(data, dim, Metric::kCosine, options, &assign_b);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ(*a, *b);
+    EXPECT_EQ(assign_a, assign_b);
+    ASSERT_EQ(assign_a.size(), n);
+    if (full_passes == 0) {  // the nearest of the returned centroids
+      std::vector<uint32_t> nearest(n);
+      AssignNearest(data.data(), n, a->data(), k, dim, Metric::kCosine, 1, nearest.data());
+      EXPECT_EQ(assign_a, nearest);
+    }
+  }
+  KMeansOptions bad;
+  bad.k = k;
+  bad.full_passes = -1;
+  EXPECT_EQ(TrainKMeans(data, dim, Metric::kCosine, bad).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
+// A full pass makes each centroid the mean of the points that the
+// sample's centroids assign to it, and returns that assignment (oracle:
+// the same training without the pass, then the means by hand in double).
+TEST(KMeansTest, FullPassCentroidsAreListMeans) {
+  const size_t n = 3000, dim = 16, k = 12;
+  std::vector<float> data = Clustered(n, dim, 30, 9);
+  KMeansOptions options;
+  options.k = k;
+  options.iterations = 3;
+  options.max_points_per_centroid = 25;  // a 300-point sample
+  options.full_passes = 0;
+  auto before = TrainKMeans(data, dim, Metric::kL2, options);
+  options.full_passes = 1;
+  std::vector<uint32_t> lists;
+  auto after = TrainKMeans(data, dim, Metric::kL2, options, &lists);
+  ASSERT_TRUE(before.ok() && after.ok());
+  std::vector<uint32_t> assign(n);
+  AssignNearest(data.data(), n, before->data(), k, dim, Metric::kL2, 1, assign.data());
+  EXPECT_EQ(lists, assign) << "the returned lists are the pass's assignment";
+  std::vector<double> sums(k * dim, 0.0);
+  std::vector<size_t> counts(k, 0);
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j = 0; j < dim; ++j) sums[assign[i] * dim + j] += data[i * dim + j];
+    ++counts[assign[i]];
+  }
+  for (size_t c = 0; c < k; ++c) {
+    ASSERT_GT(counts[c], 0u) << c;
+    for (size_t j = 0; j < dim; ++j) {
+      EXPECT_NEAR((*after)[c * dim + j], sums[c * dim + j] / counts[c], 1e-5) << c << " " << j;
+    }
+  }
+}
+
 // Batch equals single (oracle): for every storage, metric, flat and IVF at
 // several nprobe, with and without an allow filter, on 1 and 3 threads,
 // SearchBatch returns Search's hits for each query with the same score
@@ -465,7 +557,9 @@ TEST(SearchBatchTest, EqualsSearchPerQueryEveryStorage) {
                   EXPECT_EQ(std::bit_cast<uint32_t>((*single)[i].score),
                             std::bit_cast<uint32_t>(batch[qi][i].score))
                       << "nprobe " << nprobe << " query " << qi << " rank " << i;
-                  if (filtered) EXPECT_TRUE(allow[(*single)[i].doc]);
+                  if (filtered) {
+                    EXPECT_TRUE(allow[(*single)[i].doc]);
+                  }
                 }
               }
             }

@@ -438,6 +438,22 @@ Flags ParseFlags(int argc, char** argv) {
 }
 
 // Cascade's k-means options: the shared flags, then the Cascade-only ones.
+// The benchmark's vector field: cosine (the rows are unit already).
+VectorField BenchField(size_t dim) {
+  VectorField field;
+  field.name = "emb";
+  field.dim = uint32_t(dim);
+  field.metric = Metric::kCosine;
+  return field;
+}
+
+// Doc ids 0..n-1, one per row.
+std::vector<uint32_t> DocIds(size_t n) {
+  std::vector<uint32_t> docs(n);
+  for (size_t i = 0; i < n; ++i) docs[i] = uint32_t(i);
+  return docs;
+}
+
 KMeansOptions CascadeKMeans(const Flags& f) {
   KMeansOptions kmeans;
   kmeans.k = f.nlist;
@@ -468,12 +484,8 @@ int CascadeOnly(const Flags& f, const std::vector<float>& base,
   if (!centroids.ok()) Die("TrainKMeans", centroids.status());
   const double train = Now() - t0;
   t0 = Now();
-  VectorField field;
-  field.name = "emb";
-  field.dim = uint32_t(f.dim);
-  field.metric = Metric::kCosine;
-  std::vector<uint32_t> docs(f.n);
-  for (size_t i = 0; i < f.n; ++i) docs[i] = uint32_t(i);
+  const VectorField field = BenchField(f.dim);
+  const std::vector<uint32_t> docs = DocIds(f.n);
   auto ivf = VectorIndex::Build(field, docs, base, *centroids, lists, f.threads);
   if (!ivf.ok()) Die("Build IVF", ivf.status());
   const double add = Now() - t0;
@@ -587,13 +599,9 @@ int Main(int argc, char** argv) {
     return 0;
   }
 
-  // Cascade: flat and IVF (cosine field; the rows are unit already).
-  VectorField field;
-  field.name = "emb";
-  field.dim = uint32_t(f.dim);
-  field.metric = Metric::kCosine;
-  std::vector<uint32_t> docs(f.n);
-  for (size_t i = 0; i < f.n; ++i) docs[i] = uint32_t(i);
+  // Cascade: flat and IVF.
+  const VectorField field = BenchField(f.dim);
+  const std::vector<uint32_t> docs = DocIds(f.n);
   rss0 = RssBytes();
   t0 = Now();
   auto flat = VectorIndex::Build(field, docs, base, {}, {}, f.threads);

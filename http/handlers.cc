@@ -596,6 +596,9 @@ Response Handlers::Stats() {
   for (const std::string& field : stats.text_fields) json.String(field);
   json.EndArray();
   json.Key("contents_weight").Double(stats.contents_weight);
+  json.Key("text_field_average_lengths").BeginArray();
+  for (double length : stats.text_field_average_lengths) json.Double(length);
+  json.EndArray();
   // Bytes per RocksDB column family: table files on disk, and writes still
   // in memtables (on disk in the write-ahead log meanwhile).
   json.Key("column_families").BeginObject();

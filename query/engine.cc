@@ -937,8 +937,12 @@ IndexStats Index::Stats() const {
   }
   out.keyword_fields = reader->options().fields.keyword_fields;
   out.numeric_fields = reader->options().fields.numeric_fields;
-  for (const index::TextField& field : reader->options().fields.text_fields) {
-    out.text_fields.push_back(index::FormatTextField(field));
+  for (size_t f = 0; f < reader->options().fields.text_fields.size(); ++f) {
+    out.text_fields.push_back(index::FormatTextField(reader->options().fields.text_fields[f]));
+    const index::FieldStats& field = s.text_fields[f];
+    out.text_field_average_lengths.push_back(
+        field.docs_with_terms ? static_cast<double>(field.sum_lengths) / field.docs_with_terms
+                              : 0);
   }
   out.contents_weight = reader->options().fields.contents_weight;
   for (index::ColumnFamilySize& cf : impl_->store->ColumnFamilySizes()) {

@@ -73,7 +73,13 @@ int RunStats(const StatsFlags& flags) {
     }
     char weight[32];
     std::snprintf(weight, sizeof(weight), "%.17g", stats.contents_weight);
-    out += std::string("],\"contents_weight\":") + weight + ",\"column_families\":{";
+    out += std::string("],\"contents_weight\":") + weight + ",\"text_field_average_lengths\":[";
+    for (size_t f = 0; f < stats.text_field_average_lengths.size(); ++f) {
+      std::snprintf(weight, sizeof(weight), "%s%.4f", f ? "," : "",
+                    stats.text_field_average_lengths[f]);
+      out += weight;
+    }
+    out += "],\"column_families\":{";
     for (size_t i = 0; i < stats.column_families.size(); ++i) {
       const ColumnFamilyStats& cf = stats.column_families[i];
       if (i > 0) out.push_back(',');
@@ -109,6 +115,10 @@ int RunStats(const StatsFlags& flags) {
   }
   if (!stats.text_fields.empty()) {
     std::printf("contents weight    %g\n", stats.contents_weight);
+    for (size_t f = 0; f < stats.text_fields.size(); ++f) {
+      std::printf("  %-16s %.2f terms on average\n", stats.text_fields[f].c_str(),
+                  stats.text_field_average_lengths[f]);
+    }
   }
   std::printf("default cascade    %s\n",
               stats.default_cascade.empty() ? "none" : stats.default_cascade.c_str());

@@ -164,6 +164,9 @@ struct IndexStats {
   // and the weight of contents; empty and 1 for an index without them.
   std::vector<std::string> text_fields;
   double contents_weight = 1;
+  // Per text field, as average_length (contents'): indexed terms per live
+  // document holding any.
+  std::vector<double> text_field_average_lengths;
   // Every column family of the index, from RocksDB's properties (no I/O).
   // On an index opened read-only the table files are those of the open.
   std::vector<ColumnFamilyStats> column_families;

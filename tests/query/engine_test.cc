@@ -283,6 +283,10 @@ TEST_F(EngineTest, TextFieldsWithWeights) {
   const IndexStats stats = (*index)->Stats();
   EXPECT_EQ(stats.text_fields, (std::vector<std::string>{"title^3", "summary"}));
   EXPECT_EQ(stats.contents_weight, 0.5);
+  // title: glacier, lakes, sea (one term each); summary: 2, 3 and 2 terms.
+  ASSERT_EQ(stats.text_field_average_lengths.size(), 2u);
+  EXPECT_DOUBLE_EQ(stats.text_field_average_lengths[0], 1.0);
+  EXPECT_DOUBLE_EQ(stats.text_field_average_lengths[1], 7.0 / 3);
 
   OpenOptions bad_options = CreateOptions();
   bad_options.text_fields = {"title^-1"};

@@ -489,8 +489,13 @@ TEST_F(CliTest, TextFieldsWithWeights) {
   EXPECT_EQ(HitIds(r.out), Ids{"t2"}) << r;
   r = Cascade("stats --index " + Quote(index));
   EXPECT_NE(r.out.find("text fields        title^4, abstract"), std::string::npos) << r;
+  // Titles "Rocket", "Steam"; abstracts "steam", "fuel", "rocket abstract
+  // only" ("a" is a stop word).
+  EXPECT_NE(r.out.find("  title^4          1.00 terms on average"), std::string::npos) << r;
+  EXPECT_NE(r.out.find("  abstract         1.67 terms on average"), std::string::npos) << r;
   r = Cascade("stats --json --index " + Quote(index));
-  EXPECT_NE(r.out.find(R"("text_fields":["title^4","abstract"],"contents_weight":1)"),
+  EXPECT_NE(r.out.find(R"("text_fields":["title^4","abstract"],"contents_weight":1,)"
+                       R"("text_field_average_lengths":[1.0000,1.6667])"),
             std::string::npos)
       << r;
   // Fixed at creation; bad specs refused before anything is made.

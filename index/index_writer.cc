@@ -666,11 +666,8 @@ Status IndexWriter::FlushPostings(uint32_t segment, SegmentSink* sink) {
       tfs[i] = pairs[2 * i + 1];
     }
     value.clear();
-    const int field = FieldOfTerm(buffer_.terms.term(id));
-    if (field >= static_cast<int>(nfields)) {
-      return Status::Internal("buffered term of an unknown text field");
-    }
-    EncodePostings(docs, tfs, lengths[1 + field], &value);
+    // A field term's lengths are its field's (FieldOfTerm: -1 for contents).
+    EncodePostings(docs, tfs, lengths[1 + FieldOfTerm(buffer_.terms.term(id))], &value);
     CASCADE_RETURN_IF_ERROR(sink->Put(store_->cf(Cf::kPostings), key, value));
     if (positions_) {
       term_positions.clear();

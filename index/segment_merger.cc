@@ -259,10 +259,6 @@ Result<PreparedMerge> PrepareMerge(Store& store, const IndexReader& reader,
   std::vector<std::vector<uint32_t>> field_lengths(nfields);
   for (const SegmentInfo* seg : segs) {
     result.reclaimed += seg->deleted;
-    if (seg->text_fields.size() != nfields) {
-      return Status::Corruption("merge: segment without its text fields' lengths",
-                                std::to_string(seg->id));
-    }
     DeletedCursor deleted(reader, *seg);
     for (uint32_t i = 0; i < seg->count; ++i) {
       if (deleted.IsDeleted(i)) continue;

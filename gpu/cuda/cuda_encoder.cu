@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "gpu/cuda/cublas_status.h"
 #include "gpu/cuda/encoder_kernels.cuh"
 #include "gpu/cuda/lt_gemm.h"
 
@@ -34,19 +35,8 @@ Status FromCuda(cudaError_t error, const char* what) {
   return Status::Internal(call, cudaGetErrorString(error));
 }
 
-Status FromCublas(cublasStatus_t status, const char* what) {
-  if (status == CUBLAS_STATUS_SUCCESS) return Status::OK();
-  const std::string call = std::string("cublas: ") + what;
-  if (status == CUBLAS_STATUS_ALLOC_FAILED) {
-    return Status::ResourceExhausted(call, cublasGetStatusString(status));
-  }
-  return Status::Internal(call, cublasGetStatusString(status));
-}
-
 #define CASCADE_CUDA_TRY(call) \
   CASCADE_RETURN_IF_ERROR(FromCuda((call), #call))
-#define CASCADE_CUBLAS_TRY(call) \
-  CASCADE_RETURN_IF_ERROR(FromCublas((call), #call))
 // After a kernel launch: a bad configuration shows here, a fault later.
 #define CASCADE_CUDA_LAUNCHED(name) \
   CASCADE_RETURN_IF_ERROR(FromCuda(cudaGetLastError(), name))

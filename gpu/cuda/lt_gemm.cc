@@ -2,7 +2,8 @@
 #include "gpu/cuda/lt_gemm.h"
 
 #include <cstdint>
-#include <string>
+
+#include "gpu/cuda/cublas_status.h"
 
 namespace cascade::gpu {
 namespace {
@@ -14,17 +15,6 @@ constexpr size_t kMaxPlans = 1024;
 // cuBLASLt's heuristic assumes 256-byte aligned matrices unless told
 // otherwise; every buffer and arena tensor of the encoder is.
 constexpr uintptr_t kAlignment = 256;
-
-Status FromLt(cublasStatus_t status, const char* what) {
-  if (status == CUBLAS_STATUS_SUCCESS) return Status::OK();
-  const std::string call = std::string("cublasLt: ") + what;
-  if (status == CUBLAS_STATUS_ALLOC_FAILED) {
-    return Status::ResourceExhausted(call, cublasGetStatusString(status));
-  }
-  return Status::Internal(call, cublasGetStatusString(status));
-}
-
-#define CASCADE_LT_TRY(call) CASCADE_RETURN_IF_ERROR(FromLt((call), #call))
 
 bool Aligned(const void* p) {
   return reinterpret_cast<uintptr_t>(p) % kAlignment == 0;
@@ -66,42 +56,42 @@ void LtGemm::ClearPlans() {
 Status LtGemm::Init(void* workspace, size_t workspace_bytes) {
   workspace_ = workspace;
   workspace_bytes_ = workspace_bytes;
-  CASCADE_LT_TRY(cublasLtCreate(&handle_));
+  CASCADE_CUBLAS_TRY(cublasLtCreate(&handle_));
   return Status::OK();
 }
 
 // Fills *plan (already in the cache, so that ClearPlans frees whatever was
 // made even when a later step fails).
 Status LtGemm::MakePlan(const Key& key, const void* bias, Plan* plan) {
-  CASCADE_LT_TRY(
+  CASCADE_CUBLAS_TRY(
       cublasLtMatmulDescCreate(&plan->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t transa = CUBLAS_OP_T, transb = CUBLAS_OP_N;
-  CASCADE_LT_TRY(cublasLtMatmulDescSetAttribute(
+  CASCADE_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(
       plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, &transa, sizeof(transa)));
-  CASCADE_LT_TRY(cublasLtMatmulDescSetAttribute(
+  CASCADE_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(
       plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, &transb, sizeof(transb)));
   const cublasLtEpilogue_t epilogue = ToLt(key.epilogue);
-  CASCADE_LT_TRY(cublasLtMatmulDescSetAttribute(
+  CASCADE_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(
       plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
   if (HasBias(key.epilogue)) {
     const int32_t bias_type = key.type;
-    CASCADE_LT_TRY(cublasLtMatmulDescSetAttribute(
+    CASCADE_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(
         plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type,
         sizeof(bias_type)));
-    CASCADE_LT_TRY(cublasLtMatmulDescSetAttribute(
+    CASCADE_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(
         plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
   // Column-major: A = W as [in][out] (ld in), B = x as [in][rows] (ld in),
   // D = y as [out][rows] (ld out).
-  CASCADE_LT_TRY(
+  CASCADE_CUBLAS_TRY(
       cublasLtMatrixLayoutCreate(&plan->a, key.type, key.in, key.out, key.in));
-  CASCADE_LT_TRY(
+  CASCADE_CUBLAS_TRY(
       cublasLtMatrixLayoutCreate(&plan->b, key.type, key.in, key.rows, key.in));
-  CASCADE_LT_TRY(cublasLtMatrixLayoutCreate(&plan->d, key.type, key.out,
+  CASCADE_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&plan->d, key.type, key.out,
                                             key.rows, key.out));
 
   cublasLtMatmulPreference_t preference = nullptr;
-  CASCADE_LT_TRY(cublasLtMatmulPreferenceCreate(&preference));
+  CASCADE_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&preference));
   const uint64_t workspace = workspace_bytes_;
   cublasStatus_t status = cublasLtMatmulPreferenceSetAttribute(
       preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace,
@@ -130,7 +120,7 @@ Status LtGemm::MakePlan(const Key& key, const void* bias, Plan* plan) {
     plan->usable = false;
     return Status::OK();
   }
-  CASCADE_RETURN_IF_ERROR(FromLt(status, "cublasLtMatmulAlgoGetHeuristic"));
+  CASCADE_RETURN_IF_ERROR(FromCublas(status, "cublasLtMatmulAlgoGetHeuristic"));
   plan->algo = result.algo;
   plan->usable = true;
   return Status::OK();
@@ -159,11 +149,11 @@ Status LtGemm::Run(cudaDataType_t type, const void* weight, const void* x,
   Plan& plan = it->second;
   if (!plan.usable) return Status::OK();
   if (HasBias(epilogue)) {
-    CASCADE_LT_TRY(cublasLtMatmulDescSetAttribute(
+    CASCADE_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(
         plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
   }
   const float alpha = 1.0f, beta = 0.0f;
-  CASCADE_LT_TRY(cublasLtMatmul(handle_, plan.desc, &alpha, weight, plan.a, x,
+  CASCADE_CUBLAS_TRY(cublasLtMatmul(handle_, plan.desc, &alpha, weight, plan.a, x,
                                 plan.b, &beta, y, plan.d, y, plan.d,
                                 &plan.algo, workspace_, workspace_bytes_,
                                 stream));

@@ -265,7 +265,9 @@ class TextFieldsTest : public testing::Test {
           latest.erase(it);
         }
       }
-      if ((i + 1) % (docs / segments) == 0) ASSERT_TRUE((*writer)->Flush().ok());
+      if ((i + 1) % (docs / segments) == 0) {
+        ASSERT_TRUE((*writer)->Flush().ok());
+      }
     }
     ASSERT_TRUE((*writer)->Commit().ok());
   }
@@ -557,22 +559,31 @@ TEST(TextFieldSchemaTest, SpecsAndValidation) {
     EXPECT_TRUE(s.IsInvalidArgument()) << expect;
     EXPECT_NE(s.message().find(expect), std::string::npos) << s.message();
   };
-  bad({.text_fields = {{"contents", 1}}}, "reserved");
-  bad({.text_fields = {{"id", 1}}}, "reserved");
-  bad({.text_fields = {{"x y", 1}}}, "a name is letters");
-  bad({.text_fields = {{"a", 1}, {"a", 2}}}, "declared twice");
-  bad({.keyword_fields = {"tags"}, .text_fields = {{"tags", 1}}}, "declared twice");
-  bad({.text_fields = {{"a", -1}}}, "weight must be in");
-  bad({.text_fields = {{"a", 1e9}}}, "weight must be in");
-  bad({.text_fields = {{"a", 0}}, .contents_weight = 0}, "would search nothing");
+  // A schema of these text fields (and keyword fields, contents' weight).
+  const auto texts = [](std::vector<index::TextField> fields, double contents_weight = 1,
+                        std::vector<std::string> keywords = {}) {
+    index::FieldSchema schema;
+    schema.text_fields = std::move(fields);
+    schema.contents_weight = contents_weight;
+    schema.keyword_fields = std::move(keywords);
+    return schema;
+  };
+  bad(texts({{"contents", 1}}), "reserved");
+  bad(texts({{"id", 1}}), "reserved");
+  bad(texts({{"x y", 1}}), "a name is letters");
+  bad(texts({{"a", 1}, {"a", 2}}), "declared twice");
+  bad(texts({{"tags", 1}}, 1, {"tags"}), "declared twice");
+  bad(texts({{"a", -1}}), "weight must be in");
+  bad(texts({{"a", 1e9}}), "weight must be in");
+  bad(texts({{"a", 0}}, 0), "would search nothing");
   index::FieldSchema many;
   for (size_t i = 0; i <= index::kMaxTextFields; ++i) {
     many.text_fields.push_back({"f" + std::to_string(i), 1});
   }
   bad(many, "text fields");
-  EXPECT_TRUE(index::ValidateFieldSchema({.text_fields = {{"title", 2}, {"text", 1}}}).ok());
+  EXPECT_TRUE(index::ValidateFieldSchema(texts({{"title", 2}, {"text", 1}})).ok());
   // A keyword field may not be called title (text fields may).
-  bad({.keyword_fields = {"title"}}, "reserved");
+  bad(texts({}, 1, {"title"}), "reserved");
 }
 
 }  // namespace

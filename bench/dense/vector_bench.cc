@@ -14,8 +14,9 @@
 // vectors indexed into a real RocksDB index in a temporary folder,
 // TrainIvf'ed and loaded with LoadVectorIndex (index/dense/vector_store.h).
 //
-// Prints Markdown tables: recall@k against the exact top-k, queries/s (the
-// best of three runs of the whole query batch),
+// Prints Markdown tables: recall@k against the exact top-k (with Cascade
+// IVF's difference from FAISS IVF and its standard error over the
+// queries), queries/s (the best of three runs of the whole query batch),
 // build and train seconds, bytes of each structure and the resident-memory
 // growth while it was built, and Cascade/FAISS ratios.
 //
@@ -33,8 +34,11 @@
 //   [--ivf-storages f32,f16] [--bandwidth-mib 1024] [--cascade-only 0]
 //   [--cascade-iterations (--iterations)] [--cascade-train-points
 //   (--train-points)] [--cascade-full-passes (KMeansOptions's default)]
-//   [--cascade-kmeans-seed (--seed)]
+//   [--cascade-kmeans-seed (--seed)] [--recall-only 0]
 // --faiss-only 1 prints just FAISS IVF recall (for choosing the data).
+// --recall-only 1 trains both IVF indexes and prints just their recall at
+// each nprobe with the paired difference (no flat, no timed searches: for
+// runs with many queries).
 // --cascade-only 1 prints just Cascade IVF recall at each nprobe, its train
 // and add seconds, and how many queries' nprobe-1 list is not their exact
 // (double) best centroid's: no FAISS, no timed searches (for screening
@@ -58,12 +62,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -95,6 +101,7 @@ struct Flags {
   bool store = true;
   bool faiss_only = false;
   bool cascade_only = false;
+  bool recall_only = false;
   // Cascade's k-means only; -1: as the shared flags or the library.
   int cascade_iterations = -1;
   long cascade_train_points = -1;
@@ -290,18 +297,53 @@ Latency FaissLatency(faiss::Index& index, const std::vector<float>& queries, siz
   return Summarize(ms);
 }
 
-// Mean fraction of the exact top-k found; hits[q] holds k ids (or fewer).
-double Recall(const std::vector<std::vector<uint32_t>>& truth,
-              const std::vector<std::vector<uint32_t>>& hits, size_t k) {
-  double sum = 0;
+// Fraction of the exact top-k found, per query; hits[q] holds k ids (or
+// fewer).
+std::vector<double> QueryRecalls(const std::vector<std::vector<uint32_t>>& truth,
+                                 const std::vector<std::vector<uint32_t>>& hits, size_t k) {
+  std::vector<double> out(truth.size());
   for (size_t q = 0; q < truth.size(); ++q) {
     size_t found = 0;
     for (uint32_t id : hits[q]) {
       found += std::find(truth[q].begin(), truth[q].end(), id) != truth[q].end();
     }
-    sum += double(found) / double(k);
+    out[q] = double(found) / double(k);
   }
-  return truth.empty() ? 0 : sum / double(truth.size());
+  return out;
+}
+
+double Mean(const std::vector<double>& x) {
+  double sum = 0;
+  for (double v : x) sum += v;
+  return x.empty() ? 0 : sum / double(x.size());
+}
+
+// Mean fraction of the exact top-k found.
+double Recall(const std::vector<std::vector<uint32_t>>& truth,
+              const std::vector<std::vector<uint32_t>>& hits, size_t k) {
+  return Mean(QueryRecalls(truth, hits, k));
+}
+
+// Mean of a[q] - b[q] over the queries and its standard error (sample
+// standard deviation of the differences over sqrt(n)): how far the
+// difference of two recalls measured on the same queries could move with
+// another sample of queries from the same distribution.
+struct PairedDifference {
+  double mean = 0, se = 0;
+};
+
+PairedDifference Paired(const std::vector<double>& a, const std::vector<double>& b) {
+  PairedDifference d;
+  const size_t n = a.size();
+  if (n == 0) return d;
+  std::vector<double> diff(n);
+  for (size_t q = 0; q < n; ++q) diff[q] = a[q] - b[q];
+  d.mean = Mean(diff);
+  if (n < 2) return d;
+  double ss = 0;
+  for (double v : diff) ss += (v - d.mean) * (v - d.mean);
+  d.se = std::sqrt(ss / double(n - 1)) / std::sqrt(double(n));
+  return d;
 }
 
 // Each timed search runs this many times and the fastest counts: a batch
@@ -311,18 +353,20 @@ constexpr int kRepeats = 3;
 
 struct SearchRun {
   double recall = 0, qps = 0;
+  std::vector<double> per_query;  // recall@k of each query
 };
 
 SearchRun RunCascade(const VectorIndex& index, const std::vector<float>& queries, size_t k,
                      size_t nprobe, unsigned threads,
                      const std::vector<std::vector<uint32_t>>& truth,
-                     const std::vector<uint32_t>* doc_to_row = nullptr) {
+                     const std::vector<uint32_t>* doc_to_row = nullptr,
+                     int repeats = kRepeats) {
   VectorSearchParams params;
   params.k = k;
   params.nprobe = nprobe;
   std::vector<std::vector<Neighbor>> out;
   double seconds = 1e30;
-  for (int rep = 0; rep < kRepeats; ++rep) {
+  for (int rep = 0; rep < repeats; ++rep) {
     const double t0 = Now();
     Status s = index.SearchBatch(queries, params, threads, &out);
     seconds = std::min(seconds, Now() - t0);
@@ -334,16 +378,17 @@ SearchRun RunCascade(const VectorIndex& index, const std::vector<float>& queries
       hits[q].push_back(doc_to_row ? (*doc_to_row)[nb.doc] : nb.doc);
     }
   }
-  return {Recall(truth, hits, k), double(out.size()) / seconds};
+  std::vector<double> per_query = QueryRecalls(truth, hits, k);
+  return {Mean(per_query), double(out.size()) / seconds, std::move(per_query)};
 }
 
 SearchRun RunFaiss(faiss::Index& index, const std::vector<float>& queries, size_t dim, size_t k,
-                   const std::vector<std::vector<uint32_t>>& truth) {
+                   const std::vector<std::vector<uint32_t>>& truth, int repeats = kRepeats) {
   const size_t nq = queries.size() / dim;
   std::vector<float> distances(nq * k);
   std::vector<FaissId> labels(nq * k);
   double seconds = 1e30;
-  for (int rep = 0; rep < kRepeats; ++rep) {
+  for (int rep = 0; rep < repeats; ++rep) {
     const double t0 = Now();
     index.search(FaissId(nq), queries.data(), FaissId(k), distances.data(), labels.data());
     seconds = std::min(seconds, Now() - t0);
@@ -354,7 +399,8 @@ SearchRun RunFaiss(faiss::Index& index, const std::vector<float>& queries, size_
       if (labels[q * k + i] >= 0) hits[q].push_back(uint32_t(labels[q * k + i]));
     }
   }
-  return {Recall(truth, hits, k), double(nq) / seconds};
+  std::vector<double> per_query = QueryRecalls(truth, hits, k);
+  return {Mean(per_query), double(nq) / seconds, std::move(per_query)};
 }
 
 void SetFaissThreads(unsigned threads) {
@@ -402,6 +448,7 @@ Flags ParseFlags(int argc, char** argv) {
     else if (name == "--store") f.store = std::atoi(v) != 0;
     else if (name == "--faiss-only") f.faiss_only = std::atoi(v) != 0;
     else if (name == "--cascade-only") f.cascade_only = std::atoi(v) != 0;
+    else if (name == "--recall-only") f.recall_only = std::atoi(v) != 0;
     else if (name == "--cascade-iterations") f.cascade_iterations = std::atoi(v);
     else if (name == "--cascade-train-points") f.cascade_train_points = std::atol(v);
     else if (name == "--cascade-full-passes") f.cascade_full_passes = std::atoi(v);
@@ -538,6 +585,128 @@ int CascadeOnly(const Flags& f, const std::vector<float>& base,
   return 0;
 }
 
+// For each of `nprobes`, the mean number of vectors in the lists a query
+// probes: its best nprobe centroids by float inner product (both indexes'
+// coarse search, to within rounding), their list sizes summed. Lumpier
+// lists put more vectors behind a probe: a query falls in a big list more
+// often, and so do its neighbours.
+std::vector<double> MeanScanned(const std::vector<float>& queries, const float* centroids,
+                                size_t nlist, size_t dim, const std::vector<size_t>& sizes,
+                                const std::vector<size_t>& nprobes, unsigned threads) {
+  const size_t nq = queries.size() / dim;
+  const size_t most = *std::max_element(nprobes.begin(), nprobes.end());
+  const RowSpan rows{RowType::kF32, centroids, nullptr, dim};
+  std::vector<double> totals(nprobes.size() * nq, 0.0);
+  ParallelFor(nq, threads, [&](size_t begin, size_t end) {
+    std::vector<float> scores(nlist);
+    std::vector<uint32_t> order(nlist);
+    for (size_t q = begin; q < end; ++q) {
+      Kernels().score_rows(rows, false, queries.data() + q * dim, 0, nlist, scores.data());
+      std::iota(order.begin(), order.end(), 0u);
+      std::partial_sort(order.begin(), order.begin() + std::min(most, nlist), order.end(),
+                        [&](uint32_t a, uint32_t b) {
+                          return scores[a] != scores[b] ? scores[a] > scores[b] : a < b;
+                        });
+      for (size_t i = 0; i < nprobes.size(); ++i) {
+        double sum = 0;
+        for (size_t j = 0; j < std::min(nprobes[i], nlist); ++j) sum += double(sizes[order[j]]);
+        totals[i * nq + q] = sum;
+      }
+    }
+  });
+  std::vector<double> mean(nprobes.size(), 0.0);
+  for (size_t i = 0; i < nprobes.size(); ++i) {
+    for (size_t q = 0; q < nq; ++q) mean[i] += totals[i * nq + q];
+    mean[i] /= double(std::max<size_t>(nq, 1));
+  }
+  return mean;
+}
+
+// Both IVF indexes' mean vectors scanned per query at each nprobe.
+struct Scanned {
+  std::vector<double> cascade, faiss;
+};
+
+Scanned BothScanned(const std::vector<float>& queries, size_t dim, size_t nlist,
+                    const std::vector<float>& centroids, const std::vector<uint32_t>& lists,
+                    faiss::IndexIVFFlat& faiss_ivf, const std::vector<size_t>& nprobes,
+                    unsigned threads) {
+  std::vector<size_t> sizes(nlist, 0);
+  for (uint32_t l : lists) ++sizes[l];
+  Scanned out;
+  out.cascade = MeanScanned(queries, centroids.data(), nlist, dim, sizes, nprobes, threads);
+  auto* quantizer = dynamic_cast<faiss::IndexFlat*>(faiss_ivf.quantizer);
+  if (quantizer == nullptr) Die("FAISS quantizer", Status::Internal("not an IndexFlat"));
+  for (size_t l = 0; l < nlist; ++l) sizes[l] = faiss_ivf.invlists->list_size(l);
+  out.faiss = MeanScanned(queries, quantizer->get_xb(), nlist, dim, sizes, nprobes, threads);
+  return out;
+}
+
+// Table rows of the paired recall difference (Cascade - FAISS) at one
+// nprobe.
+std::string DifferenceRow(const std::string& index, size_t nprobe, const SearchRun& c,
+                          const SearchRun& x, double c_scanned, double x_scanned) {
+  const PairedDifference d = Paired(c.per_query, x.per_query);
+  size_t more = 0, fewer = 0;
+  for (size_t q = 0; q < c.per_query.size(); ++q) {
+    more += c.per_query[q] > x.per_query[q];
+    fewer += c.per_query[q] < x.per_query[q];
+  }
+  char row[256];
+  std::snprintf(row, sizeof row,
+                "| %s | %zu | %.4f | %.4f | %+.4f | %.4f | [%+.4f, %+.4f] | %zu | %zu | %.1f / "
+                "%.1f |\n",
+                index.c_str(), nprobe, c.recall, x.recall, d.mean, d.se, d.mean - 1.96 * d.se,
+                d.mean + 1.96 * d.se, more, fewer, c_scanned, x_scanned);
+  return row;
+}
+
+void PrintDifferenceHeader(const Flags& f) {
+  std::printf("### Recall@%zu, Cascade - FAISS, paired over the %zu queries\n\n"
+              "Standard error: the standard deviation of the per-query differences over "
+              "sqrt(queries); the interval, the difference +- 1.96 standard errors, is where "
+              "another sample of queries from the same distribution would put it.\n\n"
+              "| index | nprobe | Cascade | FAISS | difference | standard error | 95%% interval "
+              "| queries Cascade found more | queries FAISS found more | vectors scanned per "
+              "query C / F |\n|---|---|---|---|---|---|---|---|---|---|\n",
+              f.k, f.queries);
+}
+
+// --recall-only 1: both IVF indexes trained as in the full run, then
+// recall at each nprobe with the paired difference; no flat indexes and no
+// timed searches (for runs with many queries).
+int RecallOnly(const Flags& f, const std::vector<float>& base, const std::vector<float>& queries,
+               const std::vector<std::vector<uint32_t>>& truth, faiss::IndexIVFFlat& faiss_ivf) {
+  const KMeansOptions kmeans = CascadeKMeans(f);
+  double t0 = Now();
+  std::vector<uint32_t> lists;
+  auto centroids = TrainKMeans(base, f.dim, Metric::kCosine, kmeans, &lists);
+  if (!centroids.ok()) Die("TrainKMeans", centroids.status());
+  const double train = Now() - t0;
+  auto ivf = VectorIndex::Build(BenchField(f.dim), DocIds(f.n), base, *centroids, lists,
+                                f.threads);
+  if (!ivf.ok()) Die("Build IVF", ivf.status());
+  std::printf("Cascade IVF train %.2f s (load average %s); list imbalance Cascade %.3f, FAISS "
+              "%.3f\n\n",
+              train, LoadAverage().c_str(), (*ivf)->ivf_stats().imbalance,
+              faiss_ivf.invlists->imbalance_factor());
+  PrintDifferenceHeader(f);
+  SetFaissThreads(f.threads);
+  const std::vector<size_t> nprobes = {1, 4, 16, 64};
+  const Scanned scanned =
+      BothScanned(queries, f.dim, f.nlist, *centroids, lists, faiss_ivf, nprobes, f.threads);
+  for (size_t i = 0; i < nprobes.size(); ++i) {
+    faiss_ivf.nprobe = nprobes[i];
+    const SearchRun x = RunFaiss(faiss_ivf, queries, f.dim, f.k, truth, 1);
+    const SearchRun c =
+        RunCascade(**ivf, queries, f.k, nprobes[i], f.threads, truth, nullptr, 1);
+    std::printf("%s", DifferenceRow("IVF" + std::to_string(f.nlist) + " f32", nprobes[i], c, x,
+                                    scanned.cascade[i], scanned.faiss[i])
+                          .c_str());
+  }
+  return 0;
+}
+
 int Main(int argc, char** argv) {
   const Flags f = ParseFlags(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows when piped to a file
@@ -569,7 +738,7 @@ int Main(int argc, char** argv) {
   double rss0 = RssBytes();
   t0 = Now();
   faiss::IndexFlatIP faiss_flat(int(f.dim));
-  if (!f.faiss_only) faiss_flat.add(FaissId(f.n), base.data());
+  if (!f.faiss_only && !f.recall_only) faiss_flat.add(FaissId(f.n), base.data());
   const double faiss_flat_build = Now() - t0;
   const double faiss_flat_rss = RssBytes() - rss0;
   rss0 = RssBytes();
@@ -587,6 +756,10 @@ int Main(int argc, char** argv) {
   faiss_ivf.add(FaissId(f.n), base.data());
   const double faiss_add = Now() - t0;
   const double faiss_ivf_rss = RssBytes() - rss0;
+  if (f.recall_only) {
+    std::printf("FAISS IVF train %.2f s, add %.2f s\n", faiss_train, faiss_add);
+    return RecallOnly(f, base, queries, truth, faiss_ivf);
+  }
   if (f.faiss_only) {
     std::printf("FAISS IVF train %.2f s, add %.2f s\n", faiss_train, faiss_add);
     SetFaissThreads(f.threads);
@@ -705,6 +878,11 @@ int Main(int argc, char** argv) {
   std::printf("| index | nprobe | threads | Cascade recall@%zu | FAISS recall@%zu | Cascade "
               "QPS | FAISS QPS | QPS ratio C/F |\n|---|---|---|---|---|---|---|---|\n",
               f.k, f.k);
+  // Recall does not depend on the thread count: the first pass's
+  // differences are kept for the table after this one.
+  std::vector<std::string> diff_rows;
+  const Scanned scanned =
+      BothScanned(queries, f.dim, f.nlist, *centroids, lists, faiss_ivf, nprobes, f.threads);
   for (unsigned threads : thread_counts) {
     SetFaissThreads(threads);
     const SearchRun c = RunCascade(**flat, queries, f.k, 0, threads, truth);
@@ -721,9 +899,19 @@ int Main(int argc, char** argv) {
                     storage_name(f.ivf_storages[i]).c_str(), nprobe, threads, ci.recall,
                     xi.recall, ci.qps, xi.qps, ci.qps / xi.qps);
         std::fflush(stdout);
+        if (threads == thread_counts.front()) {
+          const size_t at = size_t(std::find(nprobes.begin(), nprobes.end(), nprobe) -
+                                   nprobes.begin());
+          diff_rows.push_back(DifferenceRow(
+              "IVF" + std::to_string(f.nlist) + " " + storage_name(f.ivf_storages[i]), nprobe,
+              ci, xi, scanned.cascade[at], scanned.faiss[at]));
+        }
       }
     }
   }
+  std::printf("\n");
+  PrintDifferenceHeader(f);
+  for (const std::string& row : diff_rows) std::printf("%s", row.c_str());
   std::printf("\nsearch phases done at load average %s, %.0f s into the run\n\n",
               LoadAverage().c_str(), Now() - run_start);
   if (!f.store) return 0;

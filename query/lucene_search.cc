@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -12,6 +14,7 @@
 #include "index/keys.h"
 #include "index/positions_codec.h"
 #include "index/posting_codec.h"
+#include "query/daat.h"
 #include "query/phrase_match.h"
 
 namespace cascade::query {
@@ -274,6 +277,17 @@ class Executor {
   Result<Matches> Eval(const Plan& plan, size_t s);
 
   size_t term_count() const { return terms_.size(); }
+  // After LoadTerms: term `id`'s postings key, field (-1: contents), idf,
+  // and its pinned postings in segment `s` (nullptr where it is absent).
+  const std::string& term(uint32_t id) const { return terms_[id]; }
+  int term_field(uint32_t id) const { return term_fields_[id]; }
+  float idf(uint32_t id) const { return idf_[id]; }
+  const rocksdb::PinnableSlice* postings(uint32_t id, size_t s) const {
+    const size_t slot = id * reader_.segments().size() + s;
+    return present_[slot] ? postings_[slot].get() : nullptr;
+  }
+  // The scorer of `field` (-1: contents).
+  const Bm25Scorer& scorer(int field) const { return scorers_[1 + field]; }
   std::vector<std::pair<std::string, uint32_t>> TakeQueryTerms() {
     return std::move(query_terms_);
   }
@@ -891,6 +905,127 @@ Status TopPlan(Executor& executor, const Plan& plan, const index::IndexReader& r
   return Status::OK();
 }
 
+// The lists of a BuildWords plan, word by word and, within a word, field
+// by field (the plan's clause order): each list's term id and boost, and
+// the end of each word's run of lists.
+struct WordLists {
+  std::vector<std::pair<uint32_t, double>> lists;
+  std::vector<uint32_t> group_ends;
+};
+
+WordLists ListsOfWords(const Plan& plan) {
+  WordLists out;
+  for (const PlanClause& word : plan.clauses) {
+    if (word.plan.kind == Plan::Kind::kTerm) {
+      out.lists.emplace_back(word.plan.id, word.plan.boost);
+    } else {  // an expansion: one term per field (BuildWords's words are single tokens)
+      for (const PlanClause& field : word.plan.clauses) {
+        out.lists.emplace_back(field.plan.id, field.plan.boost);
+      }
+    }
+    out.group_ends.push_back(static_cast<uint32_t>(out.lists.size()));
+  }
+  return out;
+}
+
+// TopPlan for a BuildWords plan with dynamic pruning (daat.h): per segment,
+// in doc id order, as SearchParams::algorithm says (kAuto: ChooseAlgorithm
+// over the segment's lists); an exhaustive segment evaluates the plan. The
+// lists' scores are grouped by word, as the plan's Booleans add them, so
+// every algorithm gives TopPlan's hits and scores to the bit.
+Status TopWords(Executor& executor, const Plan& plan, const index::IndexReader& reader,
+                const SearchParams& params, TopDocs* result) {
+  CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
+  const WordLists words = ListsOfWords(plan);
+  const size_t nlists = words.lists.size();
+  const auto& segments = reader.segments();
+  std::vector<size_t> order(segments.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return segments[a].base < segments[b].base; });
+  daat::TopK top(params.k);
+  bool skipped = false;
+  std::vector<std::unique_ptr<index::PostingCursor>> owned;
+  std::vector<daat::TermCursor> cursors;
+  const size_t tables = 1 + reader.stats().text_fields.size();
+  for (size_t s : order) {
+    const index::SegmentInfo& seg = segments[s];
+    uint64_t postings = 0, longest = 0;
+    size_t present = 0;
+    for (const auto& [id, boost] : words.lists) {
+      const rocksdb::PinnableSlice* bytes = executor.postings(id, s);
+      if (bytes == nullptr) continue;
+      CASCADE_ASSIGN_OR_RETURN(index::PostingHeader h,
+                               index::DecodePostingHeader(
+                                   std::string_view(bytes->data(), bytes->size())));
+      ++present;
+      postings += h.doc_freq;
+      longest = std::max<uint64_t>(longest, h.doc_freq);
+    }
+    if (present == 0) continue;
+    Algorithm algorithm = params.algorithm;
+    if (algorithm == Algorithm::kAuto) {
+      algorithm = ChooseAlgorithm(params.k, present, postings, longest);
+    }
+    if (algorithm == Algorithm::kExhaustive) {
+      CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(plan, s));
+      for (const Match& m : matches) {
+        if (reader.IsDeleted(seg, m.doc)) continue;
+        ++result->total_hits;
+        top.Push({seg.base + m.doc, m.score});
+      }
+      continue;
+    }
+    cursors.clear();
+    for (size_t i = 0; i < nlists; ++i) {
+      const auto [id, boost] = words.lists[i];
+      const rocksdb::PinnableSlice* bytes = executor.postings(id, s);
+      const auto weight = static_cast<float>(boost * static_cast<double>(executor.idf(id)));
+      if (bytes == nullptr || !(weight > 0.0f)) continue;
+      if (owned.size() <= cursors.size()) {
+        owned.push_back(std::make_unique<index::PostingCursor>());
+      }
+      index::PostingCursor* cur = owned[cursors.size()].get();
+      CASCADE_RETURN_IF_ERROR(
+          cur->Reset(std::string_view(bytes->data(), bytes->size()), seg.count));
+      const int field = executor.term_field(id);
+      daat::TermCursor tc;
+      tc.cur = cur;
+      tc.slot = static_cast<uint32_t>(i);
+      tc.weight = weight;
+      tc.scorer = &executor.scorer(field);
+      tc.lengths = field < 0 ? nullptr : &seg.text_fields[static_cast<size_t>(field)];
+      tc.table = static_cast<uint32_t>(field + 1);
+      tc.InitBound();
+      cursors.push_back(tc);
+    }
+    if (cursors.empty()) continue;
+    daat::Segment segment(seg, reader, nlists, words.group_ends, tables,
+                          params.total_hits_threshold, &top, &result->total_hits, &skipped);
+    if (algorithm == Algorithm::kMaxScore) {
+      segment.MaxScore(cursors);
+    } else {
+      segment.Wand(cursors, algorithm == Algorithm::kBmw);
+    }
+    for (const daat::TermCursor& tc : cursors) {
+      if (!tc.cur->status().ok()) {
+        const uint32_t id = words.lists[tc.slot].first;
+        const int field = executor.term_field(id);
+        const std::string name =
+            field < 0 ? executor.term(id)
+                      : reader.options().fields.text_fields[static_cast<size_t>(field)].name +
+                            ":" + executor.term(id).substr(2);
+        return Status::Corruption(
+            "posting list of \"" + name + "\" in segment " + std::to_string(seg.id),
+            tc.cur->status().ToString());
+      }
+    }
+  }
+  result->hits = top.Take();
+  result->total_hits_exact = !skipped;
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
@@ -935,7 +1070,11 @@ Result<TopDocs> SearchWords(std::span<const std::pair<std::string, uint32_t>> wo
   TopDocs result;
   result.terms = executor.TakeQueryTerms();
   result.total_hits_exact = true;
-  CASCADE_RETURN_IF_ERROR(TopPlan(executor, plan, reader, params.k, &result));
+  if (params.algorithm == Algorithm::kExhaustive) {
+    CASCADE_RETURN_IF_ERROR(TopPlan(executor, plan, reader, params.k, &result));
+  } else {
+    CASCADE_RETURN_IF_ERROR(TopWords(executor, plan, reader, params, &result));
+  }
   return result;
 }
 

@@ -146,8 +146,9 @@ Result<std::vector<uint32_t>> MatchLucene(const QueryNode& query,
 // Analysed words (term, count in the query), each scored over the default
 // text fields as an unfielded term leaf is, weighted by its count: the
 // plain path of an index with text fields (Searcher::SearchTerms). No
-// analysis; the words are distinct. Errors: bad k, k1 or b; Corruption or
-// IOError from the index.
+// analysis; the words are distinct. params.algorithm other than exhaustive
+// prunes (daat.h) to the same hits and score bits (searcher.h). Errors: bad
+// k, k1 or b; Corruption or IOError from the index.
 Result<TopDocs> SearchWords(std::span<const std::pair<std::string, uint32_t>> words,
                             const index::IndexReader& reader, const SearchParams& params);
 // Every live document holding one of `words` (analysed) in a default text

@@ -4,318 +4,10 @@
 #include <cmath>
 #include <numeric>
 
+#include "query/daat.h"
 #include "query/lucene_search.h"
 
 namespace cascade::query {
-
-namespace {
-
-// Orders hits best first: higher score, then lower doc id.
-struct Better {
-  bool operator()(const ScoredDoc& a, const ScoredDoc& b) const {
-    if (a.score != b.score) return a.score > b.score;
-    return a.doc < b.doc;
-  }
-};
-
-constexpr uint32_t kEnd = index::PostingCursor::kEnd;
-
-// The k best hits so far, a heap with the worst on top.
-class TopK {
- public:
-  explicit TopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 4096)); }
-  bool full() const { return heap_.size() >= k_; }
-  // True when `hit` entered (then the threshold may have moved).
-  bool Push(const ScoredDoc& hit) {
-    if (heap_.size() < k_) {
-      heap_.push_back(hit);
-      std::push_heap(heap_.begin(), heap_.end(), Better());
-      return true;
-    }
-    if (!Better()(hit, heap_.front())) return false;
-    std::pop_heap(heap_.begin(), heap_.end(), Better());
-    heap_.back() = hit;
-    std::push_heap(heap_.begin(), heap_.end(), Better());
-    return true;
-  }
-  float worst() const { return heap_.front().score; }
-  std::vector<ScoredDoc> Take() {
-    std::sort_heap(heap_.begin(), heap_.end(), Better());
-    return std::move(heap_);
-  }
-
- private:
-  size_t k_;
-  std::vector<ScoredDoc> heap_;
-};
-
-// A per-term score bound from a dominating (tf, length) pair, computed with
-// the scoring function itself. Rounding can put the float score of a
-// dominated posting a few ulps above the pair's (tf and the length factor
-// round separately in f / (f + lf)), so the bound gets 2^-20 of relative
-// slack, far above those few ulps.
-double PairBound(float weight, uint32_t tf, uint32_t length,
-                 const Bm25Scorer& scorer) {
-  const float s = Bm25Scorer::Score(weight, tf, scorer.LengthFactor(length));
-  return static_cast<double>(s) * (1.0 + 0x1p-20);
-}
-
-// One query term's cursor in one segment.
-struct TermCursor {
-  index::PostingCursor* cur = nullptr;
-  uint32_t t = 0;        // index of the term in the query (summation order)
-  float weight = 0;
-  double ub = 0;         // bound on the term's score anywhere in the list
-  uint32_t cached_block = UINT32_MAX;  // shallow block whose bound is cached
-  double cached_bound = 0;
-
-  double BlockBound(const index::BlockMeta& m, uint32_t block,
-                    const Bm25Scorer& scorer) {
-    if (block != cached_block) {
-      cached_block = block;
-      cached_bound = std::min(ub, PairBound(weight, m.max_tf, m.min_length, scorer));
-    }
-    return cached_bound;
-  }
-  // Bound of the block that would hold `target`; 0 when none does.
-  double ShallowBound(uint32_t target, const Bm25Scorer& scorer) {
-    if (!cur->ShallowGeq(target)) return 0;
-    return BlockBound(cur->shallow_block(), cur->shallow_index(), scorer);
-  }
-};
-
-// Document-at-a-time search of one segment, sharing the top k across
-// segments. Doc ids handed to TopK are global.
-class DaatSegment {
- public:
-  DaatSegment(const index::SegmentInfo& seg, const index::IndexReader& reader,
-              const Bm25Scorer& scorer, size_t nterms, uint64_t count_first,
-              TopK* top, uint64_t* hits, bool* skipped)
-      : seg_(seg),
-        deleted_(reader, seg),
-        scorer_(scorer),
-        contrib_(nterms, 0.0f),
-        // A float sum of n terms, in any order, exceeds the exact sum by at
-        // most (n - 1) units of 2^-24; bounds are compared after this factor.
-        slack_(1.0 + static_cast<double>(nterms + 1) * 0x1p-23),
-        count_first_(count_first),
-        top_(top),
-        hits_(hits),
-        skipped_(skipped) {}
-
-  void Wand(std::vector<TermCursor>& terms, bool block_max);
-  void MaxScore(std::vector<TermCursor>& terms);
-
- private:
-  // The pruning threshold: a document whose bound is <= it cannot enter
-  // (its id is above every id in the heap, so a tie loses). 0 until the
-  // heap is full and enough hits were counted.
-  double Threshold() const {
-    if (!top_->full() || *hits_ < count_first_) return 0;
-    return top_->worst();
-  }
-  bool Live(uint32_t local) { return !deleted_.IsDeleted(local); }
-  float LengthFactor(uint32_t local) const { return scorer_.LengthFactor(seg_, local); }
-  // Sums contrib_ in query-term order (as the exhaustive accumulators do;
-  // absent terms add +0, which changes nothing), clears it, offers the hit.
-  void Collect(uint32_t local) {
-    float score = 0.0f;
-    for (float& c : contrib_) {
-      score += c;
-      c = 0.0f;
-    }
-    if (score <= 0.0f) return;
-    ++*hits_;
-    top_->Push({seg_.base + local, score});
-  }
-
-  const index::SegmentInfo& seg_;
-  index::DeletedCursor deleted_;  // asked in doc order: WAND pivots, MaxScore candidates
-  const Bm25Scorer& scorer_;
-  std::vector<float> contrib_;  // per query term, for the current doc
-  double slack_;
-  uint64_t count_first_;
-  TopK* top_;
-  uint64_t* hits_;
-  bool* skipped_;
-};
-
-// WAND (Broder et al.) and block-max WAND (Ding & Suel): cursors sorted by
-// doc; the pivot is the first cursor at which the summed term bounds exceed
-// the threshold; with block_max the pivot's block bounds must too, else
-// everything up to the end of the shortest of those blocks is skipped.
-void DaatSegment::Wand(std::vector<TermCursor>& terms, bool block_max) {
-  std::vector<TermCursor*> order(terms.size());
-  for (size_t i = 0; i < terms.size(); ++i) order[i] = &terms[i];
-  const auto by_doc = [](const TermCursor* a, const TermCursor* b) {
-    return a->cur->doc() < b->cur->doc();
-  };
-  std::sort(order.begin(), order.end(), by_doc);
-  const size_t m = order.size();
-  while (true) {
-    const double theta = Threshold();
-    double acc = 0;
-    size_t p = m;
-    for (size_t i = 0; i < m; ++i) {
-      if (order[i]->cur->doc() == kEnd) break;
-      acc += order[i]->ub;
-      if (acc * slack_ > theta) {
-        p = i;
-        break;
-      }
-    }
-    if (p == m) {
-      if (theta > 0) *skipped_ = true;
-      return;
-    }
-    const uint32_t pivot = order[p]->cur->doc();
-    while (p + 1 < m && order[p + 1]->cur->doc() == pivot) ++p;
-    if (block_max && theta > 0) {
-      double bound = 0;
-      for (size_t i = 0; i <= p; ++i) bound += order[i]->ShallowBound(pivot, scorer_);
-      if (bound * slack_ <= theta) {
-        *skipped_ = true;
-        // Nothing below the end of the shortest block can enter either.
-        uint64_t next = p + 1 < m ? order[p + 1]->cur->doc() : uint64_t{kEnd};
-        size_t best = 0;
-        for (size_t i = 0; i <= p; ++i) {
-          index::PostingCursor* c = order[i]->cur;
-          if (c->ShallowGeq(pivot)) {
-            next = std::min<uint64_t>(next, uint64_t{c->shallow_block().last_doc} + 1);
-          }
-          if (order[i]->ub > order[best]->ub) best = i;
-        }
-        order[best]->cur->NextGeq(next >= kEnd ? kEnd : static_cast<uint32_t>(next));
-        // Restore doc order by moving the advanced cursor right.
-        for (size_t i = best; i + 1 < m && by_doc(order[i + 1], order[i]); ++i) {
-          std::swap(order[i], order[i + 1]);
-        }
-        continue;
-      }
-    }
-    if (order[0]->cur->doc() == pivot) {
-      if (Live(pivot)) {
-        const float lf = LengthFactor(pivot);
-        for (size_t i = 0; i <= p; ++i) {
-          TermCursor* tc = order[i];
-          contrib_[tc->t] = Bm25Scorer::Score(tc->weight, tc->cur->tf(), lf);
-        }
-        Collect(pivot);
-      }
-      for (size_t i = 0; i <= p; ++i) order[i]->cur->Next();
-      std::sort(order.begin(), order.end(), by_doc);
-    } else {
-      // Move the cursor with the largest bound among those before the
-      // pivot up to it: the documents it passes cannot enter.
-      *skipped_ = true;
-      size_t best = 0;
-      for (size_t i = 1; i < p && order[i]->cur->doc() < pivot; ++i) {
-        if (order[i]->ub > order[best]->ub) best = i;
-      }
-      order[best]->cur->NextGeq(pivot);
-      for (size_t i = best; i + 1 < m && by_doc(order[i + 1], order[i]); ++i) {
-        std::swap(order[i], order[i + 1]);
-      }
-    }
-  }
-}
-
-// MaxScore (Turtle & Flood) with block-max bounds: terms sorted by bound;
-// the lowest ones whose bounds sum to at most the threshold are
-// non-essential: only documents of the essential lists are candidates, and
-// a candidate stops being scored as soon as its partial score plus the
-// remaining bounds (term or block) cannot beat the threshold.
-void DaatSegment::MaxScore(std::vector<TermCursor>& terms) {
-  std::sort(terms.begin(), terms.end(),
-            [](const TermCursor& a, const TermCursor& b) { return a.ub < b.ub; });
-  const size_t m = terms.size();
-  std::vector<double> cum(m);  // cum[i]: bounds of terms 0..i
-  double run = 0;
-  for (size_t i = 0; i < m; ++i) cum[i] = run += terms[i].ub;
-  size_t ess = 0;  // terms [0, ess) are non-essential
-  double theta = -1;
-  const auto update = [&] {
-    const double now = Threshold();
-    if (now == theta) return;
-    theta = now;
-    while (ess < m && cum[ess] * slack_ <= theta) ++ess;
-  };
-  update();
-  while (ess < m) {
-    uint32_t d = kEnd;
-    for (size_t i = ess; i < m; ++i) d = std::min(d, terms[i].cur->doc());
-    if (d == kEnd) break;
-    if (!Live(d)) {
-      for (size_t i = ess; i < m; ++i) {
-        if (terms[i].cur->doc() == d) terms[i].cur->Next();
-      }
-      continue;
-    }
-    const double rest = ess > 0 ? cum[ess - 1] : 0;
-    bool pruned = false;
-    if (theta > 0) {
-      // Block bounds of the essential lists at d, plus the others' bounds.
-      double bound = rest;
-      for (size_t i = ess; i < m; ++i) {
-        TermCursor& tc = terms[i];
-        if (tc.cur->doc() == d) {
-          bound += tc.BlockBound(tc.cur->block_meta(), tc.cur->block_index(), scorer_);
-        }
-      }
-      pruned = bound * slack_ <= theta;
-    }
-    double partial = 0;
-    if (!pruned) {
-      const float lf = LengthFactor(d);
-      for (size_t i = ess; i < m; ++i) {
-        TermCursor& tc = terms[i];
-        if (tc.cur->doc() != d) continue;
-        const float s = Bm25Scorer::Score(tc.weight, tc.cur->tf(), lf);
-        contrib_[tc.t] = s;
-        partial += s;
-      }
-      for (size_t i = ess; i-- > 0;) {
-        TermCursor& tc = terms[i];
-        if ((partial + cum[i]) * slack_ <= theta) {
-          pruned = true;
-          break;
-        }
-        const double block = tc.ShallowBound(d, scorer_);
-        if (block == 0) continue;  // no block holds d
-        if ((partial + block + (i > 0 ? cum[i - 1] : 0)) * slack_ <= theta) {
-          pruned = true;
-          break;
-        }
-        tc.cur->NextGeq(d);
-        if (tc.cur->doc() != d) continue;
-        const float s = Bm25Scorer::Score(tc.weight, tc.cur->tf(), lf);
-        contrib_[tc.t] = s;
-        partial += s;
-      }
-    }
-    if (pruned) {
-      // A live match all the same: it counts, it just cannot enter.
-      *skipped_ = true;
-      ++*hits_;
-      std::fill(contrib_.begin(), contrib_.end(), 0.0f);
-    } else {
-      const uint64_t before = *hits_;
-      Collect(d);
-      if (*hits_ != before) update();
-    }
-    for (size_t i = ess; i < m; ++i) {
-      if (terms[i].cur->doc() == d) terms[i].cur->Next();
-    }
-  }
-  if (theta > 0) {
-    // Documents only in non-essential lists were never visited.
-    for (size_t i = 0; i < ess; ++i) {
-      if (terms[i].cur->doc() != kEnd) *skipped_ = true;
-    }
-  }
-}
-
-}  // namespace
 
 std::string_view AlgorithmName(Algorithm algorithm) {
   switch (algorithm) {
@@ -499,8 +191,8 @@ Result<TopDocs> Searcher::SearchTerms(
         "query has " + std::to_string(terms.size()) +
         " distinct terms, over the limit of " + std::to_string(kMaxQueryTerms));
   }
-  // Several text fields: each word over all of them (lucene_search.h),
-  // evaluated exhaustively.
+  // Text fields: each word over all the default fields (lucene_search.h),
+  // with the same algorithms.
   if (!reader_->options().fields.text_fields.empty()) {
     return SearchWords(terms, *reader_, params);
   }
@@ -554,14 +246,14 @@ Result<TopDocs> Searcher::SearchTerms(
   // Pass 2: segment by segment in doc id order (pruning relies on it: a
   // later document never wins a tie), one shared top k.
   Bm25Scorer scorer(bm25, stats, reader_->options().length_norm);
-  TopK top(params.k);
+  daat::TopK top(params.k);
   bool skipped = false;
   std::vector<size_t> order(nseg);
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return segments[a].base < segments[b].base;
   });
-  std::vector<TermCursor> cursors;
+  std::vector<daat::TermCursor> cursors;
   for (size_t s : order) {
     const index::SegmentInfo& seg = segments[s];
     uint64_t postings = 0, longest = 0;
@@ -620,27 +312,26 @@ Result<TopDocs> Searcher::SearchTerms(
       const rocksdb::PinnableSlice& b = *pinned_[t * nseg + s];
       CASCADE_RETURN_IF_ERROR(
           cur->Reset(std::string_view(b.data(), b.size()), seg.count));
-      TermCursor tc;
+      daat::TermCursor tc;
       tc.cur = cur;
-      tc.t = static_cast<uint32_t>(t);
+      tc.slot = static_cast<uint32_t>(t);
       tc.weight = weights[t];
-      for (const index::TfLength& p : cur->frontier()) {
-        tc.ub = std::max(tc.ub, PairBound(weights[t], p.tf, p.length, scorer));
-      }
+      tc.scorer = &scorer;
+      tc.InitBound();
       cursors.push_back(tc);
     }
     if (cursors.empty()) continue;
-    DaatSegment daat(seg, *reader_, scorer, nterms, params.total_hits_threshold,
-                     &top, &result.total_hits, &skipped);
+    daat::Segment daat(seg, *reader_, nterms, {}, 1, params.total_hits_threshold, &top,
+                       &result.total_hits, &skipped);
     if (algorithm == Algorithm::kMaxScore) {
       daat.MaxScore(cursors);
     } else {
       daat.Wand(cursors, algorithm == Algorithm::kBmw);
     }
-    for (const TermCursor& tc : cursors) {
+    for (const daat::TermCursor& tc : cursors) {
       if (!tc.cur->status().ok()) {
         return Status::Corruption(
-            "posting list of \"" + result.terms[tc.t].first + "\" in segment " +
+            "posting list of \"" + result.terms[tc.slot].first + "\" in segment " +
                 std::to_string(seg.id),
             tc.cur->status().ToString());
       }

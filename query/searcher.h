@@ -2,10 +2,10 @@
 // for Lucene's query syntax (SearchParams::syntax).
 //
 // Plain syntax (the default) analyses the whole query text as one bag of
-// words; the rest of this comment is about that path on an index without
-// text fields. With text fields (field_values.h) each word is scored over
-// the default fields, weighted, exhaustively (lucene_search.h,
-// SearchWords). Lucene syntax
+// words. With text fields (field_values.h) each word is scored over the
+// default fields, weighted (lucene_search.h, SearchWords): one list per
+// (word, field), each with its field's scorer and lengths, and the rest of
+// this comment holds for it too. Lucene syntax
 // (query_parser.h) is parsed and run exhaustively by lucene_search.h, whose
 // header documents its semantics.
 //
@@ -20,8 +20,10 @@
 //     min length) evaluated with the query's own k1 and b, so overriding them
 //     per query keeps results exact.
 // Every algorithm returns exactly the same hits with bit-identical scores:
-// a document's score is always summed in query-term order, as the
-// exhaustive accumulators do, and bounds carry a margin for float rounding.
+// a document's score is always summed in query-term order (with text
+// fields: per word in field order, then over the words, as the exhaustive
+// plan's Booleans add them), as the exhaustive evaluation does, and bounds
+// carry a margin for float rounding. The pruning code is query/daat.h.
 // Ties are broken by internal doc id (lower first). Segments are searched in
 // doc id order, sharing one top-k heap, so that a later segment starts with
 // the threshold the earlier ones reached.

@@ -8,6 +8,11 @@
 // total_hits_threshold is 0 so pruning starts at once (engine default:
 // 1000).
 //
+// The second corpus (fields 1) is the same with a title of 3..12 words per
+// document, indexed as a text field of weight 2 beside contents
+// (field_values.h): each query word is then two lists, contents' and the
+// title's, each scored with its own length statistics.
+//
 //   build/bench/topk_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -62,15 +67,17 @@ struct Fixture {
   }
 };
 
-Fixture* Get() {
-  static Fixture* fixture = [] {
-    auto* f = new Fixture;
-    f->dir = fs::temp_directory_path() / ("cascade_topk_bench_" + std::to_string(getpid()));
+Fixture* Build(bool fields) {
+  auto* f = new Fixture;
+  f->dir = fs::temp_directory_path() / ("cascade_topk_bench_" + std::to_string(getpid()) +
+                                        (fields ? "_fields" : ""));
+  {
     fs::remove_all(f->dir);
     cascade::index::StoreOptions options;
     options.create_if_missing = true;
     options.create_options.analyzer.stemmer = "none";
     options.create_options.analyzer.stopwords = false;
+    if (fields) options.create_options.fields.text_fields = {{"title", 2}};
     auto store = cascade::index::Store::Open(f->dir.string(), options);
     if (!store.ok()) {
       f->status = store.status();
@@ -89,6 +96,12 @@ Fixture* Get() {
         doc.id = "d" + std::to_string(d);
         const uint32_t len = std::uniform_int_distribution<uint32_t>(10, 150)(rng);
         for (uint32_t i = 0; i < len; ++i) doc.text += "w" + std::to_string(zipf(rng)) + " ";
+        if (fields) {
+          const uint32_t title = std::uniform_int_distribution<uint32_t>(3, 12)(rng);
+          for (uint32_t i = 0; i < title; ++i) {
+            doc.title.append("w").append(std::to_string(zipf(rng))).append(" ");
+          }
+        }
         f->status = (*writer)->Add(doc);
         if (!f->status.ok()) return f;
       }
@@ -114,13 +127,19 @@ Fixture* Get() {
       }
       f->queries.push_back(std::move(terms));
     }
-    return f;
-  }();
-  return fixture;
+  }
+  return f;
+}
+
+Fixture* Get(bool fields) {
+  static Fixture* plain = Build(false);
+  if (!fields) return plain;
+  static Fixture* with_fields = Build(true);
+  return with_fields;
 }
 
 void BM_TopK(benchmark::State& state) {
-  Fixture* f = Get();
+  Fixture* f = Get(state.range(2) != 0);
   if (!f->status.ok()) {
     state.SkipWithError(f->status.ToString().c_str());
     return;
@@ -154,7 +173,9 @@ BENCHMARK(BM_TopK)
     ->ArgsProduct({{static_cast<int>(Algorithm::kExhaustive), static_cast<int>(Algorithm::kWand),
                     static_cast<int>(Algorithm::kBmw), static_cast<int>(Algorithm::kMaxScore),
                     static_cast<int>(Algorithm::kAuto)},
-                   {10, 100, 1000}})
+                   {10, 100, 1000},
+                   {0, 1}})
+    ->ArgNames({"algorithm", "k", "fields"})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace

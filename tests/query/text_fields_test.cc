@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -366,6 +367,61 @@ class TextFieldsTest : public testing::Test {
     }
   }
 
+  // Plain queries (1-6 words, repeats allowed) searched with each pruning
+  // algorithm give the exhaustive top k, the same documents with the same
+  // score bits; total hits are exact unless the search says they are not.
+  void CheckPruned(uint32_t seed, int queries) {
+    std::mt19937 rng(seed);
+    int pruned = 0;  // searches whose total is a lower bound: something was skipped
+    for (int q = 0; q < queries; ++q) {
+      std::string text;
+      const size_t n = 1 + rng() % 6;
+      for (size_t i = 0; i < n; ++i) {
+        // Skewed as the corpus is: common words make long lists.
+        const size_t w = std::min<size_t>(rng() % vocabulary_.size(), rng() % vocabulary_.size());
+        if (!text.empty()) text.push_back(' ');
+        text.append(vocabulary_[w]);
+      }
+      SearchParams exhaustive;
+      exhaustive.k = std::vector<size_t>{1, 10, 100}[q % 3];
+      exhaustive.algorithm = Algorithm::kExhaustive;
+      Result<TopDocs> want = searcher_->Search(text, exhaustive);
+      ASSERT_TRUE(want.ok()) << want.status().ToString();
+      ASSERT_TRUE(want->total_hits_exact);
+      for (Algorithm a :
+           {Algorithm::kWand, Algorithm::kBmw, Algorithm::kMaxScore, Algorithm::kAuto}) {
+        for (uint64_t threshold : {uint64_t{0}, uint64_t{1000}}) {
+          SearchParams p = exhaustive;
+          p.algorithm = a;
+          p.total_hits_threshold = threshold;
+          Result<TopDocs> got = searcher_->Search(text, p);
+          ASSERT_TRUE(got.ok()) << got.status().ToString();
+          const std::string what = "\"" + text + "\" " + std::string(AlgorithmName(a)) +
+                                   " k " + std::to_string(p.k) + " threshold " +
+                                   std::to_string(threshold);
+          ASSERT_EQ(got->hits.size(), want->hits.size()) << what;
+          for (size_t i = 0; i < want->hits.size(); ++i) {
+            EXPECT_EQ(got->hits[i].doc, want->hits[i].doc) << what << " rank " << i;
+            uint32_t x, y;  // bit-identical, not merely close
+            std::memcpy(&x, &got->hits[i].score, 4);
+            std::memcpy(&y, &want->hits[i].score, 4);
+            EXPECT_EQ(x, y) << what << " rank " << i;
+          }
+          EXPECT_EQ(got->terms, want->terms) << what;
+          if (got->total_hits_exact) {
+            EXPECT_EQ(got->total_hits, want->total_hits) << what;
+          } else {
+            EXPECT_LE(got->total_hits, want->total_hits) << what;
+            EXPECT_GE(got->total_hits, std::min<uint64_t>(threshold, want->total_hits)) << what;
+            ++pruned;
+          }
+        }
+      }
+    }
+    // The corpus is large enough for the algorithms to skip documents.
+    EXPECT_GT(pruned, 0);
+  }
+
   fs::path root_;
   std::shared_ptr<index::Store> store_;
   std::shared_ptr<index::IndexReader> reader_;
@@ -404,6 +460,30 @@ TEST_F(TextFieldsTest, RandomQueriesWithoutContentsExactNorms) {
   ForceMerge();
   Reopen();
   CheckQueries(/*seed=*/8, /*merged=*/true);
+}
+
+// Plain queries on an index with text fields prune as contents-only ones
+// do (WAND, block-max WAND, MaxScore: searcher.h), to the same hits and
+// score bits as the exhaustive evaluation the oracle tests check.
+TEST_F(TextFieldsTest, PrunedPlainSearchesEqualExhaustive) {
+  ASSERT_TRUE(OpenStore(WeightedOptions()).ok());
+  BuildRandom(/*seed=*/21, /*docs=*/4000, /*segments=*/3);
+  Reopen();
+  CheckPruned(/*seed=*/31, /*queries=*/90);
+  ForceMerge();
+  Reopen();
+  CheckPruned(/*seed=*/32, /*queries=*/90);
+}
+
+TEST_F(TextFieldsTest, PrunedPlainSearchesWithoutContentsExactNorms) {
+  index::IndexOptions options;
+  options.length_norm = index::LengthNorm::kExact;
+  options.fields.contents_weight = 0;
+  options.fields.text_fields = {{"text", 1}, {"title", 3}, {"abstract", 0.25}};
+  ASSERT_TRUE(OpenStore(options).ok());
+  BuildRandom(/*seed=*/22, /*docs=*/3000, /*segments=*/2);
+  Reopen();
+  CheckPruned(/*seed=*/33, /*queries=*/90);
 }
 
 TEST_F(TextFieldsTest, PhrasesOnAFieldMatchItsText) {

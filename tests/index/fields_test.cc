@@ -17,6 +17,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cascade/engine.h"
@@ -82,18 +83,25 @@ FieldSchema Schema() {
 TEST(FieldSchemaTest, ValidatesNames) {
   EXPECT_TRUE(ValidateFieldSchema(Schema()).ok());
   EXPECT_TRUE(ValidateFieldSchema({}).ok());
+  const auto schema_of = [](std::vector<std::string> keywords,
+                            std::vector<std::string> numerics) {
+    FieldSchema schema;
+    schema.keyword_fields = std::move(keywords);
+    schema.numeric_fields = std::move(numerics);
+    return schema;
+  };
   const auto bad = [](FieldSchema schema, const std::string& want) {
     const Status s = ValidateFieldSchema(schema);
     EXPECT_TRUE(s.IsInvalidArgument()) << want;
     EXPECT_NE(s.message().find(want), std::string::npos) << s.ToString();
   };
-  bad({{"title"}, {}}, "reserved");
-  bad({{}, {"id"}}, "reserved");
-  bad({{"tags"}, {"tags"}}, "numeric field \"tags\" is declared twice");
-  bad({{"a b"}, {}}, "keyword field \"a b\": a name is letters");
-  bad({{"-x"}, {}}, "a name is letters");
-  bad({{""}, {}}, "empty name");
-  bad({{std::string(65, 'x')}, {}}, "over 64 bytes");
+  bad(schema_of({"title"}, {}), "reserved");
+  bad(schema_of({}, {"id"}), "reserved");
+  bad(schema_of({"tags"}, {"tags"}), "numeric field \"tags\" is declared twice");
+  bad(schema_of({"a b"}, {}), "keyword field \"a b\": a name is letters");
+  bad(schema_of({"-x"}, {}), "a name is letters");
+  bad(schema_of({""}, {}), "empty name");
+  bad(schema_of({std::string(65, 'x')}, {}), "over 64 bytes");
   FieldSchema many;
   for (int i = 0; i < 65; ++i)
     many.keyword_fields.push_back("f" + std::to_string(i));

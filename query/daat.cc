@@ -78,6 +78,14 @@ Segment::Segment(const index::SegmentInfo& seg, const index::IndexReader& reader
       hits_(hits),
       skipped_(skipped) {}
 
+void Segment::Run(std::vector<TermCursor>& terms, Algorithm algorithm) {
+  if (algorithm == Algorithm::kMaxScore) {
+    MaxScore(terms);
+  } else {
+    Wand(terms, algorithm == Algorithm::kBmw);
+  }
+}
+
 float Segment::Score(const TermCursor& tc, uint32_t local) {
   if (lf_doc_[tc.table] != local) {
     lf_doc_[tc.table] = local;

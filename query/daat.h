@@ -84,6 +84,8 @@ class Segment {
           std::vector<uint32_t> group_ends, size_t tables, uint64_t count_first, TopK* top,
           uint64_t* hits, bool* skipped);
 
+  // Runs `algorithm` (kWand, kBmw or kMaxScore) over the cursors.
+  void Run(std::vector<TermCursor>& terms, Algorithm algorithm);
   void Wand(std::vector<TermCursor>& terms, bool block_max);
   void MaxScore(std::vector<TermCursor>& terms);
 

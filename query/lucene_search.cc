@@ -1002,11 +1002,7 @@ Status TopWords(Executor& executor, const Plan& plan, const index::IndexReader& 
     if (cursors.empty()) continue;
     daat::Segment segment(seg, reader, nlists, words.group_ends, tables,
                           params.total_hits_threshold, &top, &result->total_hits, &skipped);
-    if (algorithm == Algorithm::kMaxScore) {
-      segment.MaxScore(cursors);
-    } else {
-      segment.Wand(cursors, algorithm == Algorithm::kBmw);
-    }
+    segment.Run(cursors, algorithm);
     for (const daat::TermCursor& tc : cursors) {
       if (!tc.cur->status().ok()) {
         const uint32_t id = words.lists[tc.slot].first;

@@ -323,11 +323,7 @@ Result<TopDocs> Searcher::SearchTerms(
     if (cursors.empty()) continue;
     daat::Segment daat(seg, *reader_, nterms, {}, 1, params.total_hits_threshold, &top,
                        &result.total_hits, &skipped);
-    if (algorithm == Algorithm::kMaxScore) {
-      daat.MaxScore(cursors);
-    } else {
-      daat.Wand(cursors, algorithm == Algorithm::kBmw);
-    }
+    daat.Run(cursors, algorithm);
     for (const daat::TermCursor& tc : cursors) {
       if (!tc.cur->status().ok()) {
         return Status::Corruption(

@@ -246,12 +246,6 @@ Result<Matches> ConstantScore(const std::vector<uint32_t>& docs,
   return out;
 }
 
-// Best first: higher score, then lower doc id.
-bool Better(const ScoredDoc& a, const ScoredDoc& b) {
-  if (a.score != b.score) return a.score > b.score;
-  return a.doc < b.doc;
-}
-
 class Executor {
  public:
   Executor(const index::IndexReader& reader, index::Analyzer* analyzer,
@@ -878,30 +872,18 @@ Result<std::vector<uint32_t>> MatchPlan(Executor& executor, const Plan& plan,
 Status TopPlan(Executor& executor, const Plan& plan, const index::IndexReader& reader,
                size_t k, TopDocs* result) {
   CASCADE_RETURN_IF_ERROR(executor.LoadTerms());
-  // The k best so far, in a heap with the worst on top.
-  std::vector<ScoredDoc>& heap = result->hits;
-  const auto worse_on_top = [](const ScoredDoc& a, const ScoredDoc& b) {
-    return Better(a, b);
-  };
+  daat::TopK top(k);
   const auto& segments = reader.segments();
   for (size_t s = 0; s < segments.size(); ++s) {
     CASCADE_ASSIGN_OR_RETURN(Matches matches, executor.Eval(plan, s));
     const uint32_t base = segments[s].base;
     for (const Match& m : matches) {
       if (reader.IsDeleted(segments[s], m.doc)) continue;
-      const ScoredDoc hit{base + m.doc, m.score};
       ++result->total_hits;
-      if (heap.size() < k) {
-        heap.push_back(hit);
-        std::push_heap(heap.begin(), heap.end(), worse_on_top);
-      } else if (Better(hit, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), worse_on_top);
-        heap.back() = hit;
-        std::push_heap(heap.begin(), heap.end(), worse_on_top);
-      }
+      top.Push({base + m.doc, m.score});
     }
   }
-  std::sort_heap(heap.begin(), heap.end(), worse_on_top);
+  result->hits = top.Take();
   return Status::OK();
 }
 

@@ -32,6 +32,7 @@
 #ifndef CASCADE_INDEX_DENSE_VECTOR_INDEX_H_
 #define CASCADE_INDEX_DENSE_VECTOR_INDEX_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -108,6 +109,12 @@ class VectorIndex {
   size_t memory_bytes() const;
   // Bytes of the stored rows alone (what an exact scan streams).
   size_t row_bytes() const { return RowBytes(row_type_, field_.dim) * docs_.size(); }
+  // Those bytes, where they lie (int8 rows: the codes; their per-row
+  // scales are a separate array of 4 bytes a row). For benchmarks that
+  // time streaming the rows beside a scan of them.
+  std::span<const std::byte> row_storage() const {
+    return {static_cast<const std::byte*>(rows().data), row_bytes()};
+  }
 
  private:
   VectorIndex() = default;

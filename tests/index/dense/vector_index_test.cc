@@ -565,8 +565,20 @@ TEST(SearchBatchTest, EqualsSearchPerQueryEveryStorage) {
             }
           }
         }
-        // Stored rows take the storage's bytes.
+        // Stored rows take the storage's bytes, and row_storage() is them:
+        // f32 dot rows are the input vectors, in doc order.
         EXPECT_EQ((*flat)->row_bytes(), n * RowBytes(static_cast<RowType>(storage), dim));
+        EXPECT_EQ((*flat)->row_storage().size(), (*flat)->row_bytes());
+        EXPECT_EQ((*ivf)->row_storage().size(), (*ivf)->row_bytes());
+        if (storage == Storage::kF32 && metric == Metric::kDot) {
+          const std::byte* rows = (*flat)->row_storage().data();
+          for (size_t i = 0; i < n; ++i) {
+            ASSERT_EQ(std::memcmp(rows + size_t{docs[i]} * dim * sizeof(float),
+                                  data.data() + i * dim, dim * sizeof(float)),
+                      0)
+                << "row of doc " << docs[i];
+          }
+        }
       }
     }
   }

@@ -436,6 +436,15 @@ index::IndexOptions WeightedOptions() {
   return options;
 }
 
+// Exact norms, no contents field: text, title^3 and abstract^abstract_weight.
+index::IndexOptions FieldsOnlyExactOptions(double abstract_weight) {
+  index::IndexOptions options;
+  options.length_norm = index::LengthNorm::kExact;
+  options.fields.contents_weight = 0;
+  options.fields.text_fields = {{"text", 1}, {"title", 3}, {"abstract", abstract_weight}};
+  return options;
+}
+
 TEST_F(TextFieldsTest, RandomQueriesMatchTheOracle) {
   ASSERT_TRUE(OpenStore(WeightedOptions()).ok());
   BuildRandom(/*seed=*/11, /*docs=*/400, /*segments=*/4);
@@ -449,11 +458,7 @@ TEST_F(TextFieldsTest, RandomQueriesMatchTheOracle) {
 }
 
 TEST_F(TextFieldsTest, RandomQueriesWithoutContentsExactNorms) {
-  index::IndexOptions options;
-  options.length_norm = index::LengthNorm::kExact;
-  options.fields.contents_weight = 0;
-  options.fields.text_fields = {{"text", 1}, {"title", 3}, {"abstract", 1}};
-  ASSERT_TRUE(OpenStore(options).ok());
+  ASSERT_TRUE(OpenStore(FieldsOnlyExactOptions(/*abstract_weight=*/1)).ok());
   BuildRandom(/*seed=*/12, /*docs=*/300, /*segments=*/3);
   Reopen();
   CheckQueries(/*seed=*/7, /*merged=*/false);
@@ -476,11 +481,7 @@ TEST_F(TextFieldsTest, PrunedPlainSearchesEqualExhaustive) {
 }
 
 TEST_F(TextFieldsTest, PrunedPlainSearchesWithoutContentsExactNorms) {
-  index::IndexOptions options;
-  options.length_norm = index::LengthNorm::kExact;
-  options.fields.contents_weight = 0;
-  options.fields.text_fields = {{"text", 1}, {"title", 3}, {"abstract", 0.25}};
-  ASSERT_TRUE(OpenStore(options).ok());
+  ASSERT_TRUE(OpenStore(FieldsOnlyExactOptions(/*abstract_weight=*/0.25)).ok());
   BuildRandom(/*seed=*/22, /*docs=*/3000, /*segments=*/2);
   Reopen();
   CheckPruned(/*seed=*/33, /*queries=*/90);
